@@ -1,0 +1,47 @@
+"""course_lib — the small, tested library behind *Generative Models for Medical Imaging*.
+
+Each lecture has one module (``autoencoders``, ``vae``, ``gan``, ``cyclegan``, ``flows``);
+``data``, ``training``, ``metrics``, ``plotting``, ``widgets``, ``checks`` and ``authoring``
+are shared by all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "seed_everything", "default_device"]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python's, NumPy's and PyTorch's global random generators with ``seed``.
+
+    Also asks PyTorch for deterministic kernels where it has them, so that a notebook run
+    twice on the same machine prints the same numbers. Returns a ``torch.Generator`` seeded
+    with the same value, for code that prefers an explicit generator.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """The device the course trains on: CUDA if present, else the CPU.
+
+    The course is sized for a 2-core laptop CPU; a GPU only makes it faster. Set the
+    environment variable ``COURSE_DEVICE`` (e.g. ``cpu``) to override.
+    """
+    requested = os.environ.get("COURSE_DEVICE")
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
