@@ -1,0 +1,200 @@
+"""Brain-MR slices drawn from the vendored MNI ICBM152 template, with realistic variation.
+
+Every call renders new slices from the 133 vendored axial levels (see ``NOTICE``): a random
+level (with sub-millimetre jitter), a random affine transform and a smooth elastic warp (the
+"patient" anatomy), then a multiplicative bias field and Rician noise (the "scanner").
+Everything is drawn from one NumPy generator seeded by ``seed``, so the same call returns
+the same tensor.
+
+Contrasts: ``"t1"`` is the template's own T1-weighted image. ``"t2"`` is *synthetic*: a T2-like
+image painted from the tissue maps (CSF bright, grey matter mid, white matter dark; CSF is the
+brain mask minus GM and WM). It has T2's tissue ordering, not a real T2 acquisition's texture.
+
+Splits: the levels are cut into blocks of 8; every fourth block (one in each quarter of the
+brain) is ``"test"``, and the two levels either side of a test block are used by neither split,
+so held-out slices are at least 3 mm away from any training slice.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+__all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "LEVEL_BANDS"]
+
+CONTRASTS = ("t1", "t2")
+SPLITS = ("train", "test")
+SIZES = (32, 64)
+LEVEL_BANDS = ("inferior", "mid-inferior", "mid-superior", "superior")
+# Tissue intensities of the synthetic T2-like contrast (CSF > GM > WM, as in T2-weighted MR).
+T2_INTENSITY = {"csf": 0.95, "gm": 0.55, "wm": 0.30}
+_BLOCK, _GUARD = 8, 2
+
+
+@lru_cache(maxsize=1)
+def _template() -> dict[str, np.ndarray]:
+    """The vendored volumes as float32 in [0, 1], shape (levels, 96, 96), plus the T2-like one."""
+    path = resources.files("course_lib.data") / "mni_icbm152_axial.npz"
+    with resources.as_file(path) as p, np.load(p) as f:
+        vol = {k: f[k].astype(np.float32) / 255.0 for k in ("t1", "gm", "wm")}
+        vol["z_mm"] = f["z_mm"].astype(np.float32)
+    brain = (vol["t1"] > 0).astype(np.float32)
+    csf = np.clip(brain - vol["gm"] - vol["wm"], 0.0, 1.0)
+    vol["t2"] = T2_INTENSITY["csf"] * csf + T2_INTENSITY["gm"] * vol["gm"] + T2_INTENSITY["wm"] * vol["wm"]
+    return vol
+
+
+@lru_cache(maxsize=4)
+def _smoothed(contrast: str, size: int) -> np.ndarray:
+    """The volume low-pass filtered in-plane so that resampling to ``size`` px does not alias."""
+    vol = _template()[contrast]
+    sigma = 0.5 * vol.shape[-1] / size
+    return ndimage.gaussian_filter(vol, sigma=(0, sigma, sigma))
+
+
+def level_ids(split: str) -> np.ndarray:
+    """Indices of the vendored axial levels that belong to ``split`` (disjoint, with a guard gap)."""
+    _check_choice("split", split, SPLITS)
+    n_levels = _template()["t1"].shape[0]
+    idx = np.arange(n_levels)
+    test = (idx // _BLOCK) % 4 == 1
+    if split == "test":
+        return idx[test]
+    near_test = np.zeros(n_levels, bool)
+    for shift in range(-_GUARD, _GUARD + 1):
+        near_test |= np.roll(test, shift)
+    return idx[~near_test]
+
+
+def _check_choice(name: str, value, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def _check_args(n, size, split, seed) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive int (number of slices), got {n!r}")
+    _check_choice("size", size, SIZES)
+    _check_choice("split", split, SPLITS)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+
+
+def _smooth_field(rng: np.random.Generator, n: int, channels: int, coarse: int, size: int, std: float) -> np.ndarray:
+    """Random smooth fields (n, channels, size, size): Gaussian values on a coarse grid, bicubic-upsampled."""
+    grid = torch.from_numpy(rng.normal(0.0, std, size=(n, channels, coarse, coarse)).astype(np.float32))
+    return F.interpolate(grid, size=(size, size), mode="bicubic", align_corners=False).numpy()
+
+
+def _geometry(rng: np.random.Generator, levels: np.ndarray, n: int, size: int, augment: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sample levels and sampling coordinates (3, n, size, size) into the (level, row, col) volume."""
+    base = _template()["t1"].shape[-1]
+    level = rng.choice(levels, size=n).astype(np.float32)
+    if augment:
+        level += rng.uniform(-0.45, 0.45, size=n).astype(np.float32)  # stays off the neighbouring split
+        level = np.clip(level, 0, len(_template()["z_mm"]) - 1)
+    # Output pixel centres in base-image pixel units, relative to the image centre.
+    grid = (np.arange(size, dtype=np.float32) + 0.5) * (base / size) - base / 2
+    rows, cols = np.meshgrid(grid, grid, indexing="ij")
+    coords = np.stack([rows, cols])[:, None].repeat(n, axis=1)  # (2, n, S, S)
+    if augment:
+        angle = np.deg2rad(rng.uniform(-10, 10, n))[:, None, None]
+        scale = rng.uniform(0.92, 1.08, (n, 1, 1)) * rng.uniform(0.97, 1.03, (2, n, 1, 1))
+        shift = rng.uniform(-3, 3, (2, n, 1, 1))
+        cos, sin = np.cos(angle), np.sin(angle)
+        coords = np.stack([cos * coords[0] - sin * coords[1], sin * coords[0] + cos * coords[1]]) / scale + shift
+        coords = coords + _smooth_field(rng, n, 2, 5, size, std=1.5).transpose(1, 0, 2, 3)  # elastic
+    coords = coords + base / 2 - 0.5
+    z = np.broadcast_to(level[:, None, None], (n, size, size))
+    return level, np.concatenate([z[None], coords.astype(np.float32)])
+
+
+def _render(rng: np.random.Generator, contrast: str, coords: np.ndarray, size: int, augment: bool) -> torch.Tensor:
+    n = coords.shape[1]
+    img = ndimage.map_coordinates(_smoothed(contrast, size), coords, order=1, mode="constant", cval=0.0)
+    if augment:
+        bias = np.exp(_smooth_field(rng, n, 1, 3, size, std=0.08)[:, 0])
+        sigma = rng.uniform(0.005, 0.02, (n, 1, 1)).astype(np.float32)
+        real = img * bias + sigma * rng.standard_normal(img.shape, dtype=np.float32)
+        imag = sigma * rng.standard_normal(img.shape, dtype=np.float32)
+        img = np.sqrt(real**2 + imag**2)  # Rician: the magnitude of complex Gaussian noise
+    return torch.from_numpy(np.clip(img, 0.0, 1.0).astype(np.float32)[:, None])
+
+
+def _meta(level: np.ndarray) -> dict[str, torch.Tensor]:
+    z_mm = _template()["z_mm"]
+    n_levels = len(z_mm)
+    pos = np.clip(level, 0, n_levels - 1) / (n_levels - 1)
+    return {
+        "level": torch.from_numpy(pos.astype(np.float32)),
+        "band": torch.from_numpy(np.minimum((pos * len(LEVEL_BANDS)).astype(np.int64), len(LEVEL_BANDS) - 1)),
+        "z_mm": torch.from_numpy(np.interp(level, np.arange(n_levels), z_mm).astype(np.float32)),
+    }
+
+
+def brain_slices(
+    n: int,
+    *,
+    size: int = 64,
+    contrast: str = "t1",
+    split: str = "train",
+    seed: int = 0,
+    augment: bool = True,
+    return_meta: bool = False,
+):
+    """``n`` axial brain-MR slices, a float32 tensor (n, 1, size, size) in [0, 1].
+
+    Args:
+        size: 32 or 64 px.
+        contrast: ``"t1"`` (the template's T1) or ``"t2"`` (synthetic T2-like, see the module doc).
+        split: ``"train"`` or ``"test"``: disjoint sets of axial levels.
+        seed: the same seed gives the same slices; for a given seed ``"t1"`` and ``"t2"`` share
+            the anatomy and warp (only bias field and noise differ), as in ``paired_brain_slices``.
+        augment: random level jitter, affine + elastic warp, bias field and Rician noise.
+            ``False`` gives the clean template slices (useful for checking things by eye).
+        return_meta: also return a dict of per-slice tensors: ``level`` (0 = most inferior,
+            1 = most superior level), ``band`` (its quarter, an index into ``LEVEL_BANDS``),
+            ``z_mm`` (MNI z coordinate).
+    """
+    _check_args(n, size, split, seed)
+    _check_choice("contrast", contrast, CONTRASTS)
+    rng = np.random.default_rng(seed)
+    level, coords = _geometry(rng, level_ids(split), n, size, augment)
+    images = _render(np.random.default_rng([seed, CONTRASTS.index(contrast)]), contrast, coords, size, augment)
+    return (images, _meta(level)) if return_meta else images
+
+
+def paired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0,
+                        augment: bool = True, return_meta: bool = False):
+    """(t1, t2): ``n`` slices in both contrasts of the *same* anatomy and warp (a registered pair).
+
+    Bias field and noise are drawn independently for the two contrasts, as for two acquisitions.
+    """
+    t1, meta = brain_slices(n, size=size, contrast="t1", split=split, seed=seed, augment=augment, return_meta=True)
+    t2 = brain_slices(n, size=size, contrast="t2", split=split, seed=seed, augment=augment)
+    return (t1, t2, meta) if return_meta else (t1, t2)
+
+
+def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0,
+                          augment: bool = True, return_meta: bool = False):
+    """(t1, t2): ``n`` T1 and ``n`` T2-like slices of *different* anatomy — no slice has a partner.
+
+    The split's levels are dealt in runs of four, alternately to the T1 and the T2 set, so the
+    two sets cover the whole brain but share no level; the warps are drawn independently.
+    With ``return_meta`` the result is (t1, t2, meta_t1, meta_t2).
+    """
+    _check_args(n, size, split, seed)
+    levels = level_ids(split)
+    side = (np.arange(len(levels)) // 4) % 2
+    out = []
+    for which, contrast in enumerate(CONTRASTS):
+        rng = np.random.default_rng([seed, 10 + which])
+        level, coords = _geometry(rng, levels[side == which], n, size, augment)
+        out.append((_render(rng, contrast, coords, size, augment), _meta(level)))
+    (t1, m1), (t2, m2) = out
+    return (t1, t2, m1, m2) if return_meta else (t1, t2)

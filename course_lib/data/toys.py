@@ -1,0 +1,64 @@
+"""Two-dimensional toy distributions with known ground truth (lectures 04 and 06).
+
+``ring_gaussians`` and ``grid_gaussians`` are the mixtures used to measure mode collapse in
+VEEGAN and PacGAN (equal weights, isotropic components); they return the samples together with
+the mode centres. ``banana`` is the lectures' toy flow: u ~ N(0, I), x = f(u) = (u₁, u₂ − u₁² − 1).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+__all__ = ["Toy2D", "ring_gaussians", "grid_gaussians", "banana"]
+
+
+class Toy2D(NamedTuple):
+    """Samples (n, 2) of a Gaussian mixture and its mode centres (k, 2), both float32."""
+
+    samples: torch.Tensor
+    modes: torch.Tensor
+
+
+def _check(n, seed, **positive) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive int (number of samples), got {n!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    for name, value in positive.items():
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+def _mixture(n: int, modes: np.ndarray, std: float, seed: int) -> Toy2D:
+    rng = np.random.default_rng(seed)
+    which = rng.integers(len(modes), size=n)
+    x = modes[which] + std * rng.standard_normal((n, 2))
+    return Toy2D(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(modes.astype(np.float32)))
+
+
+def ring_gaussians(n: int, k: int = 8, radius: float = 1.0, std: float = 0.01, seed: int = 0) -> Toy2D:
+    """``n`` samples of k equally weighted Gaussians N(m_j, std² I) with m_j = radius·(cos 2πj/k, sin 2πj/k)."""
+    _check(n, seed, k=k, radius=radius, std=std)
+    angles = 2 * np.pi * np.arange(k) / k
+    return _mixture(n, radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), std, seed)
+
+
+def grid_gaussians(n: int, side: int = 5, spacing: float = 2.0, std: float = 0.05, seed: int = 0) -> Toy2D:
+    """``n`` samples of side² equally weighted Gaussians on a square grid centred on 0.
+
+    With the defaults the modes are at {−4, −2, 0, 2, 4}², as in PacGAN's 2D-grid experiment.
+    """
+    _check(n, seed, side=side, spacing=spacing, std=std)
+    axis = spacing * (np.arange(side) - (side - 1) / 2)
+    modes = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    return _mixture(n, modes, std, seed)
+
+
+def banana(n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` samples (n, 2) of x = f(u) = (u₁, u₂ − u₁² − 1) with u ~ π_u = N(0, I)."""
+    _check(n, seed)
+    u = np.random.default_rng(seed).standard_normal((n, 2))
+    return torch.from_numpy(np.stack([u[:, 0], u[:, 1] - u[:, 0] ** 2 - 1], axis=1).astype(np.float32))

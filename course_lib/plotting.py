@@ -1,0 +1,212 @@
+"""Plotting (all lectures): image grids, loss curves and 2-D scatters of codes or samples.
+
+Every function returns the matplotlib ``Figure`` and never calls ``plt.show()``: the notebook
+cell ends with ``plt.show()`` itself. Empty input raises ``ValueError`` instead of drawing a
+blank plot, and so does a NaN in a loss curve (which matplotlib would silently leave out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = ["image_grid", "loss_curves", "scatter_2d"]
+
+
+def _to_numpy(a: Any, name: str) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().float().numpy()
+    try:
+        return np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a tensor, an array or a list of numbers, got {type(a).__name__}") from err
+
+
+def _as_batch(images: Any, name: str) -> np.ndarray:
+    """(N, 1, H, W) or (N, H, W) → (N, H, W)."""
+    a = _to_numpy(images, name)
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3:
+        raise ValueError(f"{name} must have shape (N, 1, H, W) or (N, H, W), got {a.shape}")
+    if len(a) == 0:
+        raise ValueError(f"{name} is empty: nothing to plot")
+    return a
+
+
+def _check_titles(titles: Sequence[str] | None, n: int, name: str, what: str) -> None:
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{name} needs one title per {what}: expected {n}, got {len(titles)}")
+
+
+def image_grid(
+    images: Any,
+    *,
+    nrow: int | None = None,
+    row_titles: Sequence[str] | None = None,
+    col_titles: Sequence[str] | None = None,
+    titles: Sequence[str] | None = None,
+    cmap: str = "gray",
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    cell_size: float = 1.6,
+    suptitle: str | None = None,
+) -> Figure:
+    """Show grey-scale images in a grid and return the figure.
+
+    ``images`` is one batch (N, 1, H, W) or (N, H, W) — tensor or array — laid out ``nrow``
+    images per row (as in ``torchvision.utils.make_grid``; default min(N, 8)), or a list of
+    batches, each of which becomes one row (e.g. inputs, reconstructions, targets). ``titles``
+    has one entry per image (in reading order), ``row_titles`` one per row (shown on the left),
+    ``col_titles`` one per column (shown on top). Pixel values are mapped with the fixed
+    range [vmin, vmax], so that grids from different models are comparable.
+    """
+    if isinstance(images, (list, tuple)):
+        if nrow is not None:
+            raise ValueError("nrow applies to a single batch; a list of batches puts one batch per row")
+        if not images:
+            raise ValueError("images is an empty list: nothing to plot")
+        rows = [list(_as_batch(b, f"images[{i}]")) for i, b in enumerate(images)]
+    else:
+        batch = _as_batch(images, "images")
+        per_row = min(len(batch), 8) if nrow is None else nrow
+        if isinstance(per_row, bool) or not isinstance(per_row, int) or per_row < 1:
+            raise ValueError(f"nrow must be a positive int, got {nrow!r}")
+        rows = [list(batch[i : i + per_row]) for i in range(0, len(batch), per_row)]
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    n_images = sum(len(r) for r in rows)
+    _check_titles(row_titles, n_rows, "row_titles", "row")
+    _check_titles(col_titles, n_cols, "col_titles", "column")
+    _check_titles(titles, n_images, "titles", "image")
+    if titles is not None and col_titles is not None:
+        raise ValueError("give titles (one per image) or col_titles (one per column), not both")
+
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * cell_size, n_rows * cell_size), squeeze=False)
+    flat_titles = iter(titles or [])
+    for r, row in enumerate(rows):
+        for c, ax in enumerate(axes[r]):
+            if c >= len(row):
+                ax.axis("off")
+                continue
+            ax.imshow(row[c], cmap=cmap, vmin=vmin, vmax=vmax)
+            # Hide ticks and frame but not the axis itself: ax.axis("off") would hide the row title.
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if titles is not None:
+                ax.set_title(next(flat_titles), fontsize=8)
+            if r == 0 and col_titles is not None:
+                ax.set_title(col_titles[c], fontsize=9)
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=9)
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def loss_curves(
+    history: Mapping[str, Sequence[float]],
+    *,
+    keys: Sequence[str] | None = None,
+    logy: bool = False,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Plot per-epoch losses (the history returned by ``training.fit``) against the epoch, 1, 2, ….
+
+    ``keys`` picks and orders the curves (default: all). A curve with a NaN or ±inf, or with a
+    value ≤ 0 when ``logy`` is set, raises ``ValueError`` naming the curve.
+    """
+    if not isinstance(history, Mapping) or not history:
+        raise ValueError(f"history must be a non-empty dict name → per-epoch values, got {history!r}")
+    keys = list(history) if keys is None else list(keys)
+    if not keys:
+        raise ValueError("keys is empty: nothing to plot")
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise ValueError(f"keys {missing} are not in history, which has {list(history)}")
+    curves = {k: _to_numpy(history[k], f"history[{k!r}]") for k in keys}
+    for k, v in curves.items():
+        if v.ndim != 1 or len(v) == 0:
+            raise ValueError(f"curve {k!r} must be a non-empty list of numbers, got shape {v.shape}")
+        if not np.isfinite(v).all():
+            bad = int(np.flatnonzero(~np.isfinite(v))[0]) + 1
+            raise ValueError(f"curve {k!r} is not finite at epoch {bad} ({v[bad - 1]}); training diverged there")
+        if logy and (v <= 0).any():
+            raise ValueError(f"curve {k!r} has values ≤ 0, which a log axis cannot show; use logy=False")
+
+    fig, ax = _figure_and_axes(ax, (5.0, 3.5))
+    for k, v in curves.items():
+        ax.plot(np.arange(1, len(v) + 1), v, marker="o" if len(v) < 20 else None, markersize=3, label=k)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    if title is not None:
+        ax.set_title(title)
+    return fig
+
+
+def scatter_2d(
+    points: Any,
+    *,
+    labels: Any = None,
+    values: Any = None,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+    title: str | None = None,
+    colorbar_label: str | None = None,
+    s: float = 8,
+    alpha: float = 0.8,
+) -> Figure:
+    """Scatter-plot N points in the plane, shape (N, 2): 2-D codes z, or samples of a toy density.
+
+    Colour them either by integer ``labels`` (one colour per category, with a legend) or by
+    continuous ``values`` (mapped with ``cmap``, with a colour bar), not both.
+    """
+    p = _to_numpy(points, "points")
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2), got {p.shape}")
+    if len(p) == 0:
+        raise ValueError("points is empty: nothing to plot")
+    if not np.isfinite(p).all():
+        raise ValueError("points contain NaN or ±inf, which matplotlib would silently leave out")
+    if labels is not None and values is not None:
+        raise ValueError("give labels (categories) or values (continuous), not both")
+    colour = labels if labels is not None else values
+    c = None if colour is None else _to_numpy(colour, "labels" if labels is not None else "values")
+    if c is not None and c.shape != (len(p),):
+        raise ValueError(f"expected one label or value per point, shape ({len(p)},), got {c.shape}")
+    if c is not None and not np.isfinite(c).all():
+        raise ValueError("labels/values contain NaN or ±inf")
+    if labels is not None and not np.array_equal(c, np.round(c)):
+        raise ValueError("labels must be integer categories; use values= for continuous colours")
+
+    fig, ax = _figure_and_axes(ax, (4.5, 4.0))
+    if labels is not None:
+        for label in np.unique(c):
+            mask = c == label
+            ax.scatter(p[mask, 0], p[mask, 1], s=s, alpha=alpha, label=str(int(label)))
+        ax.legend(markerscale=2, fontsize=8, title="label")
+    else:
+        sc = ax.scatter(p[:, 0], p[:, 1], c=c, cmap=cmap if c is not None else None, s=s, alpha=alpha)
+        if c is not None:
+            fig.colorbar(sc, ax=ax, label=colorbar_label)
+    if title is not None:
+        ax.set_title(title)
+    return fig

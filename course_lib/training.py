@@ -1,0 +1,261 @@
+"""Training (all lectures): one optimisation step, the fit loop with its NaN guard, checkpoint I/O.
+
+Every lecture trains with :func:`fit`: it walks the data in minibatches, calls the lecture's
+``step(batch)`` (which updates θ, or D and G in turn) and keeps a history of per-epoch mean
+losses. Checkpoints are plain ``state_dict`` files checked against a recorded sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["NonFiniteLossError", "ChecksumError", "check_finite", "train_step", "fit",
+           "save_checkpoint", "load_checkpoint"]
+
+Loss = float | torch.Tensor
+History = dict[str, list[float]]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or ±inf; training stopped before the parameters were corrupted further."""
+
+
+class ChecksumError(ValueError):
+    """A checkpoint's sha256 does not match the recorded one (or no digest was recorded)."""
+
+
+def _as_float(value: Any, name: str) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"loss {name!r} must be a scalar, got a tensor of shape {tuple(value.shape)}")
+        return float(value.detach())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"loss {name!r} must be a float or a 0-d tensor, got {type(value).__name__}")
+
+
+def _as_dict(losses: Mapping[str, Loss] | Loss) -> dict[str, float]:
+    """A bare loss becomes {"loss": value}; every value becomes a Python float."""
+    if not isinstance(losses, Mapping):
+        losses = {"loss": losses}
+    if not losses:
+        raise ValueError("expected at least one loss, got an empty dict")
+    return {str(k): _as_float(v, str(k)) for k, v in losses.items()}
+
+
+def _non_finite(name: str, value: float, where: str) -> NonFiniteLossError:
+    return NonFiniteLossError(
+        f"loss {name!r} is {value} at {where}; lower the learning rate or check the inputs"
+    )
+
+
+def check_finite(losses: Mapping[str, Loss] | Loss, *, epoch: int, step: int) -> None:
+    """Raise :class:`NonFiniteLossError` if any loss is NaN or ±inf, naming it, the epoch and the step.
+
+    A NaN never goes away by itself: once it reaches θ every later loss is NaN too, so the
+    loop stops at the first one and says where it happened.
+    """
+    for name, value in _as_dict(losses).items():
+        if not math.isfinite(value):
+            raise _non_finite(name, value, f"epoch {epoch}, step {step}")
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: Any,
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+) -> float:
+    """One gradient step θ ← θ − η ∇_θ L(θ; batch) (for plain SGD; other optimisers rescale it).
+
+    Line by line:
+
+    - ``optimizer.zero_grad()`` — ``backward`` *adds* to ``.grad``, so last step's gradient
+      must be cleared first;
+    - ``loss = loss_fn(model, batch)`` — the forward pass builds the graph of L(θ);
+    - the finiteness check comes *before* ``backward``/``step``: a NaN gradient would
+      overwrite θ with NaN, and then no later step can recover;
+    - ``loss.backward()`` — fills ``p.grad`` with ∂L/∂p for every parameter p;
+    - ``optimizer.step()`` — moves θ against the gradient;
+    - ``loss.item()`` — a Python float, so the graph can be freed and nothing keeps it alive.
+    """
+    optimizer.zero_grad()
+    loss = loss_fn(model, batch)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', type(loss))}")
+    value = loss.item()
+    if not math.isfinite(value):
+        raise _non_finite("loss", value, "train_step (parameters left unchanged)")
+    loss.backward()
+    optimizer.step()
+    return value
+
+
+def _check_positive_int(value: Any, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _as_tensors(data: Any) -> tuple[torch.Tensor, ...] | None:
+    """The tensors that fit slices into minibatches itself, or None for a DataLoader-like iterable."""
+    tensors = (data,) if isinstance(data, torch.Tensor) else data
+    if isinstance(tensors, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in tensors):
+        sizes = [t.shape[0] if t.ndim else 0 for t in tensors]
+        if not sizes or 0 in sizes:
+            raise ValueError(f"data is empty: got tensors with first dimensions {sizes}")
+        if len(set(sizes)) > 1:
+            raise ValueError(f"data tensors must have the same first dimension, got {sizes}")
+        return tuple(tensors)
+    if not isinstance(data, Iterable):
+        raise TypeError(f"data must be a tensor, a tuple of tensors or an iterable of batches, "
+                        f"got {type(data).__name__}")
+    if isinstance(data, Iterator):  # a generator would be exhausted after the first epoch
+        raise TypeError("data must be re-iterable (e.g. a DataLoader), got a one-shot iterator")
+    return None
+
+
+def _batches(tensors: tuple[torch.Tensor, ...], batch_size: int, shuffle: bool, generator: torch.Generator):
+    """One epoch of minibatches: a tuple of row slices per batch, in a fresh random order if shuffling."""
+    n = tensors[0].shape[0]
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    return (tuple(t[idx] for t in tensors) for idx in order.split(batch_size))
+
+
+def fit(
+    step: Callable[[Any], Mapping[str, Loss] | Loss],
+    data: Any,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    callback: Callable[[int, History], bool | None] | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> History:
+    """Run ``step`` over ``data`` for ``epochs`` epochs and return the per-epoch mean losses.
+
+    ``step(batch)`` performs one optimisation step and returns a float, a 0-d tensor, or a dict
+    name → loss (a GAN returns {"d_loss": …, "g_loss": …}); a bare value is named "loss".
+    ``data`` is a tensor (minibatches of ``batch_size`` rows), a tuple/list of tensors with equal
+    first dimension (each batch a tuple of slices), or any re-iterable such as a DataLoader (used
+    as-is; ``batch_size``, ``shuffle`` and ``seed`` then do nothing). Tensors are reshuffled every
+    epoch by a generator seeded with ``seed``, so the same seed gives the same batches.
+
+    Epochs and steps are counted from 1. The history maps each loss name to its mean over each
+    epoch's steps, history[name][e − 1] = (1/|steps of e|) Σ_{steps of e} loss; it is a plain
+    dict of lists (JSON-able). After each epoch ``callback(epoch, history)`` is called; returning
+    True stops training early. Every step's losses pass :func:`check_finite`.
+    """
+    if not callable(step):
+        raise TypeError(f"step must be callable, got {type(step).__name__}")
+    _check_positive_int(epochs, "epochs")
+    _check_positive_int(batch_size, "batch_size")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    tensors = _as_tensors(data)
+    generator = torch.Generator().manual_seed(seed)
+    history: History = {}
+    global_step = 0
+    with tqdm(range(1, epochs + 1), desc=desc, disable=not progress, unit="epoch") as bar:
+        for epoch in bar:
+            sums: dict[str, float] = {}
+            counts: dict[str, int] = {}
+            batches = data if tensors is None else _batches(tensors, batch_size, shuffle, generator)
+            for batch in batches:
+                if isinstance(data, torch.Tensor):
+                    batch = batch[0]  # a single tensor gives a tensor batch, not a 1-tuple
+                global_step += 1
+                losses = _as_dict(step(batch))
+                check_finite(losses, epoch=epoch, step=global_step)
+                for name, value in losses.items():
+                    sums[name] = sums.get(name, 0.0) + value
+                    counts[name] = counts.get(name, 0) + 1
+            if not counts:
+                raise ValueError(f"data yielded no batches in epoch {epoch}")
+            means = {name: sums[name] / counts[name] for name in sums}
+            for name, mean in means.items():
+                history.setdefault(name, []).append(mean)
+            bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()})
+            if callback is not None and callback(epoch, history):
+                break
+    return history
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, Mapping):
+        out = OrderedDict((k, _to_cpu(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):  # module versions, which load_state_dict consults
+            out._metadata = obj._metadata  # type: ignore[attr-defined]
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def save_checkpoint(model_or_state_dict: nn.Module | Mapping[str, Any], path: str | os.PathLike) -> str:
+    """Save a ``state_dict`` (tensors on the CPU) to ``path`` and its sha256 to ``<path>.sha256``.
+
+    The sidecar uses ``sha256sum``'s format ("<hex>  <filename>"), so ``sha256sum -c`` in the
+    checkpoint's directory verifies it too. Returns the hex digest.
+    """
+    if isinstance(model_or_state_dict, nn.Module):
+        state = model_or_state_dict.state_dict()
+    elif isinstance(model_or_state_dict, Mapping):
+        state = model_or_state_dict
+    else:
+        got = type(model_or_state_dict).__name__
+        raise TypeError(f"save_checkpoint expects an nn.Module or a state_dict, got {got}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(_to_cpu(state), buffer)
+    payload = buffer.getvalue()
+    path.write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def load_checkpoint(
+    path: str | os.PathLike, model: nn.Module | None = None, *, expected_sha256: str | None = None
+) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, after checking its sha256.
+
+    The digest is compared with ``expected_sha256`` when given, else with the ``<path>.sha256``
+    sidecar. Loading uses ``weights_only=True``: only tensors and plain containers are
+    unpickled, so a checkpoint cannot run code. With ``model``, the state is loaded into it
+    strictly (every key must match). Returns the state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; run `make checkpoints` to create it")
+    payload = path.read_bytes()
+    actual = hashlib.sha256(payload).hexdigest()
+    if expected_sha256 is None:
+        sidecar = Path(f"{path}.sha256")
+        if not sidecar.is_file():
+            raise ChecksumError(f"no checksum file {sidecar} for checkpoint {path}; pass expected_sha256 "
+                                "or re-create both with `make checkpoints`")
+        expected_sha256 = (sidecar.read_text().split() or [""])[0]
+    if actual != expected_sha256.strip().lower():
+        raise ChecksumError(f"checkpoint {path} has sha256 {actual}, expected {expected_sha256.strip()}: "
+                            "the file was modified or is corrupt; re-create it with `make checkpoints`")
+    # Load the very bytes that were verified rather than reading the file a second time.
+    state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    if model is not None:
+        model.load_state_dict(state, strict=True)
+    return state

@@ -1,0 +1,244 @@
+"""Tests for course_lib.data: brain slices, 2D toys, the MedMNIST loader, and offline use."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.data import (
+    LEVEL_BANDS, banana, brain_slices, grid_gaussians, level_ids, load_medmnist_npz,
+    paired_brain_slices, ring_gaussians, unpaired_brain_slices,
+)
+from course_lib.data.brain import T2_INTENSITY, _template
+
+
+# --- brain slices -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("contrast", ["t1", "t2"])
+def test_brain_slices_shape_dtype_range(size, contrast):
+    x = brain_slices(12, size=size, contrast=contrast, seed=1)
+    assert x.shape == (12, 1, size, size) and x.dtype == torch.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.mean() > 0.1  # real anatomy, not a blank image
+    assert (x.flatten(1).std(dim=1) > 0.1).all()
+
+
+def test_same_seed_same_tensor_other_seed_differs():
+    assert torch.equal(brain_slices(6, seed=5), brain_slices(6, seed=5))
+    assert not torch.equal(brain_slices(6, seed=5), brain_slices(6, seed=6))
+    assert torch.equal(brain_slices(4, contrast="t2", split="test", seed=2),
+                       brain_slices(4, contrast="t2", split="test", seed=2))
+
+
+def test_augmentation_varies_the_same_level():
+    clean = brain_slices(200, augment=False, seed=0, return_meta=True)
+    aug = brain_slices(200, augment=True, seed=0, return_meta=True)
+    # Without augmentation two draws of the same level are identical; with it they are not.
+    levels = clean[1]["z_mm"]
+    i, j = [k for k in range(200) if levels[k] == levels[0]][:2]
+    assert torch.equal(clean[0][i], clean[0][j])
+    assert (aug[0][1:] - aug[0][:1]).abs().flatten(1).mean(dim=1).min() > 1e-3
+
+
+def test_splits_are_disjoint_with_a_guard_gap():
+    train, test = level_ids("train"), level_ids("test")
+    assert len(train) > 2 * len(test) > 0
+    assert np.abs(train[:, None] - test[None, :]).min() >= 3  # ≥ 3 mm between the splits
+    # the held-out levels cover every quarter of the brain
+    n_levels = len(_template()["z_mm"])
+    bands = set((test / (n_levels - 1) * len(LEVEL_BANDS)).astype(int).clip(max=len(LEVEL_BANDS) - 1))
+    assert bands == set(range(len(LEVEL_BANDS)))
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_meta_levels_belong_to_the_split(split):
+    _, meta = brain_slices(300, split=split, seed=3, return_meta=True)
+    n_levels = len(_template()["z_mm"])
+    index = np.rint(meta["level"].numpy() * (n_levels - 1)).astype(int)
+    assert set(index) <= set(level_ids(split))
+    assert meta["band"].dtype == torch.int64 and set(meta["band"].tolist()) <= set(range(len(LEVEL_BANDS)))
+    assert ((meta["level"] >= 0) & (meta["level"] <= 1)).all()
+    z = _template()["z_mm"]
+    assert ((meta["z_mm"] >= z[0]) & (meta["z_mm"] <= z[-1])).all()
+
+
+def _brain_mask(x):
+    return x[:, 0] > 0.15
+
+
+def test_paired_slices_share_anatomy_unpaired_do_not():
+    t1, t2 = paired_brain_slices(64, seed=4)
+    u1, u2 = unpaired_brain_slices(64, seed=4)
+
+    def iou(a, b):
+        a, b = _brain_mask(a), _brain_mask(b)
+        return ((a & b).flatten(1).sum(1) / (a | b).flatten(1).sum(1).clamp(min=1)).mean().item()
+
+    assert iou(t1, t2) > 0.85
+    assert iou(u1, u2) < iou(t1, t2) - 0.15
+    assert not torch.equal(t1, t2)
+
+
+def test_paired_equals_brain_slices_with_the_same_seed():
+    t1, t2 = paired_brain_slices(5, seed=9, split="test")
+    assert torch.equal(t1, brain_slices(5, seed=9, split="test"))
+    assert torch.equal(t2, brain_slices(5, seed=9, split="test", contrast="t2"))
+
+
+def test_unpaired_sets_use_disjoint_levels():
+    _, _, m1, m2 = unpaired_brain_slices(400, seed=0, return_meta=True)
+    n_levels = len(_template()["z_mm"])
+    l1 = set(np.rint(m1["level"].numpy() * (n_levels - 1)).astype(int))
+    l2 = set(np.rint(m2["level"].numpy() * (n_levels - 1)).astype(int))
+    assert l1 and l2 and not (l1 & l2)
+    assert set(level_ids("train")) >= l1 | l2
+
+
+def test_t2_like_contrast_orders_tissues_like_t2():
+    vol = _template()
+    wm, gm, t1, t2 = vol["wm"], vol["gm"], vol["t1"], vol["t2"]
+    csf = (t1 > 0) & (gm < 0.1) & (wm < 0.1)
+    pure_wm, pure_gm = wm > 0.9, gm > 0.9
+    # T2: CSF > GM > WM; T1 is the other way round for GM and WM
+    assert t2[csf].mean() > t2[pure_gm].mean() > t2[pure_wm].mean()
+    assert t1[pure_wm].mean() > t1[pure_gm].mean()
+    assert t2[pure_wm].mean() == pytest.approx(T2_INTENSITY["wm"], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n=0), "n must be a positive int"),
+        (dict(n=-3), "n must be a positive int"),
+        (dict(n=2.5), "n must be a positive int"),
+        (dict(n=2, size=48), "size must be one of"),
+        (dict(n=2, contrast="flair"), "contrast must be one of"),
+        (dict(n=2, split="val"), "split must be one of"),
+        (dict(n=2, seed=-1), "seed must be"),
+    ],
+)
+def test_brain_slices_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        brain_slices(**kwargs)
+
+
+def test_paired_and_unpaired_bad_input():
+    with pytest.raises(ValueError, match="n must be"):
+        paired_brain_slices(0)
+    with pytest.raises(ValueError, match="size must be"):
+        unpaired_brain_slices(3, size=128)
+
+
+# --- 2D toys ----------------------------------------------------------------------------------
+
+def test_ring_gaussians():
+    x, modes = ring_gaussians(4000, seed=1)
+    assert x.shape == (4000, 2) and modes.shape == (8, 2)
+    assert torch.allclose(modes.norm(dim=1), torch.ones(8), atol=1e-6)
+    d, nearest = torch.cdist(x, modes).min(dim=1)
+    assert d.max() < 5 * 0.01  # every sample within 5σ of a mode
+    counts = torch.bincount(nearest, minlength=8)
+    assert counts.min() > 4000 / 8 * 0.8  # equal weights
+    assert torch.equal(ring_gaussians(10, seed=3).samples, ring_gaussians(10, seed=3).samples)
+
+
+def test_grid_gaussians():
+    x, modes = grid_gaussians(5000, seed=2)
+    assert modes.shape == (25, 2)
+    assert sorted(set(modes[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    d, nearest = torch.cdist(x, modes).min(dim=1)
+    assert torch.bincount(nearest, minlength=25).min() > 5000 / 25 * 0.7
+    offsets = x - modes[nearest]
+    assert offsets.std().item() == pytest.approx(0.05, rel=0.05)
+
+
+def test_banana_moments():
+    x = banana(200_000, seed=0)
+    # x₁ = u₁ ~ N(0, 1); x₂ = u₂ − u₁² − 1 has mean −2 and variance 1 + Var(u₁²) = 3
+    assert x[:, 0].mean().item() == pytest.approx(0.0, abs=0.01)
+    assert x[:, 1].mean().item() == pytest.approx(-2.0, abs=0.02)
+    assert x[:, 1].var().item() == pytest.approx(3.0, rel=0.03)
+
+
+@pytest.mark.parametrize("call", [lambda: ring_gaussians(0), lambda: grid_gaussians(10, std=0),
+                                  lambda: banana(-1), lambda: ring_gaussians(5, k=0)])
+def test_toys_bad_input(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+# --- MedMNIST loader --------------------------------------------------------------------------
+
+def _write_medmnist(path, colour=False, multilabel=False):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in [("train", 10), ("val", 4), ("test", 6)]:
+        shape = (n, 28, 28, 3) if colour else (n, 28, 28)
+        arrays[f"{split}_images"] = rng.integers(0, 256, shape, dtype=np.uint8)
+        arrays[f"{split}_labels"] = rng.integers(0, 2 if multilabel else 5, (n, 14 if multilabel else 1))
+    np.savez(path, **arrays)
+    return arrays
+
+
+def test_load_medmnist_grey(tmp_path):
+    arrays = _write_medmnist(tmp_path / "pneumoniamnist.npz")
+    x, y = load_medmnist_npz(tmp_path / "pneumoniamnist.npz", "val")
+    assert x.shape == (4, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.shape == (4,) and y.dtype == torch.int64
+    assert torch.allclose(x[:, 0] * 255, torch.from_numpy(arrays["val_images"]).float())
+
+
+def test_load_medmnist_colour_multilabel(tmp_path):
+    _write_medmnist(tmp_path / "c.npz", colour=True, multilabel=True)
+    x, y = load_medmnist_npz(tmp_path / "c.npz", "train")
+    assert x.shape == (10, 3, 28, 28) and y.shape == (10, 14)
+
+
+def test_load_medmnist_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        load_medmnist_npz(tmp_path / "missing.npz", "train")
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not an archive")
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        load_medmnist_npz(bad, "train")
+    np.savez(tmp_path / "nokeys.npz", images=np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match="keys .* missing"):
+        load_medmnist_npz(tmp_path / "nokeys.npz", "test")
+    np.savez(tmp_path / "float.npz", train_images=np.zeros((2, 4, 4)), train_labels=np.zeros((2, 1), int))
+    with pytest.raises(ValueError, match="uint8"):
+        load_medmnist_npz(tmp_path / "float.npz", "train")
+    np.savez(tmp_path / "count.npz", train_images=np.zeros((2, 4, 4), np.uint8), train_labels=np.zeros((3, 1), int))
+    with pytest.raises(ValueError, match="N = 2"):
+        load_medmnist_npz(tmp_path / "count.npz", "train")
+    _write_medmnist(tmp_path / "ok.npz")
+    with pytest.raises(ValueError, match="split must be"):
+        load_medmnist_npz(tmp_path / "ok.npz", "validation")
+
+
+# --- offline ----------------------------------------------------------------------------------
+
+def test_import_and_generate_with_networking_off():
+    """Importing course_lib and generating every kind of data must not touch the network."""
+    script = textwrap.dedent(
+        """
+        import socket
+        def refuse(*args, **kwargs):
+            raise RuntimeError("network access attempted")
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        import course_lib, course_lib.data as data
+        from course_lib import autoencoders, metrics, plotting, training
+        data.brain_slices(4); data.paired_brain_slices(4, size=32); data.unpaired_brain_slices(4)
+        data.ring_gaussians(10); data.grid_gaussians(10); data.banana(10)
+        print("offline ok")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "offline ok" in result.stdout
