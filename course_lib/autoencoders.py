@@ -6,17 +6,25 @@ a decoder maps z back to a reconstruction x′, and training minimises ‖x − 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .training import History, fit, train_step
 
 __all__ = [
     "reconstruction_loss",
     "PCA",
     "pca_fit",
     "LinearAutoencoder",
+    "fit_linear_autoencoder_als",
     "ConvAutoencoder",
+    "train_autoencoder",
+    "encode_all",
+    "reconstruct_all",
+    "linear_probe_accuracy",
 ]
 
 
@@ -67,29 +75,39 @@ class PCA:
         """Project x onto the principal subspace and back, same shape as x."""
         return self.decode(self.encode(x)).reshape(x.shape)
 
+    def top(self, k: int) -> "PCA":
+        """The same PCA keeping only its first k components (no refit needed: they are nested)."""
+        if not 1 <= k <= len(self.components):
+            raise ValueError(f"k must be between 1 and {len(self.components)}, got {k!r}")
+        return PCA(self.mean, self.components[:k], self.explained_variance[:k])
+
 
 def pca_fit(x: torch.Tensor, k: int) -> PCA:
     """Fit PCA with ``k`` components to a batch ``x`` of shape (N, ...) (flattened per sample).
 
-    Uses the thin SVD of the centred data X − mean = U S Vᵀ; the principal directions are the
-    first k rows of Vᵀ and the variances S²/(N − 1). Among all rank-k affine reconstructions
-    this one has the least squared error (Eckart–Young), which is why a *linear* autoencoder
-    can at best match it.
+    With centred data X_c = X − mean, the principal directions are the top-k eigenvectors of
+    X_cᵀ X_c (variances λ/(N − 1)). When there are fewer images than pixels we diagonalise the
+    smaller N × N Gram matrix X_c X_cᵀ = U Λ Uᵀ instead and map back, v = X_cᵀ u / √λ — the same
+    directions for a fraction of the cost. Among all rank-k affine reconstructions, projecting on
+    these directions has the least squared error (Eckart–Young), which is why a *linear*
+    autoencoder can at best match it.
     """
     if not isinstance(x, torch.Tensor) or x.ndim < 2:
         raise ValueError(f"pca_fit expects a tensor of shape (N, ...), got {getattr(x, 'shape', type(x))}")
     flat = x.detach().flatten(1).double()
     n, d = flat.shape
-    if not (isinstance(k, int) and 1 <= k <= min(n, d)):
-        raise ValueError(f"pca_fit needs 1 <= k <= min(N, D) = {min(n, d)}, got k={k!r}")
+    if not (isinstance(k, int) and 1 <= k <= min(n - 1, d)):
+        raise ValueError(f"pca_fit needs 1 <= k <= min(N - 1, D) = {min(n - 1, d)}, got k={k!r}")
     mean = flat.mean(dim=0)
-    _, s, vh = torch.linalg.svd(flat - mean, full_matrices=False)
-    dtype = x.dtype if x.dtype.is_floating_point else torch.float32
-    return PCA(
-        mean=mean.to(dtype),
-        components=vh[:k].to(dtype),
-        explained_variance=(s[:k] ** 2 / max(n - 1, 1)).to(dtype),
-    )
+    centred = flat - mean
+    if n < d:
+        eigenvalues, u = torch.linalg.eigh(centred @ centred.T)
+        eigenvalues, u = eigenvalues.flip(0)[:k], u.flip(1)[:, :k]
+        components = (centred.T @ u / eigenvalues.sqrt()).T
+    else:
+        eigenvalues, v = torch.linalg.eigh(centred.T @ centred)
+        eigenvalues, components = eigenvalues.flip(0)[:k], v.flip(1)[:, :k].T
+    return PCA(mean=mean.float(), components=components.float(), explained_variance=(eigenvalues / (n - 1)).float())
 
 
 class LinearAutoencoder(nn.Module):
@@ -115,6 +133,33 @@ class LinearAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x)).view_as(x)
+
+
+@torch.no_grad()
+def fit_linear_autoencoder_als(model: LinearAutoencoder, x: torch.Tensor, iterations: int = 15) -> list[float]:
+    """Minimise the linear AE's loss ‖x − (W_d (W_e x + b_e) + b_d)‖² by alternating least squares.
+
+    Each half-step solves one block exactly while the other is fixed:
+      decoder: (W_d, b_d) = argmin Σ_n ‖x_n − W_d z_n − b_d‖²  for the current codes z_n (least squares);
+      encoder: W_e = W_d⁺, b_e = −W_d⁺ b_d — the code that the decoder maps closest to x.
+    The loss never increases, and the decoder's column space converges to the top-k principal
+    subspace (this is subspace iteration in disguise), in a few iterations where gradient
+    descent needs thousands. Returns the loss (per-image sum, batch mean) after each iteration.
+    """
+    flat = x.flatten(1)
+    k = model.decoder.in_features
+    losses = []
+    for _ in range(iterations):
+        codes = model.encode(flat)
+        design = torch.cat([codes, torch.ones(len(codes), 1, dtype=codes.dtype)], dim=1)
+        solution = torch.linalg.lstsq(design, flat).solution  # (k + 1, D)
+        model.decoder.weight.copy_(solution[:k].T)
+        model.decoder.bias.copy_(solution[k])
+        pinv = torch.linalg.pinv(model.decoder.weight)
+        model.encoder.weight.copy_(pinv)
+        model.encoder.bias.copy_(-pinv @ model.decoder.bias)
+        losses.append(reconstruction_loss(model(flat), flat).item())
+    return losses
 
 
 class ConvAutoencoder(nn.Module):
@@ -162,3 +207,86 @@ class ConvAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+
+def train_autoencoder(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+) -> History:
+    """Minimise the reconstruction loss ‖x − x′‖² over ``x_train`` with Adam.
+
+    The learning rate follows a one-cycle schedule (warm up to ``lr``, then anneal towards 0),
+    which reaches a lower loss in a fixed, small number of epochs than a constant rate.
+    Returns the per-epoch loss history of :func:`course_lib.training.fit`.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(len(x_train) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+
+    def loss_fn(m: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        return reconstruction_loss(m(batch), batch)
+
+    def step(batch: torch.Tensor) -> float:
+        loss = train_step(model, optimizer, batch, loss_fn)
+        schedule.step()
+        return loss
+
+    return fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+               desc=f"{type(model).__name__}")
+
+
+@torch.no_grad()
+def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Codes z = g_φ(x) for a whole tensor of images, in eval mode and in batches."""
+    model.eval()
+    return torch.cat([model.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()
+def reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Reconstructions x′ = f_θ(g_φ(x)) for a whole tensor of images, in eval mode and in batches."""
+    model.eval()
+    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def linear_probe_accuracy(
+    features_train: torch.Tensor,
+    labels_train: torch.Tensor,
+    features_test: torch.Tensor,
+    labels_test: torch.Tensor,
+    *,
+    weight_decay: float = 1e-3,
+) -> float:
+    """Test accuracy of a multinomial logistic regression fitted on frozen features.
+
+    The features are standardised with the training set's mean and standard deviation, then
+    p(y | h) = softmax(W h + b) is fitted by L-BFGS on the cross-entropy plus
+    ``weight_decay``·‖W‖². Used to ask how useful a representation (AE codes, PCA coordinates,
+    raw pixels) is when only a few labels are available.
+    """
+    for name, f, y in (("train", features_train, labels_train), ("test", features_test, labels_test)):
+        if f.ndim != 2 or y.ndim != 1 or len(f) != len(y):
+            raise ValueError(f"{name}: expected features (N, F) and labels (N,), got {tuple(f.shape)} and {tuple(y.shape)}")
+    if features_train.shape[1] != features_test.shape[1]:
+        raise ValueError(f"train and test features differ in width: {features_train.shape[1]} vs {features_test.shape[1]}")
+    mean, std = features_train.mean(0), features_train.std(0).clamp(min=1e-6)
+    h_train, h_test = (features_train - mean) / std, (features_test - mean) / std
+    n_classes = int(max(labels_train.max(), labels_test.max())) + 1
+    probe = nn.Linear(h_train.shape[1], n_classes)
+    optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(probe(h_train), labels_train) + weight_decay * probe.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        return (probe(h_test).argmax(1) == labels_test).float().mean().item()

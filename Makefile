@@ -1,0 +1,47 @@
+# Generative Models for Medical Imaging — the two commands are `make lab` and `make test`.
+# Everything installs into .venv from nothing but python3 and make.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SANITIZE := tests/nbval_sanitize.cfg
+BENCH_OUT ?= bench-out
+
+.PHONY: lab test test-lib test-notebooks notebooks exercises bench checkpoints clean-venv
+
+# PyTorch goes in first and pinned: the CPU build of 2.13.0 is the one the course is tested
+# with, and installing it before the package stops pip from resolving a (huge) CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS)
+
+test: test-lib test-notebooks
+
+test-lib: $(STAMP)
+	$(PY) -m pytest tests -q
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) lectures solutions
+
+notebooks: $(STAMP)
+	$(PY) scripts/build_notebooks.py $(NB)
+	$(PY) -m course_lib.authoring
+
+exercises: $(STAMP)
+	$(PY) -m course_lib.authoring
+
+bench: $(STAMP)
+	$(PY) -m benchmarks all --json --out $(BENCH_OUT)
+
+checkpoints: $(STAMP)
+	$(PY) -m course_lib.zoo --train all
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,72 @@
+"""Interactive widgets for the lectures: thin ipywidgets front-ends over pure, tested functions.
+
+The update logic (what to draw for a given slider position) lives in plain functions that the
+tests call directly; the widget functions only wire sliders to them. Run headless (nbval, CI),
+``interact`` draws once with the default slider values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+__all__ = ["decode_latent", "latent_explorer_figure", "latent_explorer"]
+
+
+@torch.no_grad()
+def decode_latent(decoder: nn.Module, z: Sequence[float]) -> np.ndarray:
+    """x′ = f_θ(z) for a single latent point z, as an (H, W) float array ready for ``imshow``."""
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(1, -1)
+    if not torch.isfinite(z).all():
+        raise ValueError(f"latent point must be finite, got {z.tolist()}")
+    image = decoder(z)
+    if image.ndim != 4 or image.shape[:2] != (1, 1):
+        raise ValueError(f"decoder must return (1, 1, H, W) for one code, got {tuple(image.shape)}")
+    return image[0, 0].cpu().numpy()
+
+
+def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.Tensor,
+                           values: torch.Tensor | None = None, value_label: str = "") -> Figure:
+    """Left: the 2D codes of real slices with the current point z marked; right: f_θ(z)."""
+    codes = torch.as_tensor(codes)
+    if codes.ndim != 2 or codes.shape[1] != 2 or len(z) != 2:
+        raise ValueError(f"the explorer shows a 2D latent space: codes (N, 2) and z of length 2, "
+                         f"got codes {tuple(codes.shape)} and z of length {len(z)}")
+    fig, (ax_z, ax_x) = plt.subplots(1, 2, figsize=(7.5, 3.4))
+    if values is None:
+        ax_z.scatter(codes[:, 0], codes[:, 1], s=6)
+    else:
+        points = ax_z.scatter(codes[:, 0], codes[:, 1], c=values, s=6, cmap="viridis")
+        fig.colorbar(points, ax=ax_z, label=value_label)
+    ax_z.plot(*z, marker="x", color="red", markersize=12, markeredgewidth=3)
+    ax_z.set(xlabel="z₁", ylabel="z₂", title="codes of held-out slices")
+    ax_x.imshow(decode_latent(decoder, z), cmap="gray", vmin=0, vmax=1)
+    ax_x.set(title=f"decoded f(z), z = ({z[0]:.2f}, {z[1]:.2f})")
+    ax_x.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tensor | None = None,
+                    value_label: str = "", steps: int = 40):
+    """Two sliders (z₁, z₂) spanning the codes' range; moving them re-decodes the slice."""
+    import ipywidgets as widgets
+
+    low, high = codes.min(dim=0).values.tolist(), codes.max(dim=0).values.tolist()
+    sliders = {
+        f"z{i + 1}": widgets.FloatSlider(value=round((lo + hi) / 2, 3), min=round(lo, 3), max=round(hi, 3),
+                                        step=round((hi - lo) / steps, 4), description=f"z{i + 1}",
+                                        continuous_update=False)
+        for i, (lo, hi) in enumerate(zip(low, high))
+    }
+
+    def show(**z):
+        latent_explorer_figure(decoder, [z["z1"], z["z2"]], codes, values, value_label)
+        plt.show()
+
+    return widgets.interact(show, **sliders)

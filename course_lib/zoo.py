@@ -1,0 +1,109 @@
+"""Pretrained models the notebooks load: how each checkpoint is made, where it lives, how it loads.
+
+A notebook that needs more training than its time budget allows trains briefly on screen and
+then calls ``zoo.load(name)``. Every checkpoint is produced by the recipe registered here —
+the same library code the notebook uses — with ``make checkpoints`` (``python -m course_lib.zoo
+--train all``), and is checked against its recorded sha256 when loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from . import seed_everything
+from .autoencoders import ConvAutoencoder, train_autoencoder
+from .data import brain_slices
+from .training import History, load_checkpoint, save_checkpoint
+
+__all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "train"]
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to build a model (``build()``) and train it in place (``fit(model, progress)``)."""
+
+    name: str
+    description: str
+    build: Callable[[], nn.Module]
+    fit: Callable[[nn.Module, bool], History]
+    seed: int = 0
+
+
+# --- lecture 01: convolutional autoencoders at several latent sizes ---------------------------
+AE01_LATENT_SIZES = (2, 4, 8, 16, 32)
+AE01_EPOCHS = 40
+
+
+def ae01_train_data():
+    """The 2,000 training slices (64 px, seed 0) that lecture 01 shows and its checkpoints saw."""
+    return brain_slices(2000, size=64, seed=0)
+
+
+def _ae01(k: int) -> Recipe:
+    return Recipe(
+        name=f"ae01_conv_k{k}",
+        description=f"lecture 01: ConvAutoencoder(latent_dim={k}), {AE01_EPOCHS} epochs on ae01_train_data()",
+        build=lambda: ConvAutoencoder(k, size=64),
+        fit=lambda model, progress: train_autoencoder(model, ae01_train_data(), epochs=AE01_EPOCHS, progress=progress),
+    )
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES]}
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown checkpoint {name!r}; known: {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where the checkpoint ``name`` lives (``course_lib/checkpoints/<name>.pt``)."""
+    return CHECKPOINT_DIR / f"{_recipe(name).name}.pt"
+
+
+def load(name: str) -> nn.Module:
+    """Build the model of recipe ``name``, load its verified checkpoint, return it in eval mode."""
+    model = _recipe(name).build()
+    load_checkpoint(checkpoint_path(name), model)
+    return model.eval()
+
+
+def train(name: str, progress: bool = True) -> tuple[Path, History]:
+    """Train recipe ``name`` from scratch (seeded) and save its checkpoint with its sha256."""
+    recipe = _recipe(name)
+    seed_everything(recipe.seed)
+    model = recipe.build()
+    history = recipe.fit(model, progress)
+    path = checkpoint_path(name)
+    save_checkpoint(model, path)
+    return path, history
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the course's checkpoints (make checkpoints).")
+    parser.add_argument("--train", nargs="+", metavar="NAME", help="recipe names, or 'all'")
+    parser.add_argument("--list", action="store_true", help="list the recipes")
+    args = parser.parse_args(argv)
+    if args.list or not args.train:
+        for recipe in RECIPES.values():
+            print(f"{recipe.name:28s} {recipe.description}")
+        return
+    names = list(RECIPES) if args.train == ["all"] else args.train
+    for name in names:
+        start = time.perf_counter()
+        path, history = train(name)
+        last = {k: round(v[-1], 4) for k, v in history.items()}
+        print(f"{name}: {time.perf_counter() - start:.0f} s, final {last} -> {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The widgets' pure update functions (the ipywidgets wiring itself is only smoke-tested)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from course_lib.autoencoders import ConvAutoencoder  # noqa: E402
+from course_lib.widgets import decode_latent, latent_explorer, latent_explorer_figure  # noqa: E402
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return ConvAutoencoder(2, size=32).eval()
+
+
+def test_decode_latent_matches_the_decoder(model):
+    image = decode_latent(model.decode, [0.3, -1.2])
+    with torch.no_grad():
+        expected = model.decode(torch.tensor([[0.3, -1.2]]))[0, 0].numpy()
+    assert image.shape == (32, 32) and np.allclose(image, expected)
+    assert not np.allclose(image, decode_latent(model.decode, [3.0, 2.0]))  # the slider drives the image
+
+
+def test_decode_latent_bad_input(model):
+    with pytest.raises(ValueError, match="finite"):
+        decode_latent(model.decode, [float("nan"), 0.0])
+    with pytest.raises(ValueError, match=r"\(1, 1, H, W\)"):
+        decode_latent(lambda z: torch.zeros(1, 32, 32), [0.0, 0.0])
+
+
+def test_explorer_figure_marks_z_and_shows_the_decode(model):
+    codes = torch.randn(50, 2)
+    fig = latent_explorer_figure(model.decode, [0.5, 0.25], codes, values=torch.rand(50), value_label="level")
+    ax_z, ax_x = fig.axes[:2]
+    marker = ax_z.lines[-1]
+    assert marker.get_xdata()[0] == 0.5 and marker.get_ydata()[0] == 0.25
+    assert np.allclose(ax_x.images[0].get_array(), decode_latent(model.decode, [0.5, 0.25]))
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2D latent space"):
+        latent_explorer_figure(model.decode, [0.0, 0.0, 0.0], torch.randn(5, 3))
+
+
+def test_explorer_widget_builds_sliders_over_the_code_range(model):
+    codes = torch.tensor([[-1.0, 0.0], [1.0, 2.0]])
+    plt.close("all")
+    widget = latent_explorer(model.decode, codes)
+    sliders = {c.description: c for c in widget.widget.children if hasattr(c, "min")}
+    assert set(sliders) == {"z1", "z2"}
+    assert (sliders["z1"].min, sliders["z1"].max) == (-1.0, 1.0)
+    assert (sliders["z2"].min, sliders["z2"].max) == (0.0, 2.0)
+    plt.close("all")
