@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks NAME --json [--out DIR]` (see benchmarks/README.md)."""

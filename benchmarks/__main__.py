@@ -1,0 +1,48 @@
+"""Run a benchmark: ``python -m benchmarks NAME [--json] [--out DIR]``; NAME may be ``all``.
+
+Each benchmark returns ``{"name", "wall_s", <figures>, "targets": {...}}``; with ``--out`` it
+also writes its raw arrays there as ``.npy`` so that anyone can recompute the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from . import autoencoders, notebooks
+
+BENCHMARKS = {"autoencoders": autoencoders.run, "notebooks": notebooks.run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (default: a summary)")
+    parser.add_argument("--out", type=Path, help="folder for the raw arrays (.npy)")
+    parser.add_argument("--from-checkpoints", action="store_true",
+                        help="autoencoders: evaluate the shipped checkpoints instead of training anew")
+    args = parser.parse_args()
+    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    results = []
+    for name in names:
+        out = args.out / name if args.out else None
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        kwargs = {"from_checkpoints": args.from_checkpoints} if name == "autoencoders" else {}
+        result = {"name": name, **BENCHMARKS[name](out=out, **kwargs)}
+        result["wall_s"] = round(time.perf_counter() - start, 1)
+        results.append(result)
+        if out:
+            (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            met = all(result.get("targets", {}).values())
+            print(f"{name}: {result['wall_s']} s, targets {'met' if met else 'NOT met'}: {result['targets']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
