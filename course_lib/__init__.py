@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "seed_everything", "default_device"]
 
 
-def seed_everything(seed: int) -> torch.Generator:
+def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's global random generators with ``seed``.
 
     Also asks PyTorch for deterministic kernels where it has them, so that a notebook run
@@ -32,7 +32,6 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    return torch.Generator().manual_seed(seed)
 
 
 def default_device() -> torch.device:

@@ -54,7 +54,10 @@ def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.
 
 def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tensor | None = None,
                     value_label: str = "", steps: int = 40):
-    """Two sliders (z₁, z₂) spanning the codes' range; moving them re-decodes the slice."""
+    """Two sliders (z₁, z₂) spanning the codes' range; moving them re-decodes the slice.
+
+    Returns the ``ipywidgets.interactive`` box: make it the last expression of a cell to show it.
+    """
     import ipywidgets as widgets
 
     low, high = codes.min(dim=0).values.tolist(), codes.max(dim=0).values.tolist()
@@ -69,4 +72,4 @@ def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tenso
         latent_explorer_figure(decoder, [z["z1"], z["z2"]], codes, values, value_label)
         plt.show()
 
-    return widgets.interact(show, **sliders)
+    return widgets.interactive(show, **sliders)  # draws once now; display it to get the sliders

@@ -197,7 +197,11 @@ for k, r in results.items():
 
 # %%
 for k, r in results.items():
-    assert r["conv AE"][0] > r["PCA"][0] and r["conv AE"][1] > r["PCA"][1], f"k={k}: the conv AE should beat PCA"
+    assert r["conv AE"][0] > r["PCA"][0] + 1.0, f"k={k}: the conv AE should beat PCA's PSNR by over 1 dB"
+    if k <= 16:
+        assert r["conv AE"][1] > r["PCA"][1], f"k={k}: the conv AE should beat PCA's SSIM"
+ssim_gap_32 = results[32]["conv AE"][1] - results[32]["PCA"][1]
+print(f"k = 32: SSIM conv AE − PCA = {ssim_gap_32:+.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -221,12 +225,15 @@ image_grid(rows, row_titles=titles, suptitle="held-out slices and their reconstr
 plt.show()
 
 # %% [markdown]
-# At every code size the convolutional autoencoder reconstructs held-out slices better than PCA,
-# in PSNR and in SSIM, and the gap is largest for the smallest codes: with only a handful of
-# numbers, a non-linear decoder can place gyri and ventricles where a linear combination of
-# fixed images can only blur them. (PSNR measures pixel error; SSIM, Wang et al. 2004, compares
-# local means, contrasts and correlations, closer to what a reader notices.) Both methods lose
-# fine cortical detail — the bottleneck is doing its job.
+# In **PSNR** the convolutional autoencoder beats PCA at every code size, by 1–2.5 dB: with a
+# handful of numbers, a non-linear decoder can place gyri and ventricles where a linear
+# combination of fixed images can only blur them. In **SSIM** (Wang et al. 2004: local means,
+# contrasts and correlations, closer to what a reader notices) it wins up to $k = 16$, most
+# clearly for the smallest codes — but at $k = 32$ PCA catches up and passes it. Look at the
+# pictures for the reason: the autoencoder's errors are smooth blur, which SSIM penalises as
+# lost structure, while PCA's errors at large $k$ are faint ghost edges spread over the image.
+# Squared error treats the two alike; SSIM does not. Which one matters depends on the use —
+# a point to remember when lectures 04–05 judge generated images.
 #
 # ## 5. The latent space
 #
@@ -241,9 +248,10 @@ scatter_2d(codes_test, values=meta_test["level"], colorbar_label="axial level (0
 plt.show()
 
 # %% [markdown]
-# The level varies smoothly across the map: the strongest source of variation between slices
-# — how high in the head they are — has become the main axis of the code, learned without a
-# single label. Move the sliders to decode any point $z$ of this plane (run the notebook in
+# The codes sort themselves by level: the held-out slices come from four separate blocks of
+# levels, and the map shows them as groups ordered from inferior (cerebellum, temporal lobes)
+# to superior. The strongest source of variation between slices — how high in the head they
+# were cut — has become the main structure of the code, learned without a single label. Move the sliders to decode any point $z$ of this plane (run the notebook in
 # JupyterLab for live sliders):
 
 # %%
@@ -280,14 +288,18 @@ for name, (f_train, f_test) in representations.items():
 print("chance level: 0.25")
 
 # %%
-assert probe["conv AE codes (16)"][0] > 0.25 + 0.2, "AE codes should carry the level information"
+assert probe["conv AE codes (16)"][0] > 0.6, "AE codes should carry the level information"
+assert probe["conv AE codes (16)"][0] > probe["raw pixels (4096)"][0] - 0.1
 
 # %% [markdown]
-# The 16 numbers of the autoencoder carry the level information well enough for a classifier
-# that saw only 40 labels. This is the oldest use of autoencoders in practice: pretrain on many
-# unlabelled images, reuse the encoder where labels are scarce. Lecture 02 makes this
-# systematic (stacked autoencoders, greedy pretraining) and measures it against training from
-# scratch.
+# The 16 numbers of the autoencoder keep the level information: from 40 labels a linear
+# classifier reaches about three times chance. Be honest about the comparison, though: the raw
+# 4,096 pixels do about as well here, because the band of a slice is a coarse, global property
+# (how large the brain section is, whether the cerebellum is there) that even a linear model
+# reads off the pixels. What the encoder bought is compression — 256 times fewer numbers for
+# the same accuracy — learned without labels. Whether pretrained features beat training from
+# raw input on a *harder* task with few labels is the measured question of lecture 02
+# (stacked autoencoders, greedy pretraining, lesion detection).
 #
 # ## 7. Cliff-hanger: decoding a random code
 #
@@ -343,9 +355,9 @@ plt.show()
 # * A generative model learns $p_{data}(x)$; an autoencoder learns a code $z$ of smaller
 #   dimension by minimising $\lVert x - f_\theta(g_\phi(x)) \rVert^2$ — no labels needed.
 # * A linear autoencoder finds the PCA subspace and nothing better.
-# * A convolutional autoencoder beats PCA at equal code size on held-out slices, most clearly
-#   for small codes; its codes organise anatomy (axial level) and serve as features when labels
-#   are few.
+# * A convolutional autoencoder beats PCA at equal code size on held-out slices — in PSNR at
+#   every size, in SSIM up to $k = 16$ — most clearly for small codes; its codes organise
+#   anatomy (axial level) and serve as features when labels are few.
 # * Its latent space is neither continuous nor complete, so it is not yet a generative model.
 #
 # **References.** Bourlard & Kamp (1988) and Baldi & Hornik (1989), linear autoencoders and

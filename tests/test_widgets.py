@@ -50,8 +50,11 @@ def test_explorer_widget_builds_sliders_over_the_code_range(model):
     codes = torch.tensor([[-1.0, 0.0], [1.0, 2.0]])
     plt.close("all")
     widget = latent_explorer(model.decode, codes)
-    sliders = {c.description: c for c in widget.widget.children if hasattr(c, "min")}
+    sliders = {c.description: c for c in widget.children if hasattr(c, "min")}
     assert set(sliders) == {"z1", "z2"}
     assert (sliders["z1"].min, sliders["z1"].max) == (-1.0, 1.0)
     assert (sliders["z2"].min, sliders["z2"].max) == (0.0, 2.0)
+    figures_before = len(plt.get_fignums())
+    sliders["z1"].value = 0.5  # moving a slider redraws through the pure function
+    assert widget.kwargs["z1"] == 0.5 and len(plt.get_fignums()) >= figures_before
     plt.close("all")
