@@ -178,7 +178,7 @@ assert demo_history["loss"][-1] < 0.7 * demo_history["loss"][0]
 # %% [markdown]
 # Three epochs are enough to see the loss fall, not to converge. The models used from here on
 # were trained by the same `train_autoencoder` for 40 epochs at each code size
-# $k \in \{2, 4, 8, 16, 32\}$ (`make checkpoints`, about a minute per model on this kind of
+# $k \in \{2, 4, 8, 16, 32\}$ (`make checkpoints`, about 50 s per model on this kind of
 # machine); `zoo.load` checks each file's sha256 before loading it. We compare them with PCA
 # fitted on the same training slices, on the **held-out** slices.
 
