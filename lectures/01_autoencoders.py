@@ -39,7 +39,7 @@ from course_lib.autoencoders import (
 )
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.metrics import nearest_neighbours, psnr, ssim
-from course_lib.plotting import image_grid, loss_curves, scatter_2d
+from course_lib.plotting import image_grid, scatter_2d
 from course_lib.widgets import latent_explorer
 
 # %% [markdown]
