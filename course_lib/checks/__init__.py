@@ -1,0 +1,18 @@
+"""Self-checks for the exercises: hidden cases against the library's reference implementations.
+
+Each ``check_xxx(student_code)`` prints one line starting with ✓ when the student's code agrees
+with the reference, and otherwise raises :class:`CheckFailed` with a hint that says *what* is
+wrong (a shape, a sign, a reduction, a missing step) but never shows the answer. The shared
+machinery is in ``_framework``; each lecture's checks sit in the module named like its library
+module. Import them from here: ``from course_lib.checks import check_reconstruction_loss``.
+"""
+
+from course_lib.checks._framework import CheckFailed
+from course_lib.checks.autoencoders import check_linear_autoencoder, check_reconstruction_loss, check_train_step
+
+__all__ = [
+    "CheckFailed",
+    "check_reconstruction_loss",
+    "check_linear_autoencoder",
+    "check_train_step",
+]

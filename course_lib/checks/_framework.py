@@ -1,0 +1,69 @@
+"""The machinery every self-check shares: the failure type, pass/fail lines, running student code.
+
+A blank that still raises ``NotImplementedError`` passes through every check unchanged: the
+exercise runner (``tests/test_exercises.py``) counts on seeing exactly that error. Any other
+error from the student's code becomes a ``CheckFailed`` that names the call, with the original
+error chained. Checks seed their own random numbers and restore the global generator afterwards,
+so they do not change what the rest of a notebook prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import NoReturn
+
+import torch
+
+__all__ = ["CheckFailed"]
+
+
+class CheckFailed(AssertionError):
+    """A self-check found a mistake; the message says what is wrong, not how to write the code."""
+
+
+def _passed(name: str, detail: str) -> None:
+    print(f"✓ {name} passed: {detail}")
+
+
+def _fail(name: str, hint: str) -> NoReturn:
+    raise CheckFailed(f"✗ {name}: {hint}")
+
+
+def _expect_callable(name: str, obj: object, what: str) -> None:
+    if not callable(obj):
+        raise TypeError(f"{name} expects {what} (pass it without calling it), got a {type(obj).__name__}")
+
+
+@contextlib.contextmanager
+def _student_code(name: str, call: str) -> Iterator[None]:
+    """Run student code: blanks (NotImplementedError) and CheckFailed pass through untouched."""
+    try:
+        yield
+    except (NotImplementedError, CheckFailed):
+        raise
+    except Exception as err:
+        raise CheckFailed(
+            f"✗ {name}: {call} raised {type(err).__name__}: {err}\n"
+            "  (the traceback above shows the line of your code where it happened)"
+        ) from err
+
+
+@contextlib.contextmanager
+def _seeded(seed: int = 0) -> Iterator[torch.Generator]:
+    """Seed torch for the hidden cases and the student's initialisation, then restore the global state.
+
+    One thread: the problems are tiny, and a second thread only adds overhead on a busy 2-core machine.
+    """
+    threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        try:
+            yield torch.Generator().manual_seed(seed)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _close(a: torch.Tensor | float, b: torch.Tensor | float, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+    return torch.allclose(torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64), rtol=rtol, atol=atol)
