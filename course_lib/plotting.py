@@ -1,4 +1,4 @@
-"""Plotting (all lectures): image grids, loss curves and 2-D scatters of codes or samples.
+"""Plotting (all lectures): image grids, loss curves, 2-D scatters of codes or samples, density contours.
 
 Every function returns the matplotlib ``Figure`` and never calls ``plt.show()``: the notebook
 cell ends with ``plt.show()`` itself. Empty input raises ``ValueError`` instead of drawing a
@@ -16,7 +16,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["image_grid", "loss_curves", "scatter_2d"]
+__all__ = ["image_grid", "loss_curves", "scatter_2d", "density_contours"]
 
 
 def _to_numpy(a: Any, name: str) -> np.ndarray:
@@ -207,6 +207,44 @@ def scatter_2d(
         sc = ax.scatter(p[:, 0], p[:, 1], c=c, cmap=cmap if c is not None else None, s=s, alpha=alpha)
         if c is not None:
             fig.colorbar(sc, ax=ax, label=colorbar_label)
+    if title is not None:
+        ax.set_title(title)
+    return fig
+
+
+def density_contours(
+    grid: tuple[Any, Any, Any],
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    levels: int = 12,
+    filled: bool = True,
+    colors: str | None = None,
+    label: str | None = None,
+) -> Figure:
+    """Contours of a 2-D density given on a grid (X₁, X₂, p), e.g. from ``flows.density_grid``.
+
+    ``filled`` draws shaded bands (one density alone); ``filled=False`` draws lines in
+    ``colors``, to lay a learned density over the true one. ``label`` names the lines in a legend.
+    """
+    if len(grid) != 3:
+        raise ValueError("grid must be the triple (X1, X2, density) of equal 2-D shapes")
+    x1, x2, density = (_to_numpy(a, name) for a, name in zip(grid, ("X1", "X2", "density")))
+    if not (x1.ndim == 2 and x1.shape == x2.shape == density.shape):
+        raise ValueError(f"X1, X2 and density must be 2-D arrays of one shape, got {x1.shape}, {x2.shape}, {density.shape}")
+    if not np.isfinite(density).all() or (density < 0).any():
+        raise ValueError("density must be finite and non-negative everywhere on the grid")
+    if density.max() <= 0:
+        raise ValueError("density is 0 everywhere on the grid: nothing to draw (is the grid over the data?)")
+    fig, ax = _figure_and_axes(ax, (4.5, 4.0))
+    if filled:
+        ax.contourf(x1, x2, density, levels=levels, cmap="viridis")
+    else:
+        lines = ax.contour(x1, x2, density, levels=levels, colors=colors or "white", linewidths=0.9)
+        if label is not None:
+            ax.plot([], [], color=lines.get_edgecolor()[0], label=label)
+            ax.legend(fontsize=8, loc="lower right")
+    ax.set(xlabel="x₁", ylabel="x₂")
     if title is not None:
         ax.set_title(title)
     return fig

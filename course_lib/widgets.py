@@ -15,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-__all__ = ["decode_latent", "latent_explorer_figure", "latent_explorer"]
+__all__ = ["decode_latent", "latent_explorer_figure", "latent_explorer", "flow_stage_figure", "flow_stepper"]
 
 
 @torch.no_grad()
@@ -73,3 +73,48 @@ def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tenso
         plt.show()
 
     return widgets.interactive(show, **sliders)  # draws once now; display it to get the sliders
+
+
+def flow_stage_figure(stages: Sequence[torch.Tensor], step: int, layer_names: Sequence[str],
+                      colour_by: torch.Tensor | None = None) -> Figure:
+    """The points after ``step`` layers of a flow (step 0 = the base samples u), coloured by u₁.
+
+    ``stages`` is ``Flow.stages(u)``: L + 1 tensors (n, 2). ``layer_names`` names the L layers.
+    Colouring by the base coordinate lets the eye follow each point through the warp.
+    """
+    if not stages or any(s.ndim != 2 or s.shape[1] != 2 for s in stages):
+        raise ValueError("stages must be a non-empty list of (n, 2) tensors, as Flow.stages returns")
+    if len(layer_names) != len(stages) - 1:
+        raise ValueError(f"need one name per layer: {len(stages) - 1} layers, got {len(layer_names)} names")
+    if not 0 <= step < len(stages):
+        raise ValueError(f"step must be in 0…{len(stages) - 1}, got {step}")
+    colour = (stages[0][:, 0] if colour_by is None else colour_by).numpy()
+    points = stages[step].numpy()
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="coolwarm", s=5, alpha=0.8)
+    # Fixed axes over all stages, so the motion from one step to the next is visible.
+    everything = torch.cat(list(stages)).numpy()
+    low, high = np.percentile(everything, 0.5, axis=0), np.percentile(everything, 99.5, axis=0)
+    pad = 0.05 * (high - low)
+    ax.set(xlim=(low[0] - pad[0], high[0] + pad[0]), ylim=(low[1] - pad[1], high[1] + pad[1]))
+    where = "base samples u ~ N(0, I)" if step == 0 else f"after layer {step}: {layer_names[step - 1]}"
+    ax.set(title=where, xlabel="coordinate 1", ylabel="coordinate 2")
+    fig.tight_layout()
+    return fig
+
+
+def flow_stepper(flow: nn.Module, n: int = 2000, seed: int = 0):
+    """A slider over the layers of a trained 2-D flow: step k shows u pushed through the first k layers."""
+    import ipywidgets as widgets
+
+    u = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+    stages = flow.stages(u)
+    names = [type(layer).__name__ for layer in flow.layers]
+    slider = widgets.IntSlider(value=0, min=0, max=len(names), step=1, description="layers",
+                               continuous_update=False)
+
+    def show(layers: int):
+        flow_stage_figure(stages, layers, names)
+        plt.show()
+
+    return widgets.interactive(show, layers=slider)

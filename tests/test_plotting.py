@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_lib.plotting import image_grid, loss_curves, scatter_2d  # noqa: E402
+from course_lib.flows import density_grid, toy_log_prob  # noqa: E402
+from course_lib.plotting import density_contours, image_grid, loss_curves, scatter_2d  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -151,3 +152,24 @@ def test_functions_do_not_show(monkeypatch):
     image_grid(torch.rand(2, 8, 8))
     loss_curves({"loss": [1.0, 0.5]})
     scatter_2d(torch.randn(5, 2), values=torch.rand(5))
+
+
+# --- density contours --------------------------------------------------------------------------
+
+def test_density_contours_filled_and_lines():
+    grid = density_grid(toy_log_prob, n=40)
+    fig = density_contours(grid, title="p_x")
+    assert isinstance(fig, Figure) and fig.axes[0].get_title() == "p_x"
+    density_contours(grid, ax=fig.axes[0], filled=False, colors="red", label="learned q")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["learned q"]
+
+
+@pytest.mark.parametrize("grid, match", [
+    ((np.zeros((3, 3)), np.zeros((3, 3))), "triple"),
+    ((np.zeros((3, 3)), np.zeros((3, 4)), np.ones((3, 3))), "one shape"),
+    ((np.zeros((3, 3)), np.zeros((3, 3)), np.full((3, 3), np.nan)), "finite and non-negative"),
+    ((np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3))), "0 everywhere"),
+], ids=["pair", "shapes", "nan", "zero"])
+def test_density_contours_bad_input(grid, match):
+    with pytest.raises(ValueError, match=match):
+        density_contours(grid)

@@ -10,7 +10,14 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from course_lib.autoencoders import ConvAutoencoder  # noqa: E402
-from course_lib.widgets import decode_latent, latent_explorer, latent_explorer_figure  # noqa: E402
+from course_lib.flows import realnvp  # noqa: E402
+from course_lib.widgets import (  # noqa: E402
+    decode_latent,
+    flow_stage_figure,
+    flow_stepper,
+    latent_explorer,
+    latent_explorer_figure,
+)
 
 
 @pytest.fixture
@@ -57,4 +64,52 @@ def test_explorer_widget_builds_sliders_over_the_code_range(model):
     figures_before = len(plt.get_fignums())
     sliders["z1"].value = 0.5  # moving a slider redraws through the pure function
     assert widget.kwargs["z1"] == 0.5 and len(plt.get_fignums()) >= figures_before
+    plt.close("all")
+
+
+# --- the flow stepper (lecture 06) ----------------------------------------------------------------
+
+@pytest.fixture
+def flow():
+    torch.manual_seed(0)
+    flow = realnvp(hidden=8)
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return flow
+
+
+def test_flow_stage_figure_shows_the_points_after_k_layers(flow):
+    u = torch.randn(100, 2)
+    stages = flow.stages(u)
+    names = [type(layer).__name__ for layer in flow.layers]
+    for step in (0, 2, 4):
+        fig = flow_stage_figure(stages, step, names)
+        ax = fig.axes[0]
+        assert np.allclose(ax.collections[0].get_offsets(), stages[step].numpy())
+        assert ("base samples" in ax.get_title()) == (step == 0)
+        plt.close(fig)
+    # The axes stay fixed over the steps, so that the motion is visible.
+    limits = {flow_stage_figure(stages, k, names).axes[0].get_xlim() for k in range(5)}
+    assert len(limits) == 1
+    plt.close("all")
+
+
+def test_flow_stage_figure_bad_input(flow):
+    stages = flow.stages(torch.randn(10, 2))
+    with pytest.raises(ValueError, match="step must be in 0…4"):
+        flow_stage_figure(stages, 5, ["a"] * 4)
+    with pytest.raises(ValueError, match="one name per layer"):
+        flow_stage_figure(stages, 0, ["a"])
+    with pytest.raises(ValueError, match=r"\(n, 2\) tensors"):
+        flow_stage_figure([torch.zeros(3, 3)], 0, [])
+
+
+def test_flow_stepper_slider_runs_over_the_layers(flow):
+    plt.close("all")
+    widget = flow_stepper(flow, n=200)
+    slider = next(c for c in widget.children if hasattr(c, "max"))
+    assert (slider.min, slider.max, slider.value) == (0, 4, 0)
+    slider.value = 3
+    assert widget.kwargs["layers"] == 3
     plt.close("all")

@@ -9,10 +9,15 @@ module. Import them from here: ``from course_lib.checks import check_reconstruct
 
 from course_lib.checks._framework import CheckFailed
 from course_lib.checks.autoencoders import check_linear_autoencoder, check_reconstruction_loss, check_train_step
+from course_lib.checks.flows import check_change_of_variables, check_coupling_inverse, check_made_masks, check_toy_map
 
 __all__ = [
     "CheckFailed",
     "check_reconstruction_loss",
     "check_linear_autoencoder",
     "check_train_step",
+    "check_toy_map",
+    "check_change_of_variables",
+    "check_coupling_inverse",
+    "check_made_masks",
 ]
