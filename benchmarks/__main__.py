@@ -11,9 +11,9 @@ import json
 import time
 from pathlib import Path
 
-from . import autoencoders, data, notebooks
+from . import autoencoders, data, flows, notebooks
 
-BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "notebooks": notebooks.run}
+BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "flows": flows.run, "notebooks": notebooks.run}
 
 
 def main() -> None:
