@@ -237,14 +237,18 @@ def density_contours(
     if density.max() <= 0:
         raise ValueError("density is 0 everywhere on the grid: nothing to draw (is the grid over the data?)")
     fig, ax = _figure_and_axes(ax, (4.5, 4.0))
+    # Evenly spaced heights from 0 to the peak, so that bands and lines of two densities with
+    # similar peaks are comparable. Lines skip 0: they would trace where the density underflows
+    # to exactly 0 in float32, around empty space.
+    heights = np.linspace(0, density.max(), levels + 1)
     if filled:
-        ax.contourf(x1, x2, density, levels=levels, cmap="viridis")
+        ax.contourf(x1, x2, density, levels=heights, cmap="viridis")
     else:
-        lines = ax.contour(x1, x2, density, levels=levels, colors=colors or "white", linewidths=0.9)
+        lines = ax.contour(x1, x2, density, levels=heights[1:-1], colors=colors or "white", linewidths=0.9)
         if label is not None:
             ax.plot([], [], color=lines.get_edgecolor()[0], label=label)
             ax.legend(fontsize=8, loc="lower right")
-    ax.set(xlabel="x₁", ylabel="x₂")
+    ax.set(xlabel="x₁", ylabel="x₂", xlim=(x1.min(), x1.max()), ylim=(x2.min(), x2.max()))
     if title is not None:
         ax.set_title(title)
     return fig
