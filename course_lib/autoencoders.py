@@ -20,6 +20,8 @@ __all__ = [
     "pca_fit",
     "LinearAutoencoder",
     "fit_linear_autoencoder_als",
+    "conv_encoder_trunk",
+    "conv_decoder_head",
     "ConvAutoencoder",
     "train_autoencoder",
     "encode_all",
@@ -162,6 +164,37 @@ def fit_linear_autoencoder_als(model: LinearAutoencoder, x: torch.Tensor, iterat
     return losses
 
 
+def conv_encoder_trunk(size: int, width: int = 32) -> tuple[list[nn.Module], int]:
+    """Three stride-2 convolutions, size → size/8, then flatten: the layers and the flat width.
+
+    Shared by the conv AE (lecture 01) and the conv VAE (lecture 03), which differ only in what
+    follows: one linear map to z, or two heads for μ and log σ².
+    """
+    if size not in (32, 64):
+        raise ValueError(f"the convolutional models support size 32 or 64, got {size!r}")
+    c1, c2, c3 = width // 2, width, width * 2
+    act = nn.LeakyReLU(0.2)
+    layers = [
+        nn.Conv2d(1, c1, 4, stride=2, padding=1), act,
+        nn.Conv2d(c1, c2, 4, stride=2, padding=1), act,
+        nn.Conv2d(c2, c3, 4, stride=2, padding=1), act,
+        nn.Flatten(),
+    ]
+    return layers, c3 * (size // 8) ** 2
+
+
+def conv_decoder_head(size: int, width: int = 32) -> list[nn.Module]:
+    """From a flat vector of the trunk's width back to a (1, size, size) image in [0, 1] (sigmoid)."""
+    c1, c2, c3 = width // 2, width, width * 2
+    act = nn.LeakyReLU(0.2)
+    return [
+        nn.Unflatten(1, (c3, size // 8, size // 8)),
+        nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), act,
+        nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), act,
+        nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Sigmoid(),
+    ]
+
+
 class ConvAutoencoder(nn.Module):
     """A convolutional autoencoder for 1-channel images of ``size`` 32 or 64 px.
 
@@ -177,23 +210,9 @@ class ConvAutoencoder(nn.Module):
         if not (isinstance(latent_dim, int) and latent_dim > 0):
             raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
         self.latent_dim, self.size = latent_dim, size
-        c1, c2, c3 = width // 2, width, width * 2
-        self._grid = (c3, size // 8, size // 8)
-        flat = c3 * (size // 8) ** 2
-        act = nn.LeakyReLU(0.2)
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 4, stride=2, padding=1), act,
-            nn.Conv2d(c1, c2, 4, stride=2, padding=1), act,
-            nn.Conv2d(c2, c3, 4, stride=2, padding=1), act,
-            nn.Flatten(), nn.Linear(flat, latent_dim),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, flat), act,
-            nn.Unflatten(1, self._grid),
-            nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), act,
-            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), act,
-            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Sigmoid(),
-        )
+        trunk, flat = conv_encoder_trunk(size, width)
+        self.encoder = nn.Sequential(*trunk, nn.Linear(flat, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, flat), nn.LeakyReLU(0.2), *conv_decoder_head(size, width))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1:] != (1, self.size, self.size):

@@ -1,0 +1,271 @@
+"""Lecture 03: the variational autoencoder — reparametrization, the closed-form KL, the ELBO,
+a convolutional (conditional) VAE, and the two gradient estimators the trick is about.
+
+Notation of the lecture: the encoder gives q_φ(z|x) = N(μ_x, diag σ²_x) through two heads,
+μ_x = g(x) and log σ²_x = h(x); the prior is p(z) = N(0, I); the decoder f(z) is the mean of
+p_θ(x|z) = N(f(z), σ_x² I), a Gaussian with a fixed pixel noise σ_x. Training maximises the
+evidence lower bound (ELBO)
+
+    L(x; θ, φ) = E_{q_φ(z|x)}[log p_θ(x|z)] − KL[q_φ(z|x) ‖ p(z)],
+
+which, for this decoder, is up to a constant −(α‖x − f(z)‖² + KL) with α = 1 / (2σ_x²).
+Reductions: every per-image term is a *sum* over pixels or latent dimensions; batches are
+*averaged*. A loss of 1 means 1 nat per image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .autoencoders import conv_decoder_head, conv_encoder_trunk
+from .training import History, fit
+
+__all__ = [
+    "reparametrize",
+    "kl_to_standard_normal",
+    "gaussian_nll",
+    "ELBOTerms",
+    "negative_elbo",
+    "one_hot",
+    "ConvVAE",
+    "train_vae",
+    "evaluate_elbo",
+    "sample_prior",
+    "interpolate",
+    "pathwise_gradients",
+    "score_function_gradients",
+    "exact_estimator_variances",
+]
+
+DEFAULT_SIGMA_X = 0.1  # the decoder's pixel noise: α = 1/(2σ_x²) = 50
+
+
+def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    for name, t in (("mu", mu), ("logvar", logvar)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape (B, latent_dim), got {tuple(mu.shape)} and "
+                         f"{tuple(logvar.shape)}")
+    if mu.ndim != 2:
+        raise ValueError(f"mu and logvar must have shape (B, latent_dim), got {tuple(mu.shape)}")
+    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+        raise ValueError("mu or logvar contains NaN or ±inf: the encoder diverged (lower the learning rate)")
+
+
+def reparametrize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = μ + σ ⊙ ε with σ = exp(½ log σ²) and ε ~ N(0, I): a sample of q_φ(z|x) that gradients pass through.
+
+    The randomness sits in ε, which does not depend on φ; z is a differentiable function of
+    μ and log σ², so ∂z/∂μ = 1 and ∂z/∂log σ² = ½ σ ε.
+    """
+    _check_gaussian(mu, logvar)
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL[N(μ, diag σ²) ‖ N(0, I)] = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1), one value per row (B,), in nats."""
+    _check_gaussian(mu, logvar)
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1)
+
+
+def gaussian_nll(x_hat: torch.Tensor, x: torch.Tensor, sigma_x: float = DEFAULT_SIGMA_X) -> torch.Tensor:
+    """−log p_θ(x|z) for p_θ(x|z) = N(x̂, σ_x² I), per image (B,): ‖x − x̂‖² / (2σ_x²) + (D/2) log(2πσ_x²)."""
+    if x_hat.shape != x.shape or x.ndim < 2:
+        raise ValueError(f"x_hat and x must be batches (B, ...) of one shape, got {tuple(x_hat.shape)} and {tuple(x.shape)}")
+    if not sigma_x > 0:
+        raise ValueError(f"sigma_x must be positive, got {sigma_x!r}")
+    d = x[0].numel()
+    return (x - x_hat).pow(2).flatten(1).sum(dim=1) / (2 * sigma_x**2) + 0.5 * d * math.log(2 * math.pi * sigma_x**2)
+
+
+class ELBOTerms(NamedTuple):
+    """The negative ELBO and its two terms, each a batch mean of per-image values (nats per image)."""
+
+    loss: torch.Tensor  # reconstruction + β·KL, what the optimiser minimises
+    reconstruction: torch.Tensor  # E_q[−log p_θ(x|z)], one sample of z per image
+    kl: torch.Tensor  # KL[q_φ(z|x) ‖ p(z)]
+
+
+def negative_elbo(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
+                  sigma_x: float = DEFAULT_SIGMA_X, beta: float = 1.0) -> ELBOTerms:
+    """−L = (1/B) Σ_b [−log p_θ(x_b|z_b) + β KL[q_φ(z|x_b) ‖ p(z)]], z_b ~ q_φ(z|x_b) (one sample).
+
+    With β = 1 this is the negative ELBO, an upper bound on −log p_θ(x) in nats per image;
+    β > 1 weighs the KL more (smoother latent space, blurrier reconstructions), β < 1 less.
+    """
+    if not beta >= 0:
+        raise ValueError(f"beta must be ≥ 0, got {beta!r}")
+    reconstruction = gaussian_nll(x_hat, x, sigma_x).mean()
+    kl = kl_to_standard_normal(mu, logvar).mean()
+    return ELBOTerms(reconstruction + beta * kl, reconstruction, kl)
+
+
+def one_hot(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Integer labels (B,) → one-hot float rows (B, n_classes), with a clear error for labels out of range."""
+    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.is_floating_point():
+        raise ValueError(f"labels must be an integer tensor of shape (B,), got {getattr(labels, 'dtype', type(labels))} "
+                         f"{tuple(getattr(labels, 'shape', ()))}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be in 0…{n_classes - 1}, got values from {labels.min().item()} to {labels.max().item()}")
+    return nn.functional.one_hot(labels.long(), n_classes).float()
+
+
+class ConvVAE(nn.Module):
+    """A convolutional VAE (``n_classes = 0``) or conditional VAE (Sohn et al., 2015) on 1-channel images.
+
+    Encoder: the conv AE's trunk, then two linear heads μ = g(x) and log σ² = h(x). Decoder:
+    f(z) with a sigmoid output in [0, 1]. A conditional VAE appends the one-hot label c to the
+    trunk's features (q_φ(z|x, c)) and to z (p_θ(x|z, c)); the prior stays N(0, I).
+    """
+
+    def __init__(self, latent_dim: int, size: int = 64, width: int = 32, n_classes: int = 0) -> None:
+        super().__init__()
+        if not (isinstance(latent_dim, int) and latent_dim > 0):
+            raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+        if not (isinstance(n_classes, int) and n_classes >= 0):
+            raise ValueError(f"n_classes must be an int ≥ 0 (0: not conditional), got {n_classes!r}")
+        self.latent_dim, self.size, self.n_classes = latent_dim, size, n_classes
+        trunk, flat = conv_encoder_trunk(size, width)
+        self.encoder = nn.Sequential(*trunk)
+        self.mu_head = nn.Linear(flat + n_classes, latent_dim)  # g(x)
+        self.logvar_head = nn.Linear(flat + n_classes, latent_dim)  # h(x)
+        self.decoder = nn.Sequential(nn.Linear(latent_dim + n_classes, flat), nn.LeakyReLU(0.2),
+                                     *conv_decoder_head(size, width))
+
+    def _condition(self, features: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.n_classes == 0:
+            if labels is not None:
+                raise ValueError("this VAE is not conditional (n_classes = 0); do not pass labels")
+            return features
+        if labels is None:
+            raise ValueError(f"this conditional VAE needs labels in 0…{self.n_classes - 1}")
+        if len(labels) != len(features):
+            raise ValueError(f"need one label per sample: {len(features)} samples, {len(labels)} labels")
+        return torch.cat([features, one_hot(labels, self.n_classes).to(features)], dim=1)
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²) of q_φ(z|x) (or q_φ(z|x, c)), each (B, latent_dim)."""
+        if x.ndim != 4 or x.shape[1:] != (1, self.size, self.size):
+            raise ValueError(f"expected images of shape (B, 1, {self.size}, {self.size}), got {tuple(x.shape)}")
+        h = self._condition(self.encoder(x), labels)
+        return self.mu_head(h), self.logvar_head(h)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """f(z) (or f(z, c)), the mean image of p_θ(x|z), (B, 1, size, size)."""
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected codes of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.decoder(self._condition(z, labels))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(x̂, μ, log σ²): encode, draw one z = μ + σ ⊙ ε, decode."""
+        mu, logvar = self.encode(x, labels)
+        return self.decode(reparametrize(mu, logvar, generator), labels), mu, logvar
+
+
+def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None = None, *, epochs: int,
+              beta: float = 1.0, sigma_x: float = DEFAULT_SIGMA_X, lr: float = 2e-3, batch_size: int = 64,
+              seed: int = 0, progress: bool = True) -> History:
+    """Minimise the negative ELBO with Adam (one-cycle schedule); history has "loss", "reconstruction", "kl"."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * math.ceil(len(x_train) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+
+    def step(batch) -> dict[str, torch.Tensor]:
+        x, y = batch if labels is not None else (batch, None)
+        x_hat, mu, logvar = model(x, y)
+        terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=sigma_x, beta=beta)
+        optimizer.zero_grad()
+        if torch.isfinite(terms.loss):  # a non-finite loss is reported by fit's guard, before any update
+            terms.loss.backward()
+            optimizer.step()
+            schedule.step()
+        return {name: value.detach() for name, value in terms._asdict().items()}
+
+    model.train()
+    data = x_train if labels is None else (x_train, labels)
+    history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                  desc=type(model).__name__ if model.n_classes == 0 else "conditional VAE")
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate_elbo(model: ConvVAE, x: torch.Tensor, labels: torch.Tensor | None = None, *,
+                  sigma_x: float = DEFAULT_SIGMA_X, seed: int = 0, batch_size: int = 250) -> dict[str, float]:
+    """The negative ELBO (β = 1) and its two terms on a data set, in nats per image (one z per image, seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    totals = {"negative_elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        yb = None if labels is None else labels[start:start + batch_size]
+        x_hat, mu, logvar = model(xb, yb, generator)
+        terms = negative_elbo(x_hat, xb, mu, logvar, sigma_x=sigma_x)
+        for name, value in zip(totals, terms):
+            totals[name] += value.item() * len(xb)
+    return {name: value / len(x) for name, value in totals.items()}
+
+
+@torch.no_grad()
+def sample_prior(model: ConvVAE, n: int, labels: torch.Tensor | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """n new images f(z), z ~ p(z) = N(0, I) (with labels: f(z, c) for the given conditions)."""
+    z = torch.randn(n, model.latent_dim, generator=generator)
+    return model.decode(z, labels)
+
+
+@torch.no_grad()
+def interpolate(decode: Callable[[torch.Tensor], torch.Tensor], z0: torch.Tensor, z1: torch.Tensor,
+                steps: int = 8) -> torch.Tensor:
+    """Decodes of t·z₀ + (1 − t)·z₁ for t from 1 to 0 in ``steps`` even steps, (steps, 1, H, W)."""
+    if z0.shape != z1.shape or z0.ndim != 1:
+        raise ValueError(f"z0 and z1 must be single codes of one shape (latent_dim,), got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    t = torch.linspace(1, 0, steps)[:, None]
+    return decode(t * z0 + (1 - t) * z1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two gradient estimators for ∂/∂μ E_{z~N(μ, σ²)}[f(z)]
+# ---------------------------------------------------------------------------------------------
+
+def pathwise_gradients(f: Callable[[torch.Tensor], torch.Tensor], mu: torch.Tensor, sigma: torch.Tensor,
+                       eps: torch.Tensor) -> torch.Tensor:
+    """Single-sample reparametrization estimates f′(z) with z = μ + σ ε, one per ε (ε broadcasts against μ).
+
+    ∂/∂μ E[f(z)] = E_ε[∂f(μ + σε)/∂μ] = E_ε[f′(μ + σε)]: the gradient goes *through* the sample.
+    """
+    z = (mu + sigma * eps).detach().requires_grad_()
+    (grad,) = torch.autograd.grad(f(z).sum(), z)
+    return grad
+
+
+@torch.no_grad()
+def score_function_gradients(f: Callable[[torch.Tensor], torch.Tensor], mu: torch.Tensor, sigma: torch.Tensor,
+                             eps: torch.Tensor) -> torch.Tensor:
+    """Single-sample score-function (REINFORCE) estimates f(z) · ∂ log N(z; μ, σ²)/∂μ = f(z) (z − μ)/σ².
+
+    ∂/∂μ E[f(z)] = E[f(z) ∂ log q(z)/∂μ]: needs only values of f, never its gradient — and pays
+    for that with a much larger variance.
+    """
+    z = mu + sigma * eps
+    return f(z) * (z - mu) / sigma**2
+
+
+def exact_estimator_variances(a: torch.Tensor | float, sigma: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact variances of the two single-sample estimators of ∂/∂μ E[(z − k)²], z ~ N(μ, σ²), a = μ − k.
+
+    Pathwise: f′(z) = 2(z − k) = 2(a + σε), variance 4σ² (4 at σ = 1, whatever a).
+    Score function at σ = 1: (a + ε)² ε, variance E[(a + ε)⁴ ε²] − (2a)² = a⁴ + 14a² + 15.
+    (For general σ: σ⁻²·(a⁴ + 14a²σ² + 15σ⁴).)
+    """
+    a = torch.as_tensor(a, dtype=torch.float64)
+    pathwise = torch.full_like(a, 4 * sigma**2)
+    score = (a**4 + 14 * a**2 * sigma**2 + 15 * sigma**4) / sigma**2
+    return pathwise, score

@@ -1,0 +1,190 @@
+"""The VAE library: reparametrization, the closed-form KL against Monte Carlo and torch, the ELBO's
+reduction, the (conditional) conv VAE, the two gradient estimators against their exact variances."""
+
+import math
+
+import pytest
+import torch
+
+from course_lib.vae import (
+    ConvVAE,
+    evaluate_elbo,
+    exact_estimator_variances,
+    gaussian_nll,
+    interpolate,
+    kl_to_standard_normal,
+    negative_elbo,
+    one_hot,
+    pathwise_gradients,
+    reparametrize,
+    sample_prior,
+    score_function_gradients,
+    train_vae,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+# --- reparametrize -------------------------------------------------------------------------------
+
+def test_reparametrize_samples_the_right_gaussian():
+    mu = torch.tensor([[1.0, -2.0, 0.5]]).expand(200_000, 3)
+    logvar = torch.tensor([[0.0, math.log(4.0), math.log(0.25)]]).expand(200_000, 3)
+    z = reparametrize(mu, logvar, torch.Generator().manual_seed(1))
+    assert torch.allclose(z.mean(0), torch.tensor([1.0, -2.0, 0.5]), atol=0.01)
+    assert torch.allclose(z.var(0), torch.tensor([1.0, 4.0, 0.25]), rtol=0.02)
+
+
+def test_reparametrize_lets_gradients_through():
+    mu = torch.randn(4, 3, requires_grad=True)
+    logvar = torch.randn(4, 3, requires_grad=True)
+    generator = torch.Generator().manual_seed(2)
+    z = reparametrize(mu, logvar, generator)
+    z.sum().backward()
+    eps = torch.randn(4, 3, generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(mu.grad, torch.ones(4, 3))  # ∂z/∂μ = 1
+    assert torch.allclose(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * eps)  # ∂z/∂log σ² = ½σε
+
+
+# --- KL and the ELBO -------------------------------------------------------------------------------
+
+def test_kl_closed_form_against_torch_and_monte_carlo():
+    mu, logvar = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    expected = torch.distributions.kl_divergence(q, p).sum(1)
+    assert torch.allclose(kl_to_standard_normal(mu, logvar), expected)
+    z = q.sample((400_000,))  # KL = E_q[log q(z) − log p(z)]
+    monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
+    assert torch.allclose(monte_carlo, expected, rtol=0.02, atol=0.01)
+    assert torch.equal(kl_to_standard_normal(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_gaussian_nll_is_the_normal_log_density():
+    x, x_hat = torch.rand(3, 1, 4, 4, dtype=torch.float64), torch.rand(3, 1, 4, 4, dtype=torch.float64)
+    expected = -torch.distributions.Normal(x_hat, 0.2).log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(gaussian_nll(x_hat, x, 0.2), expected)
+
+
+def test_negative_elbo_reduction_and_beta():
+    x, x_hat = torch.rand(6, 1, 8, 8), torch.rand(6, 1, 8, 8)
+    mu, logvar = torch.randn(6, 5), torch.randn(6, 5)
+    terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=0.1)
+    assert torch.allclose(terms.reconstruction, gaussian_nll(x_hat, x, 0.1).mean())  # per-image sum, batch mean
+    assert torch.allclose(terms.kl, kl_to_standard_normal(mu, logvar).mean())
+    assert torch.allclose(terms.loss, terms.reconstruction + terms.kl)
+    beta4 = negative_elbo(x_hat, x, mu, logvar, sigma_x=0.1, beta=4.0)
+    assert torch.allclose(beta4.loss, terms.reconstruction + 4 * terms.kl)
+    # The "α‖x − f(z)‖² + KL" form: α = 1/(2σ_x²), up to a constant that does not depend on θ or φ.
+    alpha = 1 / (2 * 0.1**2)
+    squared = (x - x_hat).pow(2).flatten(1).sum(1).mean()
+    constant = 0.5 * 64 * math.log(2 * math.pi * 0.1**2)
+    assert torch.allclose(terms.loss, alpha * squared + terms.kl + constant)
+
+
+# --- gradient estimators ---------------------------------------------------------------------------
+
+def test_both_estimators_are_unbiased_with_the_exact_variances():
+    eps = torch.randn(400_000, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    for a in (-2.0, 0.0, 1.5):
+        mu, k = torch.tensor(a + 0.3, dtype=torch.float64), 0.3
+        def f(z):
+            return (z - k) ** 2
+        pathwise = pathwise_gradients(f, mu, torch.tensor(1.0, dtype=torch.float64), eps)
+        score = score_function_gradients(f, mu, torch.tensor(1.0, dtype=torch.float64), eps)
+        exact_path, exact_score = exact_estimator_variances(a)
+        assert abs(pathwise.mean() - 2 * a) < 0.02 and abs(score.mean() - 2 * a) < 0.1
+        assert abs(pathwise.var() / exact_path - 1) < 0.02
+        assert abs(score.var() / exact_score - 1) < 0.05
+
+
+def test_exact_variances_closed_form():
+    path, score = exact_estimator_variances(torch.tensor([0.0, 1.0, 3.0]))
+    assert torch.equal(path, torch.full((3,), 4.0, dtype=torch.float64))
+    assert torch.equal(score, torch.tensor([15.0, 30.0, 81 + 126 + 15], dtype=torch.float64))
+
+
+# --- the conv VAE --------------------------------------------------------------------------------
+
+def test_conv_vae_shapes_and_conditioning():
+    vae = ConvVAE(6, size=32)
+    x = torch.rand(5, 1, 32, 32)
+    x_hat, mu, logvar = vae(x)
+    assert x_hat.shape == x.shape and mu.shape == logvar.shape == (5, 6)
+    assert ((x_hat >= 0) & (x_hat <= 1)).all()
+    cvae = ConvVAE(6, size=32, n_classes=4)
+    labels = torch.tensor([0, 1, 2, 3, 3])
+    assert cvae(x, labels)[0].shape == x.shape
+    z = torch.randn(1, 6).expand(4, 6)
+    per_condition = cvae.decode(z, torch.arange(4))
+    assert not torch.allclose(per_condition[0], per_condition[3])  # the label changes the decode
+    assert sample_prior(cvae, 4, torch.arange(4)).shape == (4, 1, 32, 32)
+
+
+def test_conv_vae_bad_input():
+    vae, cvae = ConvVAE(6, size=32), ConvVAE(6, size=32, n_classes=3)
+    x = torch.rand(2, 1, 32, 32)
+    with pytest.raises(ValueError, match=r"\(B, 1, 32, 32\)"):
+        vae(torch.rand(2, 32, 32))
+    with pytest.raises(ValueError, match="needs labels"):
+        cvae(x)
+    with pytest.raises(ValueError, match="not conditional"):
+        vae(x, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match=r"labels must be in 0…2"):
+        cvae(x, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="one label per sample"):
+        cvae(x, torch.tensor([0]))
+    with pytest.raises(ValueError, match="integer tensor"):
+        one_hot(torch.tensor([0.5]), 3)
+    with pytest.raises(ValueError, match=r"\(B, 6\)"):
+        vae.decode(torch.randn(2, 5))
+    with pytest.raises(ValueError, match="latent_dim"):
+        ConvVAE(0)
+
+
+@pytest.mark.parametrize("mu, logvar, error, match", [
+    (torch.zeros(2, 3), torch.zeros(2, 4), ValueError, "same shape"),
+    (torch.zeros(3), torch.zeros(3), ValueError, r"\(B, latent_dim\)"),
+    (torch.tensor([[float("nan"), 0.0]]), torch.zeros(1, 2), ValueError, "NaN or ±inf"),
+    (torch.zeros(1, 2), torch.tensor([[0.0, float("inf")]]), ValueError, "NaN or ±inf"),
+    (torch.zeros(1, 2, dtype=torch.long), torch.zeros(1, 2), TypeError, "floating-point"),
+], ids=["shapes", "not-batched", "nan-mu", "inf-logvar", "int"])
+def test_gaussian_parameters_are_validated(mu, logvar, error, match):
+    with pytest.raises(error, match=match):
+        reparametrize(mu, logvar)
+    with pytest.raises(error, match=match):
+        kl_to_standard_normal(mu, logvar)
+
+
+def test_other_bad_arguments():
+    with pytest.raises(ValueError, match="one shape"):
+        gaussian_nll(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="sigma_x"):
+        gaussian_nll(torch.zeros(2, 3), torch.zeros(2, 3), sigma_x=0.0)
+    with pytest.raises(ValueError, match="beta"):
+        negative_elbo(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), beta=-1.0)
+    with pytest.raises(ValueError, match="single codes"):
+        interpolate(lambda z: z, torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_interpolation_runs_from_z0_to_z1():
+    vae = ConvVAE(4, size=32).eval()
+    z0, z1 = torch.randn(4), torch.randn(4)
+    frames = interpolate(vae.decode, z0, z1, steps=5)
+    with torch.no_grad():
+        assert torch.allclose(frames[0], vae.decode(z0[None])[0]) and torch.allclose(frames[-1], vae.decode(z1[None])[0])
+    assert frames.shape == (5, 1, 32, 32)
+
+
+def test_short_training_lowers_the_negative_elbo():
+    x = torch.rand(64, 1, 32, 32) * 0.2 + torch.linspace(0, 0.8, 32)[None, None, None, :]
+    vae = ConvVAE(4, size=32, width=8)
+    before = evaluate_elbo(vae, x)
+    history = train_vae(vae, x, epochs=8, batch_size=16, lr=5e-3, progress=False)
+    after = evaluate_elbo(vae, x)
+    assert set(history) == {"loss", "reconstruction", "kl"}
+    assert after["negative_elbo"] < before["negative_elbo"]
+    assert math.isclose(after["negative_elbo"], after["reconstruction"] + after["kl"], rel_tol=1e-6)
