@@ -1,0 +1,90 @@
+"""The pure helpers of scripts/browser_check.py (the browser run itself is `make test-browser`)."""
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("browser_check", ROOT / "scripts" / "browser_check.py")
+bc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bc)
+
+
+def _nb(*cells):
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _code(source, outputs=()):
+    return {"cell_type": "code", "source": source, "outputs": list(outputs), "metadata": {}}
+
+
+WIDGET_OUT = {"output_type": "display_data", "data": {bc.WIDGET_MIME: {"model_id": "x"}, "text/plain": "HBox()"}}
+
+
+def test_importing_the_script_does_not_need_playwright():
+    # `make test` runs without the [browser] extra: block playwright and import the script.
+    code = ("import sys, importlib.util; sys.modules['playwright'] = None; "
+            f"spec = importlib.util.spec_from_file_location('bc', {str(ROOT / 'scripts' / 'browser_check.py')!r}); "
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_widget_detection():
+    plain = _nb(_code("x = 1", [{"output_type": "stream", "name": "stdout", "text": "1"}]))
+    interactive = _nb(_code(["from course_lib.widgets import latent_explorer\n"]))
+    progress_only = _nb(_code("fit(model)", [WIDGET_OUT]))
+    assert not bc.has_widget(plain)
+    assert bc.has_widget(interactive) and bc.is_interactive(interactive)
+    assert bc.has_widget(progress_only) and not bc.is_interactive(progress_only)
+    assert bc.widget_outputs(progress_only) == 1
+    # markdown that talks about ipywidgets is not a widget
+    assert not bc.has_widget(_nb({"cell_type": "markdown", "source": "uses ipywidgets", "metadata": {}}))
+
+
+def test_widget_notebooks_finds_the_lectures_with_widgets(tmp_path):
+    (tmp_path / "01_a.ipynb").write_text(json.dumps(_nb(_code("import ipywidgets"))))
+    (tmp_path / "02_b.ipynb").write_text(json.dumps(_nb(_code("x = 1"))))
+    (tmp_path / "notes.ipynb").write_text(json.dumps(_nb(_code("import ipywidgets"))))
+    assert [p.name for p in bc.widget_notebooks(tmp_path)] == ["01_a.ipynb"]
+    assert ROOT / "lectures" / "01_autoencoders.ipynb" in bc.widget_notebooks(ROOT / "lectures")
+
+
+def test_error_outputs_and_code_cells():
+    nb = _nb(_code("1/0", [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
+                            "traceback": []}]),
+             _code("print(1)", [{"output_type": "stream", "name": "stderr", "text": "UserWarning: x"}]),
+             {"cell_type": "markdown", "source": "", "metadata": {}})
+    nb["cells"][0]["execution_count"] = 3
+    assert bc.error_outputs(nb) == ["In [3]: ZeroDivisionError: division by zero"]
+    assert bc.code_cells(nb) == 2
+
+
+def test_widget_repr_is_the_plain_text_fallback_only():
+    assert bc.WIDGET_REPR.search("interactive(children=(FloatSlider(value=-0.972, continuous_update=False")
+    assert bc.WIDGET_REPR.search("FloatSlider(value=0.5, description='z1')")
+    assert not bc.WIDGET_REPR.search("ConvAutoencoder:   0%|          | 0/3 [00:00<?, ?epoch/s]")
+    assert not bc.WIDGET_REPR.search("torch.Size([500, 2]) torch.float32")
+
+
+def test_jupyter_command_is_local_with_a_token():
+    cmd = bc.jupyter_command("jupyter", Path("/tmp/x"), 8123, "abc", as_root=False)
+    assert "--ServerApp.ip=127.0.0.1" in cmd and "--ServerApp.port=8123" in cmd
+    assert "--IdentityProvider.token=abc" in cmd and "--ServerApp.root_dir=/tmp/x" in cmd
+    assert "--allow-root" not in cmd
+    assert "--allow-root" in bc.jupyter_command("jupyter", Path("/tmp/x"), 8123, "abc", as_root=True)
+
+
+def test_free_port_can_be_bound():
+    port = bc.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_chromium_runs_offline_and_headless():
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"):
+        assert flag in bc.CHROMIUM_ARGS
+    assert bc.CHROMIUM == "/usr/bin/chromium"
