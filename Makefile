@@ -7,8 +7,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SANITIZE := tests/nbval_sanitize.cfg
 BENCH_OUT ?= bench-out
+BROWSER_OUT ?= browser-out
 
-.PHONY: lab test test-lib test-notebooks notebooks exercises bench checkpoints clean-venv
+.PHONY: lab test test-lib test-notebooks test-browser notebooks exercises bench checkpoints clean-venv
 
 # PyTorch goes in first and pinned: the CPU build of 2.13.0 is the one the course is tested
 # with, and installing it before the package stops pip from resolving a (huge) CUDA build.
@@ -32,6 +33,24 @@ test-lib: $(STAMP)
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) lectures solutions
+
+# The course as students use it: JupyterLab in a real headless Chromium (scripts/browser_check.py).
+# Not part of `test`, which must run on a laptop without apt: this target installs its own tools
+# when missing — Debian's Chromium with apt-get, and the [browser] extra (playwright) into .venv.
+# Playwright drives /usr/bin/chromium; it never downloads a browser of its own.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+BROWSER_STAMP := $(VENV)/.browser-stamp
+
+/usr/bin/chromium:
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+$(BROWSER_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -e '.[dev,browser]'
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP) /usr/bin/chromium
+	$(PY) scripts/browser_check.py --out $(BROWSER_OUT)
 
 notebooks: $(STAMP)
 	$(PY) scripts/build_notebooks.py $(NB)
