@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["mse", "psnr", "ssim", "nearest_neighbours"]
+__all__ = ["mse", "psnr", "ssim", "nearest_neighbours", "nearest_neighbour_ssim"]
 
 
 def _check_images(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
@@ -124,3 +124,13 @@ def nearest_neighbours(
     distances = (q[:, None, :] - r[indices]).norm(dim=-1)
     distances, order = distances.sort(dim=1)
     return distances, indices.gather(1, order)
+
+
+def nearest_neighbour_ssim(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """SSIM of each image to its nearest reference image (by pixel distance), shape (B,).
+
+    How much each generated image looks like *some* real one: the course's measure of whether
+    random codes decode to plausible slices (lectures 01 and 03).
+    """
+    _, nearest = nearest_neighbours(images, reference)
+    return ssim(images, reference[nearest[:, 0]])

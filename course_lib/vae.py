@@ -40,6 +40,7 @@ __all__ = [
     "pathwise_gradients",
     "score_function_gradients",
     "exact_estimator_variances",
+    "encoder_gradient_variances",
 ]
 
 DEFAULT_SIGMA_X = 0.1  # the decoder's pixel noise: α = 1/(2σ_x²) = 50
@@ -255,7 +256,10 @@ def score_function_gradients(f: Callable[[torch.Tensor], torch.Tensor], mu: torc
     for that with a much larger variance.
     """
     z = mu + sigma * eps
-    return f(z) * (z - mu) / sigma**2
+    values = f(z)
+    if values.ndim < z.ndim:  # one f per sample of a vector z: broadcast it over z's coordinates
+        values = values.reshape(*values.shape, *[1] * (z.ndim - values.ndim))
+    return values * (z - mu) / sigma**2
 
 
 def exact_estimator_variances(a: torch.Tensor | float, sigma: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -269,3 +273,29 @@ def exact_estimator_variances(a: torch.Tensor | float, sigma: float = 1.0) -> tu
     pathwise = torch.full_like(a, 4 * sigma**2)
     score = (a**4 + 14 * a**2 * sigma**2 + 15 * sigma**4) / sigma**2
     return pathwise, score
+
+
+def encoder_gradient_variances(model: ConvVAE, x: torch.Tensor, *, n_samples: int = 256,
+                               sigma_x: float = DEFAULT_SIGMA_X, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variances of the single-sample pathwise and score-function estimates of ∂/∂μ E_q[log p_θ(x|z)].
+
+    For each image, q_φ(z|x) = N(μ, σ²) comes from the trained encoder, and ``n_samples`` draws
+    of ε give that many estimates of the gradient of the reconstruction term with respect to μ
+    (the encoder's output, through which every encoder weight gets its gradient). Returns the
+    two variances per image and latent dimension, each (B, latent_dim).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    sigma = torch.exp(0.5 * logvar)
+    pathwise, score = [], []
+    for b in range(len(x)):
+        target = x[b:b + 1].expand(n_samples, *x.shape[1:])
+
+        def log_likelihood(z: torch.Tensor, target: torch.Tensor = target) -> torch.Tensor:
+            return -gaussian_nll(model.decode(z), target, sigma_x)
+
+        eps = torch.randn(n_samples, model.latent_dim, generator=generator)
+        pathwise.append(pathwise_gradients(log_likelihood, mu[b], sigma[b], eps).var(dim=0))
+        score.append(score_function_gradients(log_likelihood, mu[b], sigma[b], eps).var(dim=0))
+    return torch.stack(pathwise), torch.stack(score)

@@ -15,7 +15,15 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-__all__ = ["decode_latent", "latent_explorer_figure", "latent_explorer", "flow_stage_figure", "flow_stepper"]
+__all__ = [
+    "decode_latent",
+    "latent_explorer_figure",
+    "latent_explorer",
+    "traverse_latent",
+    "latent_traversal",
+    "flow_stage_figure",
+    "flow_stepper",
+]
 
 
 @torch.no_grad()
@@ -73,6 +81,41 @@ def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tenso
         plt.show()
 
     return widgets.interactive(show, **sliders)  # draws once now; display it to get the sliders
+
+
+def traverse_latent(z0: Sequence[float] | torch.Tensor, dims: Sequence[int], values: Sequence[float]) -> torch.Tensor:
+    """z0 with the coordinates ``dims`` replaced by ``values`` (a copy, shape (latent_dim,))."""
+    z = torch.as_tensor(z0, dtype=torch.float32).clone().reshape(-1)
+    if len(dims) != len(values):
+        raise ValueError(f"need one value per traversed dimension: {len(dims)} dims, {len(values)} values")
+    for d, v in zip(dims, values):
+        if not 0 <= d < len(z):
+            raise ValueError(f"dimension {d} is outside the latent space of size {len(z)}")
+        z[d] = float(v)
+    return z
+
+
+def latent_traversal(decoder: nn.Module, z0: torch.Tensor, dims: Sequence[int], span: float = 3.0,
+                     steps: int = 30):
+    """One slider per latent dimension in ``dims`` (from −span to +span); the decoded slice follows them.
+
+    The other coordinates stay at z0. Returns the ``ipywidgets.interactive`` box.
+    """
+    import ipywidgets as widgets
+
+    sliders = {f"z{d}": widgets.FloatSlider(value=round(float(z0[d]), 2), min=-span, max=span, step=2 * span / steps,
+                                            description=f"z[{d}]", continuous_update=False) for d in dims}
+
+    def show(**values):
+        z = traverse_latent(z0, dims, [values[f"z{d}"] for d in dims])
+        fig, ax = plt.subplots(figsize=(3.2, 3.2))
+        ax.imshow(decode_latent(decoder, z), cmap="gray", vmin=0, vmax=1)
+        ax.set_title("f(z), " + ", ".join(f"z[{d}] = {values[f'z{d}']:+.1f}" for d in dims[:2])
+                     + (" …" if len(dims) > 2 else ""), fontsize=8)
+        ax.axis("off")
+        plt.show()
+
+    return widgets.interactive(show, **sliders)
 
 
 def flow_stage_figure(stages: Sequence[torch.Tensor], step: int, layer_names: Sequence[str],

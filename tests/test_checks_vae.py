@@ -42,13 +42,14 @@ def test_reparametrize_accepts_reference(capsys):
     (lambda mu, lv: mu + lv * torch.randn_like(mu), ["(log σ²)²"]),
     (lambda mu, lv: mu + torch.exp(0.5 * lv) * torch.rand_like(mu), ["uniform"]),
     (lambda mu, lv: mu + 0 * lv, ["do not vary"]),
-    (lambda mu, lv: torch.normal(mu, torch.exp(0.5 * lv)).detach(), ["cut off"]),
+    (lambda mu, lv: torch.normal(mu, torch.exp(0.5 * lv)), ["gradient reaching μ is 0", "torch.normal"]),
+    (lambda mu, lv: torch.distributions.Normal(mu, torch.exp(0.5 * lv)).sample(), ["cut off"]),
     (lambda mu, lv: (mu + torch.exp(0.5 * lv) * torch.randn_like(mu)).detach(), ["cut off"]),
     (lambda mu, lv: mu + torch.exp(0.5 * lv.detach()) * torch.randn_like(mu), ["½ σ ε"]),
     (lambda mu, lv: mu + torch.exp(0.5 * lv) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(0)),
      ["same z"]),
     (lambda mu, lv: mu[:, :1] + torch.exp(0.5 * lv) * torch.randn_like(mu), ["sample mean"]),
-], ids=["variance", "logvar-as-std", "uniform", "no-noise", "torch-normal", "detached", "logvar-detached",
+], ids=["variance", "logvar-as-std", "uniform", "no-noise", "torch-normal", "sample", "detached", "logvar-detached",
         "fixed-seed", "broadcast-mean"])
 def test_reparametrize_names_the_mistake(wrong, words):
     _rejects(check_reparametrize, wrong, *words)

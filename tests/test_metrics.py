@@ -142,3 +142,12 @@ def test_bad_arguments_raise_value_error():
         nearest_neighbours(torch.rand(3, 1, 4, 5), reference)
     with pytest.raises(ValueError, match="floating-point"):
         nearest_neighbours(torch.zeros(3, 16, dtype=torch.long), reference)
+
+
+def test_nearest_neighbour_ssim_finds_the_copy():
+    from course_lib.metrics import nearest_neighbour_ssim
+
+    reference = torch.rand(10, 1, 16, 16)
+    images = torch.stack([reference[3], reference[7] * 0.0 + 0.5])
+    scores = nearest_neighbour_ssim(images, reference)
+    assert scores.shape == (2,) and torch.isclose(scores[0], torch.tensor(1.0)) and scores[1] < 0.5

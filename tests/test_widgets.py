@@ -17,6 +17,8 @@ from course_lib.widgets import (  # noqa: E402
     flow_stepper,
     latent_explorer,
     latent_explorer_figure,
+    latent_traversal,
+    traverse_latent,
 )
 
 
@@ -112,4 +114,30 @@ def test_flow_stepper_slider_runs_over_the_layers(flow):
     assert (slider.min, slider.max, slider.value) == (0, 4, 0)
     slider.value = 3
     assert widget.kwargs["layers"] == 3
+    plt.close("all")
+
+
+# --- the latent traversal (lecture 03) ------------------------------------------------------------
+
+def test_traverse_latent_replaces_only_the_chosen_dimensions():
+    z0 = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    z = traverse_latent(z0, [1, 3], [-2.0, 2.5])
+    assert torch.equal(z, torch.tensor([0.1, -2.0, 0.3, 2.5])) and torch.equal(z0, torch.tensor([0.1, 0.2, 0.3, 0.4]))
+    with pytest.raises(ValueError, match="one value per"):
+        traverse_latent(z0, [1], [0.0, 1.0])
+    with pytest.raises(ValueError, match="outside the latent space"):
+        traverse_latent(z0, [4], [0.0])
+
+
+def test_latent_traversal_sliders_drive_the_decode():
+    torch.manual_seed(0)
+    model = ConvAutoencoder(4, size=32).eval()
+    plt.close("all")
+    widget = latent_traversal(model.decode, torch.zeros(4), dims=[0, 2], span=2.0)
+    sliders = {c.description: c for c in widget.children if hasattr(c, "min")}
+    assert set(sliders) == {"z[0]", "z[2]"} and (sliders["z[0]"].min, sliders["z[0]"].max) == (-2.0, 2.0)
+    sliders["z[2]"].value = 1.5
+    assert widget.kwargs["z2"] == 1.5
+    assert not np.allclose(decode_latent(model.decode, traverse_latent(torch.zeros(4), [2], [1.5])),
+                           decode_latent(model.decode, torch.zeros(4)))
     plt.close("all")

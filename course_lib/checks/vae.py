@@ -72,6 +72,9 @@ def check_reparametrize(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
                 _fail(name, "z is cut off from μ and log σ² (no gradient can flow): it was detached, drawn with "
                       "torch.normal(μ, σ) or computed under no_grad. Build z = μ + σ ⊙ ε from a separately drawn ε.")
             z_g.sum().backward()
+        if mu_g.grad is not None and not mu_g.grad.any():
+            _fail(name, "The gradient reaching μ is 0: the sample was drawn by a sampler (torch.normal(μ, σ), "
+                  "Normal(μ, σ).sample()) that gives no gradient. Draw ε separately and build z = μ + σ ⊙ ε.")
         if mu_g.grad is None or not _close(mu_g.grad, torch.ones(4, 3)):
             _fail(name, "∂z/∂μ is not 1: z must be μ plus the noise term, with the gradient flowing to μ.")
         if logvar_g.grad is None or not _close(logvar_g.grad, 0.5 * (z_g.detach() - mu_g.detach()), atol=1e-5):
