@@ -89,6 +89,13 @@ def widget_notebooks(folder: Path) -> list[Path]:
             if has_widget(json.loads(p.read_text(encoding="utf-8")))]
 
 
+def first_error_cell(nb: dict) -> int | None:
+    """Index (among code cells) of the first cell with an error output, or None."""
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    return next((i for i, c in enumerate(cells)
+                 if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+
+
 def error_outputs(nb: dict) -> list[str]:
     """'In [n]: NameError: ...' for every error output of a (saved) notebook."""
     return [f"In [{cell.get('execution_count')}]: {out.get('ename')}: {out.get('evalue')}"
@@ -232,7 +239,11 @@ def _delete_sessions(base: str, token: str) -> None:
 # --------------------------------------------------------------------------- the browser
 
 class CheckFailed(AssertionError):
-    pass
+    """A check that failed; ``cell`` (index among code cells) is shown in the failure screenshot."""
+
+    def __init__(self, message: str, cell: int | None = None):
+        super().__init__(message)
+        self.cell = cell
 
 
 # Runs in the page: the state of every code cell and what each output area shows. textContent,
@@ -297,11 +308,12 @@ def _run_all(page, notebook, timeout_ms: float) -> list[dict]:
 
 def _check_cells(cells: list[dict], expected_cells: int, expected_widgets: int) -> int:
     """Raise CheckFailed listing what is wrong; return how many widget views rendered."""
-    problems = []
+    problems, first = [], None
     if len(cells) != expected_cells:
         problems.append(f"the page shows {len(cells)} code cells, the notebook has {expected_cells}")
     not_run = [i for i, c in enumerate(cells) if not c["empty"] and not re.fullmatch(r"\[\d+\]:", c["prompt"])]
     if not_run:  # Run All stops at the first error and leaves the rest unnumbered
+        first = not_run[0]
         problems.append(f"code cells not executed (a cell before them failed?): {not_run}")
     rendered = 0
     for i, cell in enumerate(cells):
@@ -324,7 +336,9 @@ def _check_cells(cells: list[dict], expected_cells: int, expected_widgets: int) 
         problems.append(f"{rendered} widget view(s) rendered with controls; the committed notebook has "
                         f"{expected_widgets} widget output(s)")
     if problems:
-        raise CheckFailed("\n  ".join(["the notebook did not run cleanly in JupyterLab:"] + problems))
+        first = first if first is not None else next(
+            (int(m.group(1)) for p in problems if (m := re.match(r"code cell (\d+)", p))), None)
+        raise CheckFailed("\n  ".join(["the notebook did not run cleanly in JupyterLab:"] + problems), first)
     return rendered
 
 
@@ -356,6 +370,14 @@ def _move_slider(page, notebook, timeout_ms: float) -> tuple[str, str]:
                           f"not change within {timeout_ms / 1000:.0f} s") from exc
     page.wait_for_timeout(1000)
     return value_before, readout.text_content()
+
+
+def _scroll_to(page, locator) -> None:
+    """Scroll a cell to the top of the notebook view. Twice: cells above it that were skipped by
+    content-visibility get laid out on the way and shift it."""
+    for _ in range(2):
+        locator.evaluate("el => el.scrollIntoView({block: 'start'})", timeout=10_000)
+        page.wait_for_timeout(500)
 
 
 def _save_through_ui(page, path: Path) -> dict:
@@ -392,9 +414,9 @@ def check_notebook(browser, base: str, token: str, root_dir: Path, rel: Path, ou
         cells = _run_all(page, notebook, timeout_s * 1000)
         print(f"  ran {len(cells)} code cells in {time.monotonic() - start:.0f} s", flush=True)
         step = "saving the notebook"
-        errors = error_outputs(_save_through_ui(page, root_dir / rel))
-        if errors:
-            raise CheckFailed("cells raised errors:\n  " + "\n  ".join(errors))
+        saved = _save_through_ui(page, root_dir / rel)
+        if errors := error_outputs(saved):
+            raise CheckFailed("cells raised errors:\n  " + "\n  ".join(errors), first_error_cell(saved))
         rendered = _check_cells(cells, code_cells(nb), widget_outputs(nb))
         print(f"  no error output; {rendered} widget view(s) rendered as controls", flush=True)
         if is_interactive(nb):
@@ -407,6 +429,8 @@ def check_notebook(browser, base: str, token: str, root_dir: Path, rel: Path, ou
     except BaseException as exc:
         shot = out_dir / f"{rel.stem}-FAILED.png"
         try:
+            if getattr(exc, "cell", None) is not None:  # show the offending cell, not wherever Run All ended
+                _scroll_to(page, page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").nth(exc.cell))
             page.screenshot(path=str(shot))
             print(f"  screenshot of the failure: {shot}", flush=True)
         except Exception:

@@ -59,6 +59,7 @@ def test_error_outputs_and_code_cells():
              {"cell_type": "markdown", "source": "", "metadata": {}})
     nb["cells"][0]["execution_count"] = 3
     assert bc.error_outputs(nb) == ["In [3]: ZeroDivisionError: division by zero"]
+    assert bc.first_error_cell(nb) == 0 and bc.first_error_cell(_nb(_code("x = 1"))) is None
     assert bc.code_cells(nb) == 2
 
 
