@@ -18,7 +18,8 @@ from torch import nn
 
 from . import seed_everything
 from .autoencoders import ConvAutoencoder, train_autoencoder
-from .data import brain_slices
+from .data import LEVEL_BANDS, brain_slices
+from .vae import ConvVAE, train_vae
 from .training import History, load_checkpoint, save_checkpoint
 
 __all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "train"]
@@ -56,7 +57,44 @@ def _ae01(k: int) -> Recipe:
     )
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES]}
+# --- lecture 03: convolutional VAEs and a conditional VAE (condition: the axial-level band) ----
+VAE03_LATENT = 16
+VAE03_EPOCHS = 30
+VAE03_SIGMA_X = 1.0  # the decoder's pixel noise σ_x: α = 1/(2σ_x²) = 0.5 weighs the squared error
+VAE03_SHARP_SIGMA_X = 0.3  # the same VAE with α ≈ 5.6: sharper reconstructions, worse samples
+
+
+def vae03_train_data():
+    """Lecture 01's 2,000 training slices, with their band label (0…3) for the conditional VAE."""
+    x, meta = brain_slices(2000, size=64, seed=0, return_meta=True)
+    return x, meta["band"]
+
+
+def _vae03(name: str, sigma_x: float, conditional: bool) -> Recipe:
+    n_classes = len(LEVEL_BANDS) if conditional else 0
+
+    def fit(model: nn.Module, progress: bool) -> History:
+        x, bands = vae03_train_data()
+        return train_vae(model, x, bands if conditional else None, epochs=VAE03_EPOCHS, sigma_x=sigma_x,
+                         progress=progress)
+
+    kind = "conditional VAE (condition: band of axial level)" if conditional else "VAE"
+    return Recipe(
+        name=name,
+        description=f"lecture 03: ConvVAE(latent_dim={VAE03_LATENT}), {kind}, σ_x = {sigma_x}, "
+                    f"{VAE03_EPOCHS} epochs on vae03_train_data()",
+        build=lambda: ConvVAE(VAE03_LATENT, size=64, n_classes=n_classes),
+        fit=fit,
+    )
+
+
+_VAE03 = [
+    _vae03(f"vae03_conv_k{VAE03_LATENT}", VAE03_SIGMA_X, conditional=False),
+    _vae03(f"vae03_conv_k{VAE03_LATENT}_sharp", VAE03_SHARP_SIGMA_X, conditional=False),
+    _vae03(f"cvae03_conv_k{VAE03_LATENT}", VAE03_SIGMA_X, conditional=True),
+]
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _VAE03}
 
 
 def _recipe(name: str) -> Recipe:
