@@ -20,9 +20,9 @@
 # compared with lecture 01's random decodes; interpolations and a latent-traversal widget; and a
 # conditional VAE that generates slices of a requested axial level, checked against real ones.
 #
-# **Time:** about a minute top to bottom on a 2-core laptop. This notebook trains a VAE briefly
-# on screen, then loads the fully trained VAE and conditional VAE that `make checkpoints` makes
-# with the same library code (about 2 minutes each on this kind of machine).
+# **Time:** about 25 s top to bottom on a 2-core laptop. This notebook trains a VAE briefly on
+# screen, then loads the fully trained VAEs and conditional VAE that `make checkpoints` makes
+# with the same library code (about a minute each on an idle machine of this kind).
 
 # %%
 from course_lib import seed_everything
@@ -42,7 +42,8 @@ from course_lib.metrics import nearest_neighbour_ssim, nearest_neighbours, psnr,
 from course_lib.plotting import image_grid, loss_curves
 from course_lib.vae import (
     ConvVAE, encoder_gradient_variances, evaluate_elbo, exact_estimator_variances, interpolate,
-    kl_to_standard_normal, pathwise_gradients, reparametrize, sample_prior, score_function_gradients, train_vae,
+    kl_to_standard_normal, negative_elbo, pathwise_gradients, reparametrize, sample_prior,
+    score_function_gradients, train_vae,
 )
 from course_lib.widgets import latent_traversal
 
@@ -249,6 +250,21 @@ assert held_out["kl"] > 5 and math.isclose(held_out["negative_elbo"], held_out["
                                             rel_tol=1e-6)
 
 # %% [markdown]
+# **Why the reduction matters**, on the trained model: the per-image sum and batch mean keep the
+# loss on the scale of one image whatever the batch. Summing over the batch instead would scale
+# the loss (and the effective learning rate) with the batch size; averaging over the pixels would
+# divide the reconstruction term by $D = 4096$ — the same as multiplying the KL by $\beta = 4096$.
+
+# %%
+with torch.no_grad():
+    for n in (16, 256):
+        x_hat_n, mu_n, logvar_n = vae(x_test[:n], generator=torch.Generator().manual_seed(0))
+        terms = negative_elbo(x_hat_n, x_test[:n], mu_n, logvar_n, sigma_x=zoo.VAE03_SIGMA_X)
+        per_pixel = terms.reconstruction / x_test[0].numel()
+        print(f"batch of {n:3d}: negative ELBO {terms.loss:.0f} nats/image (batch sum would be {n * terms.loss:.0f}); "
+              f"with a pixel mean the reconstruction term is {per_pixel:.3f} against a KL of {terms.kl:.1f}")
+
+# %% [markdown]
 # The KL term is the number of nats the codes carry about each image: spread over 16
 # dimensions, but not evenly. Dimensions the model does not use keep $q = p$ and a KL near 0
 # ("posterior collapse" of that dimension):
@@ -349,7 +365,10 @@ assert sharp_row["KL"] > smooth_row["KL"] and sharp_row["sample SSIM"] < smooth_
 # %% [markdown]
 # With the larger $\alpha$ the codes carry more nats about each image and reconstructions gain a
 # little, but the aggregate of the encoder's clouds covers $\mathcal{N}(0, I)$ less well, and prior
-# samples get markedly worse. For a generator, the KL term must have a real say.
+# samples get markedly worse. For a generator, the KL term must have a real say. This is also
+# what β does: $\alpha\lVert x - f(z)\rVert^2 + \beta\,\mathrm{KL}$ is $\beta$ times
+# $(\alpha/\beta)\lVert x - f(z)\rVert^2 + \mathrm{KL}$, so a β-VAE is a VAE with $\alpha$ divided by
+# $\beta$ — the σ_x = 0.3 model is the σ_x = 1 model with $\beta = 0.09$.
 #
 # ## 6. Continuity: interpolation and traversal
 #
