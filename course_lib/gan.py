@@ -1,0 +1,229 @@
+"""Lecture 04: the GAN minimax game — discriminator and generator losses, the saturation of the
+minimax generator loss, mode coverage on the 2-D toys, and MLP GANs to train on them.
+
+Notation of the lecture: a generator G maps noise z to a sample G(z); a discriminator D maps a
+sample x to D(x) ∈ (0, 1), the probability that x is real. The value function is
+
+    V(D, G) = E_x[log D(x)] + E_z[log(1 − D(G(z)))],      min_G max_D V(D, G).
+
+Every loss here takes the discriminator's *logits* l (D = σ(l)) and uses the stable forms
+log σ(l) = −softplus(−l) and log(1 − σ(l)) = −softplus(l). Reductions: means over the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn.functional import softplus
+
+from .training import check_finite
+
+__all__ = [
+    "GENERATOR_LOSSES",
+    "discriminator_loss",
+    "generator_loss",
+    "generator_logit_gradient",
+    "sample_latent",
+    "Coverage",
+    "mode_coverage",
+    "MLPGenerator",
+    "MLPDiscriminator",
+    "gan_training_step",
+    "train_toy_gan",
+]
+
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+
+def _check_logits(name: str, logits: torch.Tensor) -> None:
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of logits, got {getattr(logits, 'dtype', type(logits))}")
+    if logits.ndim not in (1, 2) or (logits.ndim == 2 and logits.shape[1] != 1):
+        raise ValueError(f"{name} must be one logit per sample, shape (B,) or (B, 1), got {tuple(logits.shape)}")
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of D on a 50/50 batch: label 1 for real samples, 0 for generated ones.
+
+        L_D = ½ (mean_real[−log D(x)] + mean_fake[−log(1 − D(G(z)))]) = −½ V̂(D, G)
+
+    (the mean over the combined batch when both halves have the same size). Minimising L_D is
+    maximising V over D.
+    """
+    _check_logits("real_logits", real_logits)
+    _check_logits("fake_logits", fake_logits)
+    if real_logits.shape != fake_logits.shape:
+        raise ValueError(f"real and fake logits must have the same shape (a 50/50 batch), got "
+                         f"{tuple(real_logits.shape)} and {tuple(fake_logits.shape)}")
+    return 0.5 * (softplus(-real_logits).mean() + softplus(fake_logits).mean())
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+    """The generator's loss on D's logits for generated samples, mean over the batch.
+
+    * ``"minimax"``: minimise mean log(1 − D(G(z))) — G's part of V, as in min_G max_D V.
+    * ``"non_saturating"`` (the flipped-label loss): minimise mean −log D(G(z)), the BCE of
+      D(G(z)) against label 1 — "pretend the fakes are real".
+    """
+    _check_logits("fake_logits", fake_logits)
+    if kind == "minimax":
+        return -softplus(fake_logits).mean()
+    if kind == "non_saturating":
+        return softplus(-fake_logits).mean()
+    raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
+
+
+def generator_logit_gradient(d_of_g: torch.Tensor, kind: str) -> torch.Tensor:
+    """|∂ loss / ∂ logit| of one generated sample as a function of D(G(z)) ∈ (0, 1).
+
+    minimax: ∂ log(1 − σ(l))/∂l = −σ(l), magnitude D(G(z)) → 0 when D confidently rejects;
+    non-saturating: ∂ −log σ(l)/∂l = −(1 − σ(l)), magnitude 1 − D(G(z)) → 1 in the same case.
+    """
+    if kind not in GENERATOR_LOSSES:
+        raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
+    d = torch.as_tensor(d_of_g, dtype=torch.float64)
+    if ((d <= 0) | (d >= 1)).any():
+        raise ValueError("D(G(z)) must lie strictly between 0 and 1")
+    return d if kind == "minimax" else 1 - d
+
+
+def sample_latent(n: int, dim: int, kind: str = "gaussian", generator: torch.Generator | None = None) -> torch.Tensor:
+    """n noise vectors z: ``"uniform"`` on [−1, 1]^dim (as in the lecture) or ``"gaussian"`` N(0, I)."""
+    if kind == "uniform":
+        return 2 * torch.rand(n, dim, generator=generator) - 1
+    if kind == "gaussian":
+        return torch.randn(n, dim, generator=generator)
+    raise ValueError(f"unknown latent kind {kind!r}; expected 'uniform' or 'gaussian'")
+
+
+class Coverage(NamedTuple):
+    """Mode coverage as in VEEGAN/PacGAN: modes captured (of ``n_modes``) and the high-quality fraction."""
+
+    modes: int
+    high_quality: float
+    n_modes: int
+
+
+def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Coverage:
+    """A sample is high-quality when within 3σ of its nearest mode; a mode is captured when it is
+    the nearest mode of at least one high-quality sample (Srivastava et al. 2017; Lin et al. 2018)."""
+    if samples.ndim != 2 or modes.ndim != 2 or samples.shape[1] != modes.shape[1]:
+        raise ValueError(f"samples (N, d) and modes (K, d) must share d, got {tuple(samples.shape)} and {tuple(modes.shape)}")
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    distances = torch.cdist(samples.double(), modes.double())
+    nearest_distance, nearest_mode = distances.min(dim=1)
+    good = nearest_distance <= 3 * std
+    return Coverage(int(nearest_mode[good].unique().numel()), good.double().mean().item(), len(modes))
+
+
+class MLPGenerator(nn.Module):
+    """G(z): an MLP from noise z ∈ R^latent_dim to a point in R^out_dim."""
+
+    def __init__(self, latent_dim: int = 2, hidden: int = 128, depth: int = 3, out_dim: int = 2):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(width, out_dim))
+        self.latent_dim = latent_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """The logit l(x) of D(x) = σ(l(x)): an MLP from R^in_dim to one number per sample (B,)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            width = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(width, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
+                      d_optimizer: torch.optim.Optimizer, real_batches: list[torch.Tensor],
+                      latent: Callable[[int], torch.Tensor], kind: str = "non_saturating") -> dict[str, float]:
+    """One round of the original algorithm: k discriminator steps (one per real minibatch of m
+    samples, each against m fresh generated ones), then one generator step on m fresh noise samples.
+
+    D's steps do not move G (the fakes are detached); G's step moves only G (D's optimiser is not
+    stepped, and D's gradients are cleared before its next step).
+    """
+    if kind not in GENERATOR_LOSSES:
+        raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
+    for real in real_batches:
+        fake = generator(latent(len(real))).detach()
+        d_loss = discriminator_loss(discriminator(real), discriminator(fake))
+        d_optimizer.zero_grad()
+        d_loss.backward()
+        d_optimizer.step()
+    m = len(real_batches[-1])
+    g_loss = generator_loss(discriminator(generator(latent(m))), kind)
+    g_optimizer.zero_grad()
+    g_loss.backward()
+    g_optimizer.step()
+    return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+
+class _Scale(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, steps: int, kind: str = "non_saturating",
+                  batch_size: int = 256, k_disc: int = 1, lr: float = 1e-3, latent_dim: int = 2,
+                  latent_kind: str = "gaussian", hidden: int = 128, data_scale: float = 1.0, seed: int = 0,
+                  snapshot_every: int | None = None, snapshot_size: int = 2500) -> dict:
+    """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
+
+    Adam (β₁ = 0.5) for both players, learning rates cosine-annealed to 0 over ``steps``. The
+    networks work on x / ``data_scale`` (unit-size coordinates), the returned generator outputs x. Returns {"generator", "discriminator", "history" (per-step
+    losses), "snapshots" (step → samples, if ``snapshot_every``)}. A NaN/inf loss stops training
+    with :class:`~course_lib.training.NonFiniteLossError`.
+    """
+    torch.manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed + 1)
+    net_g, net_d = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
+    generator = nn.Sequential(net_g, _Scale(data_scale))
+    discriminator = nn.Sequential(_Scale(1 / data_scale), net_d)
+    g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    # Cosine-annealed rates: large steps find the modes, small ones at the end sharpen them.
+    schedules = [torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) for opt in (g_opt, d_opt)]
+
+    def latent(n: int) -> torch.Tensor:
+        return sample_latent(n, latent_dim, latent_kind, rng)
+
+    history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
+    snapshots: dict[int, torch.Tensor] = {}
+    fixed_noise = latent(snapshot_size)
+    for step in range(1, steps + 1):
+        losses = gan_training_step(generator, discriminator, g_opt, d_opt,
+                                   [sampler(batch_size, rng) for _ in range(k_disc)], latent, kind)
+        check_finite(losses, epoch=1, step=step)
+        for schedule in schedules:
+            schedule.step()
+        for name, value in losses.items():
+            history[name].append(value)
+        if snapshot_every and (step % snapshot_every == 0 or step == 1):
+            with torch.no_grad():
+                snapshots[step] = generator(fixed_noise)
+    return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
+            "snapshots": snapshots, "latent": latent}

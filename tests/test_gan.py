@@ -1,0 +1,137 @@
+"""The GAN library: stable losses against their textbook forms, the saturation of the minimax
+generator loss, mode coverage as in VEEGAN/PacGAN, the alternating step, bad input."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.gan import (
+    MLPDiscriminator,
+    MLPGenerator,
+    discriminator_loss,
+    gan_training_step,
+    generator_logit_gradient,
+    generator_loss,
+    mode_coverage,
+    sample_latent,
+    train_toy_gan,
+)
+from course_lib.training import NonFiniteLossError
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def test_losses_match_the_textbook_forms():
+    real, fake = torch.randn(6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+    d_real, d_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    value = torch.log(d_real).mean() + torch.log(1 - d_fake).mean()  # V(D, G) on the batch
+    assert torch.allclose(discriminator_loss(real, fake), -0.5 * value)
+    bce = nn.functional.binary_cross_entropy_with_logits(torch.cat([real, fake]), torch.cat([torch.ones(6), torch.zeros(6)]).double())
+    assert torch.allclose(discriminator_loss(real, fake), bce)
+    assert torch.allclose(generator_loss(fake, "minimax"), torch.log(1 - d_fake).mean())
+    assert torch.allclose(generator_loss(fake, "non_saturating"), -torch.log(d_fake).mean())
+
+
+def test_losses_are_stable_for_extreme_logits():
+    extreme = torch.tensor([-200.0, 200.0])
+    for value in (discriminator_loss(extreme, extreme), generator_loss(extreme, "minimax"),
+                  generator_loss(extreme, "non_saturating")):
+        assert torch.isfinite(value)
+    assert torch.isclose(generator_loss(torch.tensor([-200.0]), "non_saturating"), torch.tensor(200.0))
+
+
+def test_minimax_saturates_where_the_flipped_label_loss_does_not():
+    for kind in ("minimax", "non_saturating"):
+        logits = torch.tensor([-6.0, 0.0, 6.0], requires_grad=True)
+        generator_loss(logits, kind).backward()
+        per_sample = logits.grad.abs() * 3  # undo the batch mean
+        assert torch.allclose(per_sample, generator_logit_gradient(torch.sigmoid(logits.detach()), kind).float(), atol=1e-6)
+    confident = torch.tensor([1e-3])  # D(G(z)) ≈ 0: D rejects the fakes
+    assert generator_logit_gradient(confident, "minimax").item() == pytest.approx(1e-3)
+    assert generator_logit_gradient(confident, "non_saturating").item() == pytest.approx(0.999)
+
+
+def test_mode_coverage_counts_as_in_the_papers():
+    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    std = 0.01
+    samples = torch.tensor([[0.0, 0.02], [0.01, 0.0], [1.0, 0.029], [0.5, 0.5]])  # the last is far from all
+    coverage = mode_coverage(samples, modes, std)
+    assert coverage.modes == 2 and coverage.high_quality == pytest.approx(0.75) and coverage.n_modes == 3
+    assert mode_coverage(torch.tensor([[0.0, 0.031]]), modes, std).modes == 0  # just outside 3σ
+
+
+def test_sample_latent_kinds():
+    g = torch.Generator().manual_seed(0)
+    uniform = sample_latent(10_000, 2, "uniform", g)
+    assert uniform.min() >= -1 and uniform.max() <= 1 and abs(uniform.mean()) < 0.03
+    assert abs(sample_latent(10_000, 2, "gaussian", g).std() - 1) < 0.03
+
+
+def test_alternating_step_moves_each_player_only_in_its_own_turn():
+    generator, discriminator = MLPGenerator(2, 16), MLPDiscriminator(2, 16)
+    g_opt = torch.optim.SGD(generator.parameters(), lr=0.1)
+    d_opt = torch.optim.SGD(discriminator.parameters(), lr=0.1)
+    g_before = [p.detach().clone() for p in generator.parameters()]
+    d_before = [p.detach().clone() for p in discriminator.parameters()]
+    # With a zero generator learning rate, only D can move; with a zero D rate, only G.
+    for group in g_opt.param_groups:
+        group["lr"] = 0.0
+    gan_training_step(generator, discriminator, g_opt, d_opt, [torch.randn(8, 2)], lambda n: torch.randn(n, 2))
+    assert all(torch.equal(a, b) for a, b in zip(g_before, generator.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, discriminator.parameters()))
+    for group in g_opt.param_groups:
+        group["lr"] = 0.1
+    for group in d_opt.param_groups:
+        group["lr"] = 0.0
+    d_now = [p.detach().clone() for p in discriminator.parameters()]
+    gan_training_step(generator, discriminator, g_opt, d_opt, [torch.randn(8, 2)], lambda n: torch.randn(n, 2))
+    assert all(torch.equal(a, b) for a, b in zip(d_now, discriminator.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(g_before, generator.parameters()))
+
+
+def test_short_toy_training_moves_samples_onto_the_ring():
+    modes = torch.stack([torch.tensor([math.cos(a), math.sin(a)]) for a in torch.arange(8) * 2 * math.pi / 8])
+
+    def sampler(n, g):
+        return modes[torch.randint(8, (n,), generator=g)] + 0.01 * torch.randn(n, 2, generator=g)
+
+    def mean_distance_to_modes(samples):
+        return torch.cdist(samples, modes).min(dim=1).values.mean().item()
+
+    untrained = MLPGenerator(2, 64)
+    with torch.no_grad():
+        before = mean_distance_to_modes(untrained(torch.randn(2500, 2)))
+    out = train_toy_gan(sampler, steps=1500, batch_size=128, hidden=64, seed=0)
+    with torch.no_grad():
+        after = mean_distance_to_modes(out["generator"](out["latent"](2500)))
+    assert after < 0.3 * before and len(out["history"]["d_loss"]) == 1500
+
+
+def test_divergence_is_a_clear_error():
+    def sampler(n, g):
+        return torch.full((n, 2), float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match="d_loss"):
+        train_toy_gan(sampler, steps=3, batch_size=8, hidden=8)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: discriminator_loss(torch.zeros(4), torch.zeros(5)), "same shape"),
+    (lambda: discriminator_loss(torch.zeros(4, 2), torch.zeros(4, 2)), "one logit per sample"),
+    (lambda: generator_loss(torch.zeros(4), "wasserstein"), "unknown generator loss"),
+    (lambda: generator_logit_gradient(torch.tensor([0.5]), "hinge"), "unknown generator loss"),
+    (lambda: generator_logit_gradient(torch.tensor([1.0]), "minimax"), "strictly between 0 and 1"),
+    (lambda: sample_latent(4, 2, "cauchy"), "unknown latent kind"),
+    (lambda: mode_coverage(torch.zeros(4, 3), torch.zeros(2, 2), 0.1), "share d"),
+    (lambda: mode_coverage(torch.zeros(4, 2), torch.zeros(2, 2), 0.0), "std must be positive"),
+], ids=["shapes", "logit-shape", "g-kind", "grad-kind", "grad-range", "latent", "coverage-dims", "coverage-std"])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+    with pytest.raises(TypeError, match="floating-point"):
+        discriminator_loss(torch.zeros(3, dtype=torch.long), torch.zeros(3))
