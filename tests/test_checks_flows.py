@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from course_lib.checks import (
-    CheckFailed,
     check_change_of_variables,
     check_coupling_inverse,
     check_made_masks,
@@ -16,18 +15,7 @@ from course_lib.checks import (
 )
 from course_lib.flows import made_masks, standard_normal_log_prob, toy_map, toy_map_inverse, toy_map_log_det_inverse
 
-
-def _rejects(check, *candidate, words: tuple[str, ...]) -> CheckFailed:
-    with pytest.raises(CheckFailed) as info:
-        check(*candidate)
-    message = str(info.value).lower()
-    for word in words:
-        assert word.lower() in message, f"hint should mention {word!r}: {info.value}"
-    return info.value
-
-
-def _blank(*args, **kwargs):
-    raise NotImplementedError()
+from check_helpers import blank as _blank, rejects
 
 
 # --- the toy map ---------------------------------------------------------------------------------
@@ -62,7 +50,7 @@ def _inverse_times_sigma(x, sigma=1.0):
 ], ids=["u1-squared", "no-sigma", "inverse-sign", "inverse-times-sigma", "log-det-sign", "log-det-zero", "det-not-log",
         "log-det-scalar"])
 def test_toy_map_names_the_mistake(candidate, words):
-    _rejects(check_toy_map, *candidate, words=words)
+    rejects(check_toy_map, *candidate, words=words)
 
 
 # --- the change of variables ---------------------------------------------------------------------
@@ -91,7 +79,7 @@ def _gauss(u):
     (lambda x, inv, ld: -inv(x).pow(2).sum(1) - 0.5 * x.shape[1] * math.log(2 * math.pi) + ld(x), ["½"]),
 ], ids=["no-log-det", "minus-log-det", "pi-at-x", "no-constant", "constant-1d", "density", "summed", "no-half"])
 def test_change_of_variables_names_the_mistake(candidate, words):
-    _rejects(check_change_of_variables, candidate, words=words)
+    rejects(check_change_of_variables, candidate, words=words)
 
 
 # --- the coupling inverse ------------------------------------------------------------------------
@@ -118,7 +106,7 @@ def _inverse_with(formula, log_det_sign=-1.0, condition_on_all=False):
     (lambda layer, x: (layer.inverse(x)[0], layer.inverse(x)[1].sum()), ["shape ()"]),
 ], ids=["exp-plus", "order", "unmasked", "log-det-sign", "touches-kept", "no-log-det", "summed-log-det"])
 def test_coupling_inverse_names_the_mistake(candidate, words):
-    _rejects(check_coupling_inverse, candidate, words=words)
+    rejects(check_coupling_inverse, candidate, words=words)
 
 
 # --- MADE masks ----------------------------------------------------------------------------------
@@ -148,7 +136,7 @@ def _masks_with(hidden_rule, output_rule, transpose=False, degrees=None):
     (lambda dim, hidden: made_masks(dim, hidden)[:-1], ["list of"]),
 ], ids=["output-ge", "hidden-gt", "fully-connected", "transposed", "all-degree-one", "no-output-mask"])
 def test_made_masks_names_the_mistake(candidate, words):
-    _rejects(check_made_masks, candidate, words=words)
+    rejects(check_made_masks, candidate, words=words)
 
 
 # --- blanks and crashes --------------------------------------------------------------------------
@@ -165,5 +153,5 @@ def test_crashes_become_a_named_failure():
     def broken(layer, x):
         return layer.scale_and_shift(x[:, :1])  # wrong width: the network cannot take it
 
-    error = _rejects(check_coupling_inverse, broken, words=("raised RuntimeError",))
+    error = rejects(check_coupling_inverse, broken, words=("raised RuntimeError",))
     assert isinstance(error.__cause__, RuntimeError)
