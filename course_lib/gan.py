@@ -194,9 +194,10 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
 
     Adam (β₁ = 0.5) for both players, learning rates cosine-annealed to 0 over ``steps``. The
-    networks work on x / ``data_scale`` (unit-size coordinates), the returned generator outputs x. Returns {"generator", "discriminator", "history" (per-step
-    losses), "snapshots" (step → samples, if ``snapshot_every``)}. A NaN/inf loss stops training
-    with :class:`~course_lib.training.NonFiniteLossError`.
+    networks work on x / ``data_scale`` (unit-size coordinates); the returned generator outputs x.
+    Returns {"generator", "discriminator", "history" (per-step losses), "snapshots" (step →
+    samples of fixed noise, if ``snapshot_every``), "latent" (n → fresh noise)}. A NaN/inf loss
+    stops training with :class:`~course_lib.training.NonFiniteLossError`.
     """
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
