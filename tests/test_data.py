@@ -119,6 +119,10 @@ def test_t2_like_contrast_orders_tissues_like_t2():
         (dict(n=2, contrast="flair"), "contrast must be one of"),
         (dict(n=2, split="val"), "split must be one of"),
         (dict(n=2, seed=-1), "seed must be"),
+        (dict(n=2, lesion_prob=-0.1), "lesion_prob must be a probability"),
+        (dict(n=2, lesion_prob=1.5), "lesion_prob must be a probability"),
+        (dict(n=2, lesion_prob=True), "lesion_prob must be a probability"),
+        (dict(n=2, lesion_prob="0.5"), "lesion_prob must be a probability"),
     ],
 )
 def test_brain_slices_bad_input(kwargs, match):
@@ -131,6 +135,47 @@ def test_paired_and_unpaired_bad_input():
         paired_brain_slices(0)
     with pytest.raises(ValueError, match="size must be"):
         unpaired_brain_slices(3, size=128)
+    with pytest.raises(ValueError, match="lesion_prob"):
+        paired_brain_slices(3, lesion_prob=2.0)
+    with pytest.raises(ValueError, match="lesion_prob"):
+        unpaired_brain_slices(3, lesion_prob=-1.0)
+
+
+# --- synthetic white-matter lesions -----------------------------------------------------------
+
+def test_no_lesions_leaves_every_call_as_it_was():
+    images, meta = brain_slices(40, size=32, seed=3, return_meta=True)
+    assert "lesion" not in meta and "lesion_mask" not in meta
+    assert torch.equal(images, brain_slices(40, size=32, seed=3, lesion_prob=0.0))
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_lesions_darken_t1_brighten_t2_inside_white_matter_only(size):
+    t1, t2, meta = paired_brain_slices(120, size=size, seed=1, lesion_prob=1.0, return_meta=True)
+    clean_t1, clean_t2 = paired_brain_slices(120, size=size, seed=1)
+    mask, label = meta["lesion_mask"], meta["lesion"]
+    assert mask.shape == t1.shape and mask.min() >= 0 and mask.max() <= 1
+    assert label.float().mean() > 0.85  # slices without white matter (top, bottom) stay clean
+    assert torch.equal(label.bool(), mask.flatten(1).amax(1) > 0)
+    assert (mask.flatten(1).amax(1)[label.bool()] >= 0.5).all()  # every labelled lesion is visible
+    core, outside = mask > 0.5, mask == 0
+    assert (t1 - clean_t1)[core].mean() < -0.15 and (t2 - clean_t2)[core].mean() > 0.15
+    assert torch.equal(t1[outside], clean_t1[outside]) and torch.equal(t2[outside], clean_t2[outside])
+    # Lesions sit in the white matter: the clean T2-like image is dark (WM) under a lesion's core.
+    assert clean_t2[core].median() < 0.5 * T2_INTENSITY["csf"]
+
+
+def test_lesion_probability_seed_and_pairing():
+    images, meta = brain_slices(400, size=32, seed=2, lesion_prob=0.3, return_meta=True)
+    assert 0.2 < meta["lesion"].float().mean() < 0.36
+    again, meta_again = brain_slices(400, size=32, seed=2, lesion_prob=0.3, return_meta=True)
+    assert torch.equal(images, again) and torch.equal(meta["lesion_mask"], meta_again["lesion_mask"])
+    _, meta_t2 = brain_slices(400, size=32, seed=2, contrast="t2", lesion_prob=0.3, return_meta=True)
+    assert torch.equal(meta["lesion_mask"], meta_t2["lesion_mask"])  # the same lesions in both contrasts
+    other = brain_slices(400, size=32, seed=3, lesion_prob=0.3, return_meta=True)[1]
+    assert not torch.equal(meta["lesion"], other["lesion"])
+    t1, t2, m1, m2 = unpaired_brain_slices(50, size=32, seed=0, lesion_prob=0.5, return_meta=True)
+    assert m1["lesion_mask"].shape == t1.shape and m2["lesion_mask"].shape == t2.shape
 
 
 # --- 2D toys ----------------------------------------------------------------------------------

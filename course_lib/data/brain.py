@@ -10,6 +10,12 @@ Contrasts: ``"t1"`` is the template's own T1-weighted image. ``"t2"`` is *synthe
 image painted from the tissue maps (CSF bright, grey matter mid, white matter dark; CSF is the
 brain mask minus GM and WM). It has T2's tissue ordering, not a real T2 acquisition's texture.
 
+Lesions (``lesion_prob > 0``): a slice gets, with that probability, one to three small smooth
+blobs inside its white matter — hypointense in T1, hyperintense in the T2-like contrast, as
+white-matter lesions are. They are drawn from their own generator, so a call with lesions
+has the same anatomy, warp and noise as the same call without; the meta dict then also holds
+``lesion`` (0/1 per slice) and ``lesion_mask`` (n, 1, size, size) in [0, 1].
+
 Splits: the levels are cut into blocks of 8; every fourth block (one in each quarter of the
 brain) is ``"test"``, and the two levels either side of a test block are used by neither split,
 so held-out slices are at least 3 mm away from any training slice.
@@ -34,6 +40,9 @@ LEVEL_BANDS = ("inferior", "mid-inferior", "mid-superior", "superior")
 # Tissue intensities of the synthetic T2-like contrast (CSF > GM > WM, as in T2-weighted MR).
 T2_INTENSITY = {"csf": 0.95, "gm": 0.55, "wm": 0.30}
 _BLOCK, _GUARD = 8, 2
+# Lesion appearance: T1 loses up to this fraction of its intensity at a lesion's centre; the
+# T2-like image moves this far towards the CSF brightness.
+LESION_T1_DROP, LESION_T2_RISE = 0.5, 0.8
 
 
 @lru_cache(maxsize=1)
@@ -114,9 +123,38 @@ def _geometry(rng: np.random.Generator, levels: np.ndarray, n: int, size: int, a
     return level, np.concatenate([z[None], coords.astype(np.float32)])
 
 
-def _render(rng: np.random.Generator, contrast: str, coords: np.ndarray, size: int, augment: bool) -> torch.Tensor:
+def _lesion_masks(rng: np.random.Generator, coords: np.ndarray, size: int, prob: float) -> np.ndarray:
+    """Soft lesion masks (n, size, size): for a fraction ``prob`` of the slices, 1–3 Gaussian blobs
+    centred on white-matter pixels (radius 1.5–3.5 px at 64 px), confined to the white matter."""
+    n = coords.shape[1]
+    wm = ndimage.map_coordinates(_smoothed("wm", size), coords, order=1, mode="constant", cval=0.0)
+    masks = np.zeros((n, size, size), np.float32)
+    has_lesion = rng.random(n) < prob
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    for i in np.flatnonzero(has_lesion):
+        candidates = np.flatnonzero(wm[i] > 0.6)
+        if len(candidates) == 0:  # a slice without white matter (the very top or bottom) stays clean
+            continue
+        for centre in rng.choice(candidates, size=rng.integers(1, 4)):
+            radius = rng.uniform(1.5, 3.5) * size / 64
+            r, c = divmod(int(centre), size)
+            blob = np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * radius**2))
+            masks[i] = np.maximum(masks[i], blob)
+        masks[i] *= np.clip(wm[i] / 0.6, 0.0, 1.0)  # inside the white matter only
+        if masks[i].max() < 0.5:  # squeezed to a trace by thin white matter: no visible lesion
+            masks[i] = 0.0
+    return masks
+
+
+def _render(rng: np.random.Generator, contrast: str, coords: np.ndarray, size: int, augment: bool,
+            lesions: np.ndarray | None = None) -> torch.Tensor:
     n = coords.shape[1]
     img = ndimage.map_coordinates(_smoothed(contrast, size), coords, order=1, mode="constant", cval=0.0)
+    if lesions is not None:
+        if contrast == "t1":
+            img = img * (1 - LESION_T1_DROP * lesions)
+        else:
+            img = img + LESION_T2_RISE * (T2_INTENSITY["csf"] - img) * lesions
     if augment:
         bias = np.exp(_smooth_field(rng, n, 1, 3, size, std=0.08)[:, 0])
         sigma = rng.uniform(0.005, 0.02, (n, 1, 1)).astype(np.float32)
@@ -137,6 +175,18 @@ def _meta(level: np.ndarray) -> dict[str, torch.Tensor]:
     }
 
 
+def _with_lesions(meta: dict[str, torch.Tensor], lesions: np.ndarray | None) -> dict[str, torch.Tensor]:
+    if lesions is not None:
+        meta["lesion_mask"] = torch.from_numpy(lesions[:, None])
+        meta["lesion"] = (meta["lesion_mask"].flatten(1).amax(dim=1) > 0).long()
+    return meta
+
+
+def _check_lesion_prob(lesion_prob) -> None:
+    if isinstance(lesion_prob, bool) or not isinstance(lesion_prob, (int, float)) or not 0 <= lesion_prob <= 1:
+        raise ValueError(f"lesion_prob must be a probability in [0, 1], got {lesion_prob!r}")
+
+
 def brain_slices(
     n: int,
     *,
@@ -145,6 +195,7 @@ def brain_slices(
     split: str = "train",
     seed: int = 0,
     augment: bool = True,
+    lesion_prob: float = 0.0,
     return_meta: bool = False,
 ):
     """``n`` axial brain-MR slices, a float32 tensor (n, 1, size, size) in [0, 1].
@@ -157,44 +208,55 @@ def brain_slices(
             the anatomy and warp (only bias field and noise differ), as in ``paired_brain_slices``.
         augment: random level jitter, affine + elastic warp, bias field and Rician noise.
             ``False`` gives the clean template slices (useful for checking things by eye).
+        lesion_prob: the probability that a slice gets white-matter lesions (see the module doc);
+            the same seed gives the same lesions in both contrasts.
         return_meta: also return a dict of per-slice tensors: ``level`` (0 = most inferior,
             1 = most superior level), ``band`` (its quarter, an index into ``LEVEL_BANDS``),
-            ``z_mm`` (MNI z coordinate).
+            ``z_mm`` (MNI z coordinate); with ``lesion_prob > 0`` also ``lesion`` (1 if the
+            slice has a lesion) and ``lesion_mask`` (n, 1, size, size).
     """
     _check_args(n, size, split, seed)
     _check_choice("contrast", contrast, CONTRASTS)
+    _check_lesion_prob(lesion_prob)
     rng = np.random.default_rng(seed)
     level, coords = _geometry(rng, level_ids(split), n, size, augment)
-    images = _render(np.random.default_rng([seed, CONTRASTS.index(contrast)]), contrast, coords, size, augment)
-    return (images, _meta(level)) if return_meta else images
+    lesions = _lesion_masks(np.random.default_rng([seed, 100]), coords, size, lesion_prob) if lesion_prob > 0 else None
+    images = _render(np.random.default_rng([seed, CONTRASTS.index(contrast)]), contrast, coords, size, augment, lesions)
+    return (images, _with_lesions(_meta(level), lesions)) if return_meta else images
 
 
 def paired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0,
-                        augment: bool = True, return_meta: bool = False):
+                        augment: bool = True, lesion_prob: float = 0.0, return_meta: bool = False):
     """(t1, t2): ``n`` slices in both contrasts of the *same* anatomy and warp (a registered pair).
 
-    Bias field and noise are drawn independently for the two contrasts, as for two acquisitions.
+    Bias field and noise are drawn independently for the two contrasts, as for two acquisitions;
+    lesions (``lesion_prob``) are the same in both.
     """
-    t1, meta = brain_slices(n, size=size, contrast="t1", split=split, seed=seed, augment=augment, return_meta=True)
-    t2 = brain_slices(n, size=size, contrast="t2", split=split, seed=seed, augment=augment)
+    common = dict(size=size, split=split, seed=seed, augment=augment, lesion_prob=lesion_prob)
+    t1, meta = brain_slices(n, contrast="t1", return_meta=True, **common)
+    t2 = brain_slices(n, contrast="t2", **common)
     return (t1, t2, meta) if return_meta else (t1, t2)
 
 
 def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0,
-                          augment: bool = True, return_meta: bool = False):
+                          augment: bool = True, lesion_prob: float = 0.0, return_meta: bool = False):
     """(t1, t2): ``n`` T1 and ``n`` T2-like slices of *different* anatomy — no slice has a partner.
 
     The split's levels are dealt in runs of four, alternately to the T1 and the T2 set, so the
     two sets cover the whole brain but share no level; the warps are drawn independently.
-    With ``return_meta`` the result is (t1, t2, meta_t1, meta_t2).
+    With ``return_meta`` the result is (t1, t2, meta_t1, meta_t2). ``lesion_prob`` applies to
+    both sets (independent lesions; each meta then holds its set's labels and masks).
     """
     _check_args(n, size, split, seed)
+    _check_lesion_prob(lesion_prob)
     levels = level_ids(split)
     side = (np.arange(len(levels)) // 4) % 2
     out = []
     for which, contrast in enumerate(CONTRASTS):
         rng = np.random.default_rng([seed, 10 + which])
         level, coords = _geometry(rng, levels[side == which], n, size, augment)
-        out.append((_render(rng, contrast, coords, size, augment), _meta(level)))
+        lesions = (_lesion_masks(np.random.default_rng([seed, 110 + which]), coords, size, lesion_prob)
+                   if lesion_prob > 0 else None)
+        out.append((_render(rng, contrast, coords, size, augment, lesions), _with_lesions(_meta(level), lesions)))
     (t1, m1), (t2, m2) = out
     return (t1, t2, m1, m2) if return_meta else (t1, t2)
