@@ -35,6 +35,15 @@ def _expect_callable(name: str, obj: object, what: str) -> None:
         raise TypeError(f"{name} expects {what} (pass it without calling it), got a {type(obj).__name__}")
 
 
+def _expect_tensor(name: str, what: str, value: object, shape: tuple[int, ...], hint: str = "") -> torch.Tensor:
+    """Fail unless ``value`` is a tensor of exactly ``shape``; ``hint`` is appended to a shape mismatch."""
+    if not isinstance(value, torch.Tensor):
+        _fail(name, f"{what} returned a {type(value).__name__}, expected a tensor of shape {shape}.")
+    if tuple(value.shape) != shape:
+        _fail(name, f"{what} returned shape {tuple(value.shape)}, expected {shape}{hint}.")
+    return value
+
+
 @contextlib.contextmanager
 def _student_code(name: str, call: str) -> Iterator[None]:
     """Run student code: blanks (NotImplementedError) and CheckFailed pass through untouched."""

@@ -11,7 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.autoencoders import pca_fit, reconstruction_loss
-from course_lib.checks._framework import _close, _expect_callable, _fail, _passed, _seeded, _student_code
+from course_lib.checks._framework import (
+    _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+)
 from course_lib.training import train_step
 
 __all__ = ["check_reconstruction_loss", "check_linear_autoencoder", "check_train_step"]
@@ -117,13 +119,6 @@ def _no_offset_mse(x: torch.Tensor, k: int) -> float:
     return (s[k:] ** 2).sum().item() / x.numel()
 
 
-def _expect_shape(name: str, what: str, value: object, shape: tuple[int, ...]) -> None:
-    if not isinstance(value, torch.Tensor):
-        _fail(name, f"{what} returned a {type(value).__name__}, expected a tensor of shape {shape}.")
-    if tuple(value.shape) != shape:
-        _fail(name, f"{what} returned shape {tuple(value.shape)}, expected {shape}.")
-
-
 def check_linear_autoencoder(cls: Callable[[int, int], nn.Module]) -> None:
     """Check a linear autoencoder class ``cls(n_inputs, latent_dim)`` with encode, decode and forward.
 
@@ -146,11 +141,11 @@ def check_linear_autoencoder(cls: Callable[[int, int], nn.Module]) -> None:
         x1, x2 = torch.randn(batch, n, generator=g), torch.randn(batch, n, generator=g)
         with _student_code(name, f"encode/decode/forward on a batch of shape {(batch, n)}"), torch.no_grad():
             z = model.encode(x1)
-            _expect_shape(name, f"encode on a batch of shape {(batch, n)}", z, (batch, k))
+            _expect_tensor(name, f"encode on a batch of shape {(batch, n)}", z, (batch, k))
             decoded = model.decode(z)
-            _expect_shape(name, f"decode on codes of shape {(batch, k)}", decoded, (batch, n))
+            _expect_tensor(name, f"decode on codes of shape {(batch, k)}", decoded, (batch, n))
             out = model(x1)
-            _expect_shape(name, f"forward on a batch of shape {(batch, n)}", out, (batch, n))
+            _expect_tensor(name, f"forward on a batch of shape {(batch, n)}", out, (batch, n))
             # An affine map keeps affine combinations, for any a (extrapolating too): a ReLU,
             # sigmoid or tanh anywhere breaks this for random weights.
             for a in (0.3, -1.5):

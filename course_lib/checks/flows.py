@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_lib.checks._framework import _close, _expect_callable, _fail, _passed, _seeded, _student_code
+from course_lib.checks._framework import (
+    _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+)
 from course_lib.flows import (
     AffineCoupling,
     change_of_variables_log_prob,
@@ -23,13 +25,10 @@ __all__ = ["check_toy_map", "check_change_of_variables", "check_coupling_inverse
 _SIGMAS = (1.0, 0.5, 2.5)  # σ ≠ 1 is what makes a wrong sign or a forgotten σ visible
 
 
-def _expect_tensor(name: str, what: str, value: object, shape: tuple[int, ...]) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        _fail(name, f"{what} returned a {type(value).__name__}, expected a tensor of shape {shape}.")
-    if tuple(value.shape) != shape:
-        hint = " (one value per point: sum over the coordinates, not over the batch)" if len(shape) == 1 else ""
-        _fail(name, f"{what} returned shape {tuple(value.shape)}, expected {shape}{hint}.")
-    return value
+def _expect_points(name: str, what: str, value: object, shape: tuple[int, ...]) -> torch.Tensor:
+    """A tensor of ``shape``; per-point results (n,) get a hint about the reduction."""
+    hint = " (one value per point: sum over the coordinates, not over the batch)" if len(shape) == 1 else ""
+    return _expect_tensor(name, what, value, shape, hint)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -52,7 +51,7 @@ def check_toy_map(forward: Callable, inverse: Callable, log_det_inverse: Callabl
             x = toy_map(u, sigma)
             case = f"With σ = {sigma}: "
             with _student_code(name, f"forward(u, sigma={sigma})"):
-                x_student = _expect_tensor(name, case + "forward", forward(u, sigma), (n, 2))
+                x_student = _expect_points(name, case + "forward", forward(u, sigma), (n, 2))
             if not _close(x_student[:, 0], x[:, 0], atol=1e-5):
                 _fail(name, case + "the first coordinate of f(u) is wrong: it is u₁ stretched by σ.")
             if not _close(x_student[:, 1], x[:, 1], atol=1e-4):
@@ -60,7 +59,7 @@ def check_toy_map(forward: Callable, inverse: Callable, log_det_inverse: Callabl
                     _fail(name, case + "the second coordinate subtracts u₁², but the map subtracts x₁² (= (σu₁)²).")
                 _fail(name, case + "the second coordinate of f(u) is wrong: u₂ minus the square of x₁, minus 1.")
             with _student_code(name, f"inverse(x, sigma={sigma})"):
-                u_student = _expect_tensor(name, case + "inverse", inverse(x, sigma), (n, 2))
+                u_student = _expect_points(name, case + "inverse", inverse(x, sigma), (n, 2))
             if not _close(u_student, u, atol=1e-4):
                 _fail(name, case + "inverse(forward(u)) does not give u back: the inverse must undo each step of f, "
                       "last step first (check the signs and the division by σ).")
@@ -70,7 +69,7 @@ def check_toy_map(forward: Callable, inverse: Callable, log_det_inverse: Callabl
             if not _close(round_trip, x_any, atol=1e-4):
                 _fail(name, case + "forward(inverse(x)) does not give x back for points off the samples.")
             with _student_code(name, f"log_det_inverse(x, sigma={sigma})"):
-                log_det = _expect_tensor(name, case + "log_det_inverse", log_det_inverse(x, sigma), (n,))
+                log_det = _expect_points(name, case + "log_det_inverse", log_det_inverse(x, sigma), (n,))
             expected = toy_map_log_det_inverse(x, sigma)
             if not _close(log_det, expected, atol=1e-5):
                 if sigma != 1 and _close(log_det, -expected, atol=1e-5):
@@ -121,7 +120,7 @@ def check_change_of_variables(fn: Callable) -> None:
             x = torch.randn(n, dim, generator=g) * 1.5
             expected = change_of_variables_log_prob(x, inverse, log_det_inverse)
             with _student_code(name, f"your function on {label}"):
-                value = _expect_tensor(name, f"On {label}, your function", fn(x, inverse, log_det_inverse), (n,))
+                value = _expect_points(name, f"On {label}, your function", fn(x, inverse, log_det_inverse), (n,))
             if _close(value, expected, atol=1e-4):
                 continue
             u, log_det = inverse(x), log_det_inverse(x)
@@ -177,8 +176,8 @@ def check_coupling_inverse(fn: Callable) -> None:
                 out = fn(layer, x)
             if not (isinstance(out, tuple) and len(out) == 2):
                 _fail(name, case + "return a pair (u, log_det).")
-            u = _expect_tensor(name, case + "u", out[0], (n, dim))
-            log_det = _expect_tensor(name, case + "log_det", out[1], (n,))
+            u = _expect_points(name, case + "u", out[0], (n, dim))
+            log_det = _expect_points(name, case + "log_det", out[1], (n,))
             kept = torch.as_tensor(mask).bool()
             if not _close(u[:, kept], x[:, kept], atol=1e-5):
                 _fail(name, case + "the kept coordinates (mask = 1) changed: a coupling passes them through untouched.")

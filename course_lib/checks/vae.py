@@ -8,18 +8,12 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks._framework import _close, _expect_callable, _fail, _passed, _seeded, _student_code
+from course_lib.checks._framework import (
+    _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+)
 from course_lib.vae import gaussian_nll, kl_to_standard_normal, negative_elbo, one_hot
 
 __all__ = ["check_reparametrize", "check_kl_divergence", "check_negative_elbo", "check_cvae_condition"]
-
-
-def _expect(name: str, what: str, value: object, shape: tuple[int, ...]) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        _fail(name, f"{what} returned a {type(value).__name__}, expected a tensor of shape {shape}.")
-    if tuple(value.shape) != shape:
-        _fail(name, f"{what} returned shape {tuple(value.shape)}, expected {shape}.")
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +32,7 @@ def check_reparametrize(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
         n, mu_row, var_row = 100_000, torch.tensor([1.5, -0.5, 0.0]), torch.tensor([0.25, 1.0, 4.0])
         mu, logvar = mu_row.expand(n, 3).clone(), var_row.log().expand(n, 3).clone()
         with _student_code(name, f"your function on a batch of shape {(n, 3)}"):
-            z = _expect(name, f"On μ, log σ² of shape {(n, 3)}, it", fn(mu, logvar), (n, 3))
+            z = _expect_tensor(name, f"On μ, log σ² of shape {(n, 3)}, it", fn(mu, logvar), (n, 3))
         z = z.detach()
         mean, var = z.mean(0), z.var(0)
         if not _close(mean, mu_row, atol=0.03):
@@ -100,7 +94,7 @@ def check_kl_divergence(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
             if isinstance(value, torch.Tensor) and value.ndim == 0:
                 _fail(name, case + "it returned a single number: return one KL per row (B,), summed over the "
                       "latent dimensions only (the loss averages over the batch later).")
-            value = _expect(name, case + "it", value, (batch,))
+            value = _expect_tensor(name, case + "it", value, (batch,))
             if _close(value, expected, atol=1e-5):
                 continue
             var = logvar.exp()
@@ -198,7 +192,7 @@ def check_cvae_condition(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.T
             if isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, features + 1):
                 _fail(name, case + "the label was appended as one number; append it one-hot, a column per class, "
                       "so that the network does not read the class index as a size.")
-            out = _expect(name, case + "it", out, (batch, features + n_classes))
+            out = _expect_tensor(name, case + "it", out, (batch, features + n_classes))
             code = one_hot(labels, n_classes)
             if not _close(out[:, :features], h, atol=1e-6):
                 if _close(out[:, n_classes:], h, atol=1e-6):
