@@ -178,32 +178,20 @@ def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimize
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
 
 
-class _Scale(nn.Module):
-    def __init__(self, factor: float):
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.factor
-
-
 def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, steps: int, kind: str = "non_saturating",
                   batch_size: int = 256, k_disc: int = 1, lr: float = 1e-3, latent_dim: int = 2,
-                  latent_kind: str = "gaussian", hidden: int = 128, data_scale: float = 1.0, seed: int = 0,
+                  latent_kind: str = "gaussian", hidden: int = 128, seed: int = 0,
                   snapshot_every: int | None = None, snapshot_size: int = 2500) -> dict:
     """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
 
-    Adam (β₁ = 0.5) for both players, learning rates cosine-annealed to 0 over ``steps``. The
-    networks work on x / ``data_scale`` (unit-size coordinates); the returned generator outputs x.
+    Adam (β₁ = 0.5) for both players, learning rates cosine-annealed to 0 over ``steps``.
     Returns {"generator", "discriminator", "history" (per-step losses), "snapshots" (step →
     samples of fixed noise, if ``snapshot_every``), "latent" (n → fresh noise)}. A NaN/inf loss
     stops training with :class:`~course_lib.training.NonFiniteLossError`.
     """
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
-    net_g, net_d = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
-    generator = nn.Sequential(net_g, _Scale(data_scale))
-    discriminator = nn.Sequential(_Scale(1 / data_scale), net_d)
+    generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     # Cosine-annealed rates: large steps find the modes, small ones at the end sharpen them.
