@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib import seed_everything, zoo
+from course_lib import zoo
 from course_lib.autoencoders import pca_fit, reconstruct_all
 from course_lib.data import brain_slices
 from course_lib.metrics import psnr, ssim
@@ -31,10 +31,7 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
         if from_checkpoints:
             model = zoo.load(name)
         else:
-            recipe = zoo.RECIPES[name]
-            seed_everything(recipe.seed)
-            model = recipe.build()
-            recipe.fit(model, False)
+            model, _ = zoo.fit_fresh(name, progress=False)
         train_s = time.perf_counter() - start
         recon = {"pca": pca.top(k).reconstruct(x_test).clamp(0, 1), "conv_ae": reconstruct_all(model, x_test)}
         per_k[str(k)] = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_lib import seed_everything, zoo
+from course_lib import zoo
 from course_lib.autoencoders import encode_all
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.metrics import nearest_neighbour_ssim, nearest_neighbours
@@ -48,12 +48,9 @@ def _estimator_table(n: int = 1_000_000) -> list[dict]:
 def _model(name: str, from_checkpoints: bool):
     if from_checkpoints:
         return zoo.load(name), 0.0
-    recipe = zoo.RECIPES[name]
-    seed_everything(recipe.seed)
-    model = recipe.build()
     start = time.perf_counter()
-    recipe.fit(model, False)
-    return model.eval(), time.perf_counter() - start
+    model, _ = zoo.fit_fresh(name, progress=False)
+    return model, time.perf_counter() - start
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:

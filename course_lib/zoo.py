@@ -22,7 +22,7 @@ from .data import LEVEL_BANDS, brain_slices
 from .vae import ConvVAE, train_vae
 from .training import History, load_checkpoint, save_checkpoint
 
-__all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "train"]
+__all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "fit_fresh", "train"]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
@@ -115,12 +115,18 @@ def load(name: str) -> nn.Module:
     return model.eval()
 
 
-def train(name: str, progress: bool = True) -> tuple[Path, History]:
-    """Train recipe ``name`` from scratch (seeded) and save its checkpoint with its sha256."""
+def fit_fresh(name: str, progress: bool = True) -> tuple[nn.Module, History]:
+    """Build and train recipe ``name`` from scratch (seeded), without saving: the model (eval mode) and its history."""
     recipe = _recipe(name)
     seed_everything(recipe.seed)
     model = recipe.build()
     history = recipe.fit(model, progress)
+    return model.eval(), history
+
+
+def train(name: str, progress: bool = True) -> tuple[Path, History]:
+    """Train recipe ``name`` from scratch (seeded) and save its checkpoint with its sha256."""
+    model, history = fit_fresh(name, progress)
     path = checkpoint_path(name)
     save_checkpoint(model, path)
     return path, history
