@@ -42,7 +42,7 @@ T2_INTENSITY = {"csf": 0.95, "gm": 0.55, "wm": 0.30}
 _BLOCK, _GUARD = 8, 2
 # Lesion appearance: T1 loses up to this fraction of its intensity at a lesion's centre; the
 # T2-like image moves this far towards the CSF brightness.
-LESION_T1_DROP, LESION_T2_RISE = 0.5, 0.8
+LESION_T1_DROP, LESION_T2_RISE = 0.6, 0.8
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +125,7 @@ def _geometry(rng: np.random.Generator, levels: np.ndarray, n: int, size: int, a
 
 def _lesion_masks(rng: np.random.Generator, coords: np.ndarray, size: int, prob: float) -> np.ndarray:
     """Soft lesion masks (n, size, size): for a fraction ``prob`` of the slices, 1–3 Gaussian blobs
-    centred on white-matter pixels (radius 1.5–3.5 px at 64 px), confined to the white matter."""
+    centred on white-matter pixels (radius 2–4 px at 64 px), confined to the white matter."""
     n = coords.shape[1]
     wm = ndimage.map_coordinates(_smoothed("wm", size), coords, order=1, mode="constant", cval=0.0)
     masks = np.zeros((n, size, size), np.float32)
@@ -136,7 +136,7 @@ def _lesion_masks(rng: np.random.Generator, coords: np.ndarray, size: int, prob:
         if len(candidates) == 0:  # a slice without white matter (the very top or bottom) stays clean
             continue
         for centre in rng.choice(candidates, size=rng.integers(1, 4)):
-            radius = rng.uniform(1.5, 3.5) * size / 64
+            radius = rng.uniform(2.0, 4.0) * size / 64
             r, c = divmod(int(centre), size)
             blob = np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * radius**2))
             masks[i] = np.maximum(masks[i], blob)
