@@ -8,7 +8,10 @@ module. Import them from here: ``from course_lib.checks import check_reconstruct
 """
 
 from course_lib.checks._framework import CheckFailed
-from course_lib.checks.autoencoders import check_linear_autoencoder, check_reconstruction_loss, check_train_step
+from course_lib.checks.autoencoders import (
+    check_linear_autoencoder, check_masking_noise, check_modality_dropout, check_pretrain_stage,
+    check_reconstruction_loss, check_salt_and_pepper, check_train_step,
+)
 from course_lib.checks.vae import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
 from course_lib.checks.flows import check_change_of_variables, check_coupling_inverse, check_made_masks, check_toy_map
 
@@ -17,6 +20,10 @@ __all__ = [
     "check_reconstruction_loss",
     "check_linear_autoencoder",
     "check_train_step",
+    "check_masking_noise",
+    "check_salt_and_pepper",
+    "check_pretrain_stage",
+    "check_modality_dropout",
     "check_reparametrize",
     "check_kl_divergence",
     "check_negative_elbo",
