@@ -11,10 +11,11 @@ import json
 import time
 from pathlib import Path
 
-from . import autoencoders, data, flows, notebooks, vae
+from . import autoencoders, data, denoising, flows, notebooks, stacked, vae
 
-BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "vae": vae.run, "flows": flows.run,
-              "notebooks": notebooks.run}
+BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "denoising": denoising.run, "stacked": stacked.run,
+              "vae": vae.run, "flows": flows.run, "notebooks": notebooks.run}
+TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae")  # these accept --from-checkpoints
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON (default: a summary)")
     parser.add_argument("--out", type=Path, help="folder for the raw arrays (.npy)")
     parser.add_argument("--from-checkpoints", action="store_true",
-                        help="autoencoders, vae: evaluate the shipped checkpoints instead of training anew")
+                        help=f"{', '.join(TRAINS_MODELS)}: evaluate the shipped checkpoints instead of training anew")
     args = parser.parse_args()
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     results = []
@@ -32,7 +33,7 @@ def main() -> None:
         if out:
             out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        kwargs = {"from_checkpoints": args.from_checkpoints} if name in ("autoencoders", "vae") else {}
+        kwargs = {"from_checkpoints": args.from_checkpoints} if name in TRAINS_MODELS else {}
         result = {"name": name, **BENCHMARKS[name](out=out, **kwargs)}
         result["wall_s"] = round(time.perf_counter() - start, 1)
         results.append(result)

@@ -9,6 +9,7 @@ autoencoder sees a corrupted x̃ ~ q(x̃ | x) and is still asked for the clean x
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .metrics import psnr, ssim
 from .training import History, fit, train_step
 
 __all__ = [
@@ -37,12 +39,15 @@ __all__ = [
     "salt_and_pepper",
     "corrupt",
     "random_level_corruption",
+    "noise_gain",
+    "evaluate_denoising",
     "StackedAutoencoder",
     "stage_loss",
     "pretrain_stage",
     "StackClassifier",
     "train_classifier",
     "classifier_accuracy",
+    "label_efficiency",
     "modality_dropout",
     "MODALITY_GROUPS",
     "train_multimodal_autoencoder",
@@ -426,6 +431,42 @@ def random_level_corruption(kind: str, max_level: float, generator: torch.Genera
     return corrupt_batch
 
 
+@torch.no_grad()
+def noise_gain(model: nn.Module, x: torch.Tensor, x_tilde: torch.Tensor) -> torch.Tensor:
+    """How much of the added noise an autoencoder A passes through, per image (B,):
+
+        gain_b = ‖A(x̃_b) − A(x_b)‖ / ‖x̃_b − x_b‖
+
+    1 for the identity (the noise comes out as it went in), 0 for a perfect denoiser whose
+    output does not depend on the noise at all.
+    """
+    _check_pair(x_tilde, x, "noise_gain")
+    change_in = (x_tilde - x).flatten(1).norm(dim=1)
+    if (change_in == 0).any():
+        raise ValueError("noise_gain needs x_tilde to differ from x in every image")
+    return (reconstruct_all(model, x_tilde) - reconstruct_all(model, x)).flatten(1).norm(dim=1) / change_in
+
+
+@torch.no_grad()
+def evaluate_denoising(model: nn.Module, x: torch.Tensor, kind: str, levels: Sequence[float],
+                       seed: int = 0) -> list[dict[str, float]]:
+    """PSNR and SSIM against the clean ``x`` of the corrupted input and of the model's output,
+    mean over the images, for each corruption level: rows {level, psnr_in, psnr_out, ssim_in, ssim_out}.
+
+    The corruptions are drawn from a generator seeded with ``seed``, so two models evaluated
+    with the same seed see exactly the same noisy images.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    rows = []
+    for level in levels:
+        x_tilde = corrupt(x, kind, level, generator)
+        restored = reconstruct_all(model, x_tilde)
+        rows.append({"level": float(level),
+                     "psnr_in": psnr(x_tilde, x).mean().item(), "psnr_out": psnr(restored, x).mean().item(),
+                     "ssim_in": ssim(x_tilde, x).mean().item(), "ssim_out": ssim(restored, x).mean().item()})
+    return rows
+
+
 # =============================================================================================
 # Lecture 02 — stacked autoencoders and greedy layer-wise pretraining
 # =============================================================================================
@@ -585,6 +626,35 @@ def classifier_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batc
     model.eval()
     predictions = torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
     return (predictions == y).float().mean().item()
+
+
+def label_efficiency(pretrained: StackedAutoencoder, x_pool: torch.Tensor, y_pool: torch.Tensor,
+                     x_test: torch.Tensor, y_test: torch.Tensor, *, n_labels: Sequence[int], seeds: Sequence[int],
+                     steps: int = 200, lr: float = 3e-3) -> dict[str, torch.Tensor]:
+    """Held-out accuracy of the stack fine-tuned from its pretrained weights vs the same network
+    from random initialisation, for each number of labels n and seed: {"pretrained", "scratch"}
+    → tensors (len(n_labels), len(seeds)).
+
+    For seed s, the n labelled images are the first n of a permutation of the pool drawn with
+    seed s (so n = 20 ⊂ n = 50 ⊂ …), and the random initialisation is torch.manual_seed(s).
+    Both networks get the same images and the same :func:`train_classifier` budget.
+    """
+    if len(x_pool) != len(y_pool) or max(n_labels) > len(x_pool):
+        raise ValueError(f"the pool has {len(x_pool)} images and {len(y_pool)} labels; need them equal and at least "
+                         f"max(n_labels) = {max(n_labels)}")
+    results = {"pretrained": torch.zeros(len(n_labels), len(seeds)), "scratch": torch.zeros(len(n_labels), len(seeds))}
+    for j, seed in enumerate(seeds):
+        order = torch.randperm(len(x_pool), generator=torch.Generator().manual_seed(seed))
+        for i, n in enumerate(n_labels):
+            chosen = order[:n]
+            for start, results_of in (("pretrained", results["pretrained"]), ("scratch", results["scratch"])):
+                torch.manual_seed(seed)
+                stack = (copy.deepcopy(pretrained) if start == "pretrained"
+                         else StackedAutoencoder(pretrained.channels, stride=pretrained.stride))
+                model = StackClassifier(stack)
+                train_classifier(model, x_pool[chosen], y_pool[chosen], steps=steps, lr=lr, seed=seed)
+                results_of[i, j] = classifier_accuracy(model, x_test, y_test)
+    return results
 
 
 # =============================================================================================

@@ -17,8 +17,11 @@ from pathlib import Path
 from torch import nn
 
 from . import seed_everything
-from .autoencoders import ConvAutoencoder, train_autoencoder
-from .data import LEVEL_BANDS, brain_slices
+from .autoencoders import (
+    ConvAutoencoder, StackedAutoencoder, masking_noise, pretrain_stage, random_level_corruption, train_autoencoder,
+    train_multimodal_autoencoder,
+)
+from .data import LEVEL_BANDS, brain_slices, paired_brain_slices
 from .vae import ConvVAE, train_vae
 from .training import History, load_checkpoint, save_checkpoint
 
@@ -94,7 +97,73 @@ _VAE03 = [
     _vae03(f"cvae03_conv_k{VAE03_LATENT}", VAE03_SIGMA_X, conditional=True),
 ]
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _VAE03}
+# --- lecture 02: an over-complete AE, denoising AEs, a greedily pretrained stack, a multimodal AE
+AE02_CHANNELS = (1, 16)  # one stage at full resolution: 16 × 64 × 64 code numbers for 4,096 pixels
+AE02_EPOCHS, AE02_LR = 10, 1e-2
+# The largest level each denoising AE is trained on (levels are drawn uniformly below it).
+DAE02_MAX_LEVEL = {"masking": 0.5, "gaussian": 0.3, "salt_and_pepper": 0.3}
+SAE02_CHANNELS = (1, 16, 32, 64)
+SAE02_SIZE, SAE02_EPOCHS_PER_STAGE, SAE02_MASKING = 32, 5, 0.25
+MMAE02_CHANNELS, MMAE02_EPOCHS = (2, 32, 64), 10
+
+
+def ae02_train_data():
+    """Lecture 01's 2,000 training slices (64 px, seed 0), lesion-free."""
+    return brain_slices(2000, size=64, seed=0)
+
+
+def sae02_unlabelled_data():
+    """2,000 unlabelled 32 px training slices, half of them drawn with lesions (labels unused)."""
+    return brain_slices(2000, size=SAE02_SIZE, seed=0, lesion_prob=0.5)
+
+
+def sae02_labelled_data(split: str = "train"):
+    """(images, lesion labels) for the few-label experiment: a pool of 2,000 training slices
+    (seed 3) to draw the labelled sets from, or 1,000 held-out test slices (seed 4)."""
+    n, seed = (2000, 3) if split == "train" else (1000, 4)
+    x, meta = brain_slices(n, size=SAE02_SIZE, split=split, seed=seed, lesion_prob=0.5, return_meta=True)
+    return x, meta["lesion"]
+
+
+def _ae02(name: str, kind: str | None) -> Recipe:
+    def fit(model: nn.Module, progress: bool) -> History:
+        noise = None if kind is None else random_level_corruption(kind, DAE02_MAX_LEVEL[kind])
+        return train_autoencoder(model, ae02_train_data(), epochs=AE02_EPOCHS, lr=AE02_LR, corrupt=noise,
+                                 progress=progress)
+
+    what = "plain AE" if kind is None else f"denoising AE, {kind} noise, level ~ U(0, {DAE02_MAX_LEVEL[kind]}) per batch"
+    return Recipe(name=name, build=lambda: StackedAutoencoder(AE02_CHANNELS, stride=1), fit=fit,
+                  description=f"lecture 02: StackedAutoencoder({AE02_CHANNELS}, stride=1), {what}, "
+                              f"{AE02_EPOCHS} epochs on ae02_train_data()")
+
+
+def _sae02_fit(model: nn.Module, progress: bool) -> History:
+    x = sae02_unlabelled_data()
+    history: History = {}
+    for level in range(model.depth):
+        stage = pretrain_stage(model, level, x, corrupt=lambda h: masking_noise(h, SAE02_MASKING),
+                               epochs=SAE02_EPOCHS_PER_STAGE, progress=progress)
+        history[f"stage{level + 1}_loss"] = stage["loss"]
+    return history
+
+
+def _mmae02_fit(model: nn.Module, progress: bool) -> History:
+    t1, t2 = paired_brain_slices(2000, size=64, seed=0)
+    return train_multimodal_autoencoder(model, t1, t2, epochs=MMAE02_EPOCHS, progress=progress)
+
+
+_AE02 = [
+    _ae02("ae02_overcomplete", None),
+    *(_ae02(f"dae02_{kind}", kind) for kind in DAE02_MAX_LEVEL),
+    Recipe(name="sae02_stack", build=lambda: StackedAutoencoder(SAE02_CHANNELS), fit=_sae02_fit,
+           description=f"lecture 02: StackedAutoencoder({SAE02_CHANNELS}), greedy layer-wise denoising pretraining "
+                       f"(masking ν = {SAE02_MASKING}), {SAE02_EPOCHS_PER_STAGE} epochs per stage on sae02_unlabelled_data()"),
+    Recipe(name="mmae02", build=lambda: StackedAutoencoder(MMAE02_CHANNELS), fit=_mmae02_fit,
+           description=f"lecture 02: multimodal StackedAutoencoder({MMAE02_CHANNELS}) with modality dropout, "
+                       f"{MMAE02_EPOCHS} epochs on 2,000 paired T1/T2 training slices (seed 0)"),
+]
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _AE02 + _VAE03}
 
 
 def _recipe(name: str) -> Recipe:
