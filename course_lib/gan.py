@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import check_finite
+from .training import check_finite, fit
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -33,6 +33,13 @@ __all__ = [
     "MLPDiscriminator",
     "gan_training_step",
     "train_toy_gan",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "train_dcgan",
+    "SliceFeatureNet",
+    "slice_features",
+    "level_bins",
+    "train_feature_net",
 ]
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
@@ -216,3 +223,158 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
                 snapshots[step] = generator(fixed_noise)
     return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
+
+
+# =============================================================================================
+# A DCGAN for 64 px brain slices, and the feature network for the Fréchet distance
+# =============================================================================================
+
+
+class DCGANGenerator(nn.Module):
+    """G(z) for 64 px slices, after Radford et al. (2016): a linear map of z ∈ R^latent_dim to a
+    4×4 grid of 8w channels, four stride-2 transposed convolutions (4 → 8 → 16 → 32 → 64 px)
+    with batch norm and ReLU between them, and a sigmoid, since slices lie in [0, 1]."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 16) -> None:
+        super().__init__()
+        if not (isinstance(latent_dim, int) and latent_dim > 0 and isinstance(width, int) and width > 0):
+            raise ValueError(f"latent_dim and width must be positive ints, got {latent_dim!r}, {width!r}")
+        self.latent_dim = latent_dim
+        c = [8 * width, 4 * width, 2 * width, width]
+        self.project = nn.Sequential(nn.Linear(latent_dim, c[0] * 16), nn.Unflatten(1, (c[0], 4, 4)),
+                                     nn.BatchNorm2d(c[0]), nn.ReLU())
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(c[:-1], c[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+        self.upsample = nn.Sequential(*layers, nn.ConvTranspose2d(c[-1], 1, 4, stride=2, padding=1), nn.Sigmoid())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected noise of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.upsample(self.project(z))
+
+
+def _conv_trunk(width: int) -> list[nn.Module]:
+    """Four stride-2 convolutions, 64 → 4 px, channels 1 → w → 2w → 4w → 8w, LeakyReLU(0.2)."""
+    c = [1, width, 2 * width, 4 * width, 8 * width]
+    layers: list[nn.Module] = []
+    for i, (c_in, c_out) in enumerate(zip(c[:-1], c[1:])):
+        layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=i == 0),
+                   *([nn.BatchNorm2d(c_out)] if i > 0 else []), nn.LeakyReLU(0.2)]
+    return layers
+
+
+def _check_slices(x: torch.Tensor) -> None:
+    if x.ndim != 4 or x.shape[1:] != (1, 64, 64):
+        raise ValueError(f"expected 64 px slices of shape (B, 1, 64, 64), got {tuple(x.shape)}")
+
+
+class DCGANDiscriminator(nn.Module):
+    """The logit l(x) of D(x) = σ(l(x)) for 64 px slices: the mirror image of the generator —
+    four stride-2 convolutions (batch norm after all but the first, LeakyReLU(0.2)) and a linear
+    map of the 4×4×8w features to one logit per slice, shape (B,)."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.net = nn.Sequential(*_conv_trunk(width), nn.Flatten(), nn.Linear(8 * width * 16, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_slices(x)
+        return self.net(x).squeeze(1)
+
+
+def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_train: torch.Tensor, *,
+                epochs: int, batch_size: int = 64, lr: float = 2e-4, kind: str = "non_saturating",
+                latent_kind: str = "gaussian", seed: int = 0, snapshot_noise: torch.Tensor | None = None,
+                progress: bool = True) -> dict:
+    """Train a DCGAN by the alternating algorithm (k = 1: one D step, then one G step, per minibatch
+    of real slices), with Adam (lr 2·10⁻⁴, β₁ = 0.5) as in Radford et al. (2016).
+
+    Returns {"history": per-epoch mean d_loss and g_loss, "snapshots": epoch → G(snapshot_noise)
+    after that epoch (epoch 0: before training), if ``snapshot_noise`` is given}. A NaN/inf loss
+    stops training with :class:`~course_lib.training.NonFiniteLossError`.
+    """
+    _check_slices(x_train)
+    rng = torch.Generator().manual_seed(seed)
+    g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def latent(n: int) -> torch.Tensor:
+        return sample_latent(n, generator.latent_dim, latent_kind, rng)
+
+    snapshots: dict[int, torch.Tensor] = {}
+
+    def snapshot(epoch: int) -> None:
+        if snapshot_noise is not None:
+            generator.eval()
+            with torch.no_grad():
+                snapshots[epoch] = generator(snapshot_noise)
+            generator.train()
+
+    def step(batch: torch.Tensor) -> dict[str, float]:
+        return gan_training_step(generator, discriminator, g_opt, d_opt, [batch], latent, kind)
+
+    snapshot(0)
+    generator.train(), discriminator.train()
+    history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
+                  callback=lambda epoch, _: snapshot(epoch))
+    generator.eval(), discriminator.eval()
+    return {"history": history, "snapshots": snapshots}
+
+
+class SliceFeatureNet(nn.Module):
+    """The feature network of the course's Fréchet distance: a small CNN trained to tell which of
+    ``n_levels`` axial-level bins a 64 px slice comes from. Its ``features`` (8w numbers: the
+    global average of the last convolution's channels) describe anatomy; Inception features,
+    which FID uses, know nothing about brain MR."""
+
+    def __init__(self, width: int = 16, n_levels: int = 8) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(*_conv_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(8 * width, n_levels)
+        self.n_levels = n_levels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _check_slices(x)
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@torch.no_grad()
+def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches."""
+    model.eval()
+    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
+    """The bin index 0 … n_levels − 1 of each slice's relative axial level in [0, 1]."""
+    return (level * n_levels).long().clamp(0, n_levels - 1)
+
+
+def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tensor, *, epochs: int = 5,
+                      lr: float = 2e-3, batch_size: int = 64, seed: int = 0, progress: bool = True) -> dict:
+    """Fit the feature network to predict each slice's axial-level bin (cross-entropy, Adam).
+
+    ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). Returns the
+    per-epoch loss history.
+    """
+    _check_slices(x)
+    targets = level_bins(level, model.n_levels)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+
+    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> float:
+        images, bins = batch
+        loss = nn.functional.cross_entropy(model(images), bins)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                  desc="feature network")
+    model.eval()
+    return history

@@ -2,15 +2,17 @@
 
 Images are float tensors of shape (B, C, H, W) with values in [0, L], L = ``data_range``.
 Every metric compares x[b] with y[b] and returns one number per image: a tensor of shape (B,).
-Average it yourself if you want one figure for the batch.
+Average it yourself if you want one figure for the batch. The Fréchet distance is the
+exception: it compares two *sets* (of feature vectors) and returns one number.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["mse", "psnr", "ssim", "nearest_neighbours", "nearest_neighbour_ssim"]
+__all__ = ["mse", "psnr", "ssim", "nearest_neighbours", "nearest_neighbour_ssim", "frechet_distance"]
 
 
 def _check_images(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
@@ -134,3 +136,28 @@ def nearest_neighbour_ssim(images: torch.Tensor, reference: torch.Tensor) -> tor
     """
     _, nearest = nearest_neighbours(images, reference)
     return ssim(images, reference[nearest[:, 0]])
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature vectors (N, d):
+
+        FD = ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})
+
+    (Heusel et al., 2017: with Inception features this is the FID). The matrix square root is
+    scipy's ``sqrtm``; a tiny imaginary part from round-off is dropped. 0 for identical
+    statistics; it compares whole *sets* of images, not pairs, and needs N well above d for
+    stable covariances.
+    """
+    from scipy import linalg  # imported here: scipy.linalg is slow to import and only this needs it
+
+    for name, f in (("features_a", features_a), ("features_b", features_b)):
+        if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < 2:
+            raise ValueError(f"{name} must be a tensor of feature vectors (N ≥ 2, d), got {tuple(getattr(f, 'shape', ()))}")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"the two feature sets differ in width: {features_a.shape[1]} vs {features_b.shape[1]}")
+    a, b = features_a.detach().double().cpu().numpy(), features_b.detach().double().cpu().numpy()
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root = linalg.sqrtm(cov_a @ cov_b)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))

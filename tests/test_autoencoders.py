@@ -6,10 +6,13 @@ import math
 import pytest
 import torch
 
+from torch import nn
+
 from course_lib.autoencoders import (
-    CORRUPTIONS, StackClassifier, StackedAutoencoder, classifier_accuracy, corrupt, gaussian_noise,
-    masking_noise, modality_dropout, predict_missing, pretrain_stage, random_level_corruption,
-    salt_and_pepper, stage_loss, train_classifier, train_multimodal_autoencoder,
+    CORRUPTIONS, StackClassifier, StackedAutoencoder, classifier_accuracy, corrupt, evaluate_denoising,
+    gaussian_noise, label_efficiency, masking_noise, modality_dropout, noise_gain, predict_missing,
+    pretrain_stage, random_level_corruption, salt_and_pepper, stage_loss, train_classifier,
+    train_multimodal_autoencoder,
 )
 
 
@@ -99,6 +102,33 @@ def test_random_level_corruption_varies_the_level_between_batches():
 def test_corruptions_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call(_images())
+
+
+class _Constant(nn.Module):
+    def forward(self, x):
+        return torch.full_like(x, 0.5)
+
+
+def test_noise_gain_is_one_for_the_identity_and_zero_for_a_constant():
+    x = _images((4, 1, 8, 8))
+    x_tilde = gaussian_noise(x, 0.1, torch.Generator().manual_seed(0))
+    assert torch.allclose(noise_gain(nn.Identity(), x, x_tilde), torch.ones(4))
+    assert torch.equal(noise_gain(_Constant(), x, x_tilde), torch.zeros(4))
+    with pytest.raises(ValueError, match="differ from x in every image"):
+        noise_gain(nn.Identity(), x, x)
+    with pytest.raises(ValueError, match="same shape"):
+        noise_gain(nn.Identity(), x, x_tilde[:2])
+
+
+def test_evaluate_denoising_rows_and_same_draws_for_every_model():
+    x = _images((6, 1, 16, 16))
+    rows = evaluate_denoising(nn.Identity(), x, "gaussian", (0.05, 0.2), seed=3)
+    assert [r["level"] for r in rows] == [0.05, 0.2]
+    for r in rows:  # the identity restores nothing
+        assert r["psnr_out"] == pytest.approx(r["psnr_in"]) and r["ssim_out"] == pytest.approx(r["ssim_in"])
+    assert rows[0]["psnr_in"] > rows[1]["psnr_in"]
+    again = evaluate_denoising(nn.Identity(), x, "gaussian", (0.05, 0.2), seed=3)
+    assert again == rows
 
 
 # --- the stacked autoencoder -------------------------------------------------------------------
@@ -237,3 +267,20 @@ def test_multimodal_training_and_prediction_of_the_missing_modality():
     assert (guess - t2).pow(2).mean() < (mean_guess - t2).pow(2).mean()
     with pytest.raises(ValueError, match="present modality, 't1' or 't2'"):
         predict_missing(model, t1, "flair")
+
+
+def test_label_efficiency_shapes_nested_subsets_and_bad_input():
+    g = torch.Generator().manual_seed(0)
+    x = 0.2 * torch.rand(40, 1, 8, 8, generator=g)
+    y = torch.arange(40) % 2
+    x[y == 1, :, 3:5, 3:5] = 1.0
+    stack = StackedAutoencoder((1, 4, 8))
+    before = copy.deepcopy(stack.state_dict())
+    result = label_efficiency(stack, x[:30], y[:30], x[30:], y[30:], n_labels=(4, 8, 30), seeds=(0, 1), steps=30)
+    assert set(result) == {"pretrained", "scratch"}
+    for values in result.values():
+        assert values.shape == (3, 2) and ((values >= 0) & (values <= 1)).all()
+    assert all(torch.equal(v, before[k]) for k, v in stack.state_dict().items())  # the pretrained stack is copied
+    assert result["pretrained"][-1].mean() > 0.6  # with all 30 labels the bright spot is learnt
+    with pytest.raises(ValueError, match="at least max\\(n_labels\\) = 50"):
+        label_efficiency(stack, x[:30], y[:30], x[30:], y[30:], n_labels=(50,), seeds=(0,))

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from course_lib.gan import (
+    DCGANDiscriminator, DCGANGenerator, SliceFeatureNet, slice_features, train_dcgan,
     MLPDiscriminator,
     MLPGenerator,
     discriminator_loss,
@@ -135,3 +136,31 @@ def test_bad_input(call, match):
         call()
     with pytest.raises(TypeError, match="floating-point"):
         discriminator_loss(torch.zeros(3, dtype=torch.long), torch.zeros(3))
+
+
+def test_dcgan_shapes_range_and_one_epoch_of_training():
+    torch.manual_seed(0)
+    generator, discriminator = DCGANGenerator(latent_dim=8, width=4), DCGANDiscriminator(width=4)
+    z = torch.randn(5, 8)
+    x = generator(z)
+    assert x.shape == (5, 1, 64, 64) and x.min() >= 0 and x.max() <= 1
+    assert discriminator(x).shape == (5,)
+    before = [p.clone() for p in generator.parameters()]
+    result = train_dcgan(generator, discriminator, torch.rand(32, 1, 64, 64), epochs=2, batch_size=16,
+                         snapshot_noise=z, progress=False)
+    assert set(result["snapshots"]) == {0, 1, 2} and result["snapshots"][2].shape == (5, 1, 64, 64)
+    assert len(result["history"]["d_loss"]) == 2
+    assert any(not torch.equal(a, b) for a, b in zip(before, generator.parameters()))
+    features = slice_features(SliceFeatureNet(width=4), torch.rand(7, 1, 64, 64))
+    assert features.shape == (7, 32)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: DCGANGenerator(latent_dim=0), "positive ints"),
+    (lambda: DCGANGenerator(latent_dim=8)(torch.randn(2, 4)), r"noise of shape \(B, 8\)"),
+    (lambda: DCGANDiscriminator()(torch.rand(2, 1, 32, 32)), r"\(B, 1, 64, 64\)"),
+    (lambda: SliceFeatureNet().features(torch.rand(2, 3, 64, 64)), r"\(B, 1, 64, 64\)"),
+])
+def test_dcgan_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -151,3 +151,27 @@ def test_nearest_neighbour_ssim_finds_the_copy():
     images = torch.stack([reference[3], reference[7] * 0.0 + 0.5])
     scores = nearest_neighbour_ssim(images, reference)
     assert scores.shape == (2,) and torch.isclose(scores[0], torch.tensor(1.0)) and scores[1] < 0.5
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    from course_lib.metrics import frechet_distance
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200_000, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(200_000, 3, generator=g, dtype=torch.float64) * torch.tensor([1.0, 2.0, 0.5]) + torch.tensor([1.0, 0.0, -2.0])
+    # Diagonal covariances: FD = ‖μ_a − μ_b‖² + Σ_i (σ_a,i − σ_b,i)² = 5 + (0 + 1 + 0.25).
+    assert frechet_distance(a, b) == pytest.approx(6.25, abs=0.05)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(a[:1000], b[:1000]) > frechet_distance(a[:1000], a[1000:2000])
+
+
+@pytest.mark.parametrize("a, b, match", [
+    (torch.randn(10, 3), torch.randn(10, 4), "differ in width"),
+    (torch.randn(10), torch.randn(10, 1), r"\(N ≥ 2, d\)"),
+    (torch.randn(1, 3), torch.randn(10, 3), r"\(N ≥ 2, d\)"),
+])
+def test_frechet_distance_bad_input(a, b, match):
+    from course_lib.metrics import frechet_distance
+
+    with pytest.raises(ValueError, match=match):
+        frechet_distance(a, b)

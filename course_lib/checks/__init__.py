@@ -13,6 +13,7 @@ from course_lib.checks.autoencoders import (
     check_reconstruction_loss, check_salt_and_pepper, check_train_step,
 )
 from course_lib.checks.vae import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
+from course_lib.checks.gan import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
 from course_lib.checks.flows import check_change_of_variables, check_coupling_inverse, check_made_masks, check_toy_map
 
 __all__ = [
@@ -28,6 +29,10 @@ __all__ = [
     "check_kl_divergence",
     "check_negative_elbo",
     "check_cvae_condition",
+    "check_discriminator_loss",
+    "check_generator_loss",
+    "check_gan_step",
+    "check_mode_coverage",
     "check_toy_map",
     "check_change_of_variables",
     "check_coupling_inverse",
