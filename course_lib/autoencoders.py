@@ -643,6 +643,19 @@ def label_efficiency(pretrained: StackedAutoencoder, x_pool: torch.Tensor, y_poo
         raise ValueError(f"the pool has {len(x_pool)} images and {len(y_pool)} labels; need them equal and at least "
                          f"max(n_labels) = {max(n_labels)}")
     results = {"pretrained": torch.zeros(len(n_labels), len(seeds)), "scratch": torch.zeros(len(n_labels), len(seeds))}
+    threads = torch.get_num_threads()
+    # One thread: these networks are too small to gain from a second, and a second thread that has to
+    # share its core with another process slows every step many times over. It also makes the
+    # numbers independent of the machine's thread count.
+    torch.set_num_threads(1)
+    try:
+        _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, results)
+    finally:
+        torch.set_num_threads(threads)
+    return results
+
+
+def _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, results) -> None:
     for j, seed in enumerate(seeds):
         order = torch.randperm(len(x_pool), generator=torch.Generator().manual_seed(seed))
         for i, n in enumerate(n_labels):
@@ -654,7 +667,6 @@ def label_efficiency(pretrained: StackedAutoencoder, x_pool: torch.Tensor, y_poo
                 model = StackClassifier(stack)
                 train_classifier(model, x_pool[chosen], y_pool[chosen], steps=steps, lr=lr, seed=seed)
                 results_of[i, j] = classifier_accuracy(model, x_test, y_test)
-    return results
 
 
 # =============================================================================================

@@ -12,7 +12,8 @@ log σ(l) = −softplus(−l) and log(1 − σ(l)) = −softplus(l). Reductions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -27,12 +28,15 @@ __all__ = [
     "generator_loss",
     "generator_logit_gradient",
     "sample_latent",
+    "mixture_sampler",
     "Coverage",
     "mode_coverage",
     "MLPGenerator",
     "MLPDiscriminator",
     "gan_training_step",
     "train_toy_gan",
+    "ToyGAN",
+    "DCGAN",
     "DCGANGenerator",
     "DCGANDiscriminator",
     "train_dcgan",
@@ -106,6 +110,19 @@ def sample_latent(n: int, dim: int, kind: str = "gaussian", generator: torch.Gen
     raise ValueError(f"unknown latent kind {kind!r}; expected 'uniform' or 'gaussian'")
 
 
+def mixture_sampler(modes: torch.Tensor, std: float) -> Callable[[int, torch.Generator], torch.Tensor]:
+    """``sampler(n, generator)``: n fresh points of the equal-weight mixture of N(m_j, std² I) over
+    the rows m_j of ``modes`` — an endless stream of training data for :func:`train_toy_gan`."""
+    if modes.ndim != 2 or not std > 0:
+        raise ValueError(f"need modes (K, d) and std > 0, got {tuple(modes.shape)} and {std!r}")
+
+    def sampler(n: int, generator: torch.Generator) -> torch.Tensor:
+        which = torch.randint(len(modes), (n,), generator=generator)
+        return modes[which] + std * torch.randn(n, modes.shape[1], generator=generator)
+
+    return sampler
+
+
 class Coverage(NamedTuple):
     """Mode coverage as in VEEGAN/PacGAN: modes captured (of ``n_modes``) and the high-quality fraction."""
 
@@ -162,67 +179,112 @@ class MLPDiscriminator(nn.Module):
 
 def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
                       d_optimizer: torch.optim.Optimizer, real_batches: list[torch.Tensor],
-                      latent: Callable[[int], torch.Tensor], kind: str = "non_saturating") -> dict[str, float]:
+                      latent: Callable[[int], torch.Tensor], kind: str = "non_saturating",
+                      r1_gamma: float = 0.0) -> dict[str, float]:
     """One round of the original algorithm: k discriminator steps (one per real minibatch of m
     samples, each against m fresh generated ones), then one generator step on m fresh noise samples.
 
     D's steps do not move G (the fakes are detached); G's step moves only G (D's optimiser is not
-    stepped, and D's gradients are cleared before its next step).
+    stepped, and D's gradients are cleared before its next step). Returns the last D loss, the
+    G loss and the norm of G's gradient ‖∇_θ L_G‖.
+
+    ``r1_gamma`` > 0 adds the R1 penalty (Mescheder et al., 2018) to D's loss,
+    (γ/2) · mean_x ‖∇_x l(x)‖² on the real samples: it flattens D's logit around the data, which
+    damps the oscillations that make a GAN drop modes. The returned d_loss excludes the penalty.
     """
     if kind not in GENERATOR_LOSSES:
         raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
     for real in real_batches:
         fake = generator(latent(len(real))).detach()
-        d_loss = discriminator_loss(discriminator(real), discriminator(fake))
+        if r1_gamma > 0:
+            real = real.detach().requires_grad_(True)
+        real_logits = discriminator(real)
+        d_loss = discriminator_loss(real_logits, discriminator(fake))
+        penalty = 0.0
+        if r1_gamma > 0:
+            (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+            penalty = r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
         d_optimizer.zero_grad()
-        d_loss.backward()
+        (d_loss + penalty).backward()
         d_optimizer.step()
     m = len(real_batches[-1])
     g_loss = generator_loss(discriminator(generator(latent(m))), kind)
     g_optimizer.zero_grad()
     g_loss.backward()
+    # ‖∇_θG loss‖ (max_norm = inf: measured, not clipped) — how hard G is being pushed.
+    g_grad_norm = torch.nn.utils.clip_grad_norm_(generator.parameters(), float("inf"))
     g_optimizer.step()
-    return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+    return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "g_grad_norm": g_grad_norm.item()}
 
 
 def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, steps: int, kind: str = "non_saturating",
-                  batch_size: int = 256, k_disc: int = 1, lr: float = 1e-3, latent_dim: int = 2,
-                  latent_kind: str = "gaussian", hidden: int = 128, seed: int = 0,
-                  snapshot_every: int | None = None, snapshot_size: int = 2500) -> dict:
+                  batch_size: int = 256, late_batch_size: int | None = None, late_fraction: float = 0.75,
+                  k_disc: int = 1, lr: float = 1e-3, hold: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1,
+                  latent_dim: int = 2, latent_kind: str = "gaussian", hidden: int = 128, seed: int = 0,
+                  snapshot_steps: Sequence[int] = (), snapshot_size: int = 2500) -> dict:
     """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
 
-    Adam (β₁ = 0.5) for both players, learning rates cosine-annealed to 0 over ``steps``.
-    Returns {"generator", "discriminator", "history" (per-step losses), "snapshots" (step →
-    samples of fixed noise, if ``snapshot_every``), "latent" (n → fresh noise)}. A NaN/inf loss
-    stops training with :class:`~course_lib.training.NonFiniteLossError`.
+    Adam (β₁ = 0.5) for both players. The learning rate stays at ``lr`` for the first ``hold``
+    fraction of the steps, then follows a cosine to 0: large steps find the modes, small ones
+    sharpen them. After ``late_fraction`` of the steps the batch grows to ``late_batch_size``
+    (if given): a larger batch gives less noisy gradients when the samples must become precise.
+    With ``r1_gamma`` > 0, D's loss gets the R1 penalty every ``r1_every``-th round, weighted by
+    γ·r1_every so that its average strength stays γ ("lazy" regularisation, Karras et al., 2020).
+
+    Returns {"generator", "discriminator", "history" (per-round losses and ‖∇G‖), "snapshots"
+    (step → G's samples of a fixed noise batch, for each of ``snapshot_steps``), "latent"
+    (n → fresh noise)}. A NaN/inf loss stops training with
+    :class:`~course_lib.training.NonFiniteLossError`.
     """
+    if not (isinstance(r1_every, int) and r1_every >= 1 and 0 <= hold < 1 and 0 <= late_fraction <= 1):
+        raise ValueError(f"need r1_every ≥ 1, 0 ≤ hold < 1 and 0 ≤ late_fraction ≤ 1, got {r1_every!r}, {hold!r}, "
+                         f"{late_fraction!r}")
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
     generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-    # Cosine-annealed rates: large steps find the modes, small ones at the end sharpen them.
-    schedules = [torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) for opt in (g_opt, d_opt)]
+    hold_steps = int(hold * steps)
+
+    def lr_factor(t: int) -> float:
+        return 1.0 if t < hold_steps else 0.5 * (1 + math.cos(math.pi * (t - hold_steps) / (steps - hold_steps)))
+
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lr_factor) for opt in (g_opt, d_opt)]
 
     def latent(n: int) -> torch.Tensor:
         return sample_latent(n, latent_dim, latent_kind, rng)
 
-    history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
+    history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "g_grad_norm": []}
     snapshots: dict[int, torch.Tensor] = {}
     fixed_noise = latent(snapshot_size)
     for step in range(1, steps + 1):
-        losses = gan_training_step(generator, discriminator, g_opt, d_opt,
-                                   [sampler(batch_size, rng) for _ in range(k_disc)], latent, kind)
+        m = late_batch_size if late_batch_size and step > late_fraction * steps else batch_size
+        gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
+        losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
+                                   latent, kind, r1_gamma=gamma)
         check_finite(losses, epoch=1, step=step)
         for schedule in schedules:
             schedule.step()
         for name, value in losses.items():
             history[name].append(value)
-        if snapshot_every and (step % snapshot_every == 0 or step == 1):
+        if step in snapshot_steps:
             with torch.no_grad():
                 snapshots[step] = generator(fixed_noise)
     return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
+
+
+class ToyGAN(nn.Module):
+    """A toy GAN's two MLP players in one module (one checkpoint holds both), plus ``snapshots``:
+    G's samples of a fixed noise batch at ``snapshot_steps`` of its training (buffers, saved with it)."""
+
+    def __init__(self, latent_dim: int = 2, hidden: int = 128, snapshot_steps: Sequence[int] = (),
+                 snapshot_size: int = 2500) -> None:
+        super().__init__()
+        self.generator = MLPGenerator(latent_dim, hidden)
+        self.discriminator = MLPDiscriminator(2, hidden)
+        self.register_buffer("snapshots", torch.zeros(len(snapshot_steps), snapshot_size, 2))
+        self.register_buffer("snapshot_steps", torch.tensor(list(snapshot_steps), dtype=torch.long))
 
 
 # =============================================================================================
@@ -320,6 +382,18 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
                   callback=lambda epoch, _: snapshot(epoch))
     generator.eval(), discriminator.eval()
     return {"history": history, "snapshots": snapshots}
+
+
+class DCGAN(nn.Module):
+    """A DCGAN's two players in one module, so that one checkpoint holds both, plus ``snapshots``:
+    G's samples of a fixed noise batch at a few epochs of its training (a buffer, saved with it)."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 16, n_snapshots: int = 0, snapshot_size: int = 8) -> None:
+        super().__init__()
+        self.generator = DCGANGenerator(latent_dim, width)
+        self.discriminator = DCGANDiscriminator(width)
+        self.register_buffer("snapshots", torch.zeros(n_snapshots, snapshot_size, 1, 64, 64))
+        self.register_buffer("snapshot_epochs", torch.zeros(n_snapshots, dtype=torch.long))
 
 
 class SliceFeatureNet(nn.Module):

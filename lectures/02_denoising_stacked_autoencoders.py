@@ -290,8 +290,8 @@ plt.show()
 # %% [markdown]
 # What this measurement shows — and why:
 #
-# - **With 20 or 50 labels, neither network beats always answering "no lesion"** (the dotted
-#   line), and with 100 both are only a few points above it. The features matter less than the
+# - **With 20 or 50 labels, neither network does meaningfully better than always answering "no
+#   lesion"** (the dotted line), and with 100 both are only a few points above it. The features matter less than the
 #   labels here: ten positive examples cannot define "a small dark blob inside white matter"
 #   against all the other dark spots of a slice (sulci, ventricles, noise).
 # - **With 500 labels, pretraining helps**: higher mean accuracy and a much smaller spread over

@@ -164,3 +164,35 @@ def test_dcgan_shapes_range_and_one_epoch_of_training():
 def test_dcgan_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_r1_penalty_adds_gamma_times_the_input_gradient_to_d_step():
+    """For a linear D, l(x) = w·x + b, ∇_x l = w, so R1 adds γ/2 ‖w‖² and its gradient γ w."""
+    real = torch.randn(8, 2)
+    moved = {}
+    for gamma in (0.0, 0.5):
+        torch.manual_seed(0)
+        generator = nn.Linear(2, 2)
+        discriminator = nn.Sequential(nn.Linear(2, 1), nn.Flatten(0))
+        g_opt = torch.optim.SGD(generator.parameters(), lr=0.0)
+        d_opt = torch.optim.SGD(discriminator.parameters(), lr=0.1)
+        w = discriminator[0].weight.detach().clone()
+        noise = torch.Generator().manual_seed(1)
+        gan_training_step(generator, discriminator, g_opt, d_opt, [real], lambda n: torch.randn(n, 2, generator=noise),
+                          r1_gamma=gamma)
+        moved[gamma] = discriminator[0].weight.detach() - w
+    assert torch.allclose(moved[0.5] - moved[0.0], -0.1 * 0.5 * w, atol=1e-6)
+
+
+def test_toy_gan_snapshots_schedule_and_bad_arguments():
+    def sampler(n, g):
+        return torch.randn(n, 2, generator=g) * 0.1 + 1.0
+
+    out = train_toy_gan(sampler, steps=20, batch_size=8, late_batch_size=16, hold=0.5, r1_gamma=0.1, r1_every=4,
+                        hidden=8, snapshot_steps=(1, 10, 20), snapshot_size=5)
+    assert sorted(out["snapshots"]) == [1, 10, 20] and out["snapshots"][20].shape == (5, 2)
+    assert len(out["history"]["g_grad_norm"]) == 20
+    with pytest.raises(ValueError, match="r1_every ≥ 1"):
+        train_toy_gan(sampler, steps=2, r1_every=0)
+    with pytest.raises(ValueError, match="hold < 1"):
+        train_toy_gan(sampler, steps=2, hold=1.0)
