@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .metrics import psnr, ssim
-from .training import History, fit, train_step
+from .training import History, fit, single_threaded, train_step
 
 __all__ = [
     "reconstruction_loss",
@@ -643,15 +643,8 @@ def label_efficiency(pretrained: StackedAutoencoder, x_pool: torch.Tensor, y_poo
         raise ValueError(f"the pool has {len(x_pool)} images and {len(y_pool)} labels; need them equal and at least "
                          f"max(n_labels) = {max(n_labels)}")
     results = {"pretrained": torch.zeros(len(n_labels), len(seeds)), "scratch": torch.zeros(len(n_labels), len(seeds))}
-    threads = torch.get_num_threads()
-    # One thread: these networks are too small to gain from a second, and a second thread that has to
-    # share its core with another process slows every step many times over. It also makes the
-    # numbers independent of the machine's thread count.
-    torch.set_num_threads(1)
-    try:
+    with single_threaded():  # small networks: see single_threaded
         _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, results)
-    finally:
-        torch.set_num_threads(threads)
     return results
 
 

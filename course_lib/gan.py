@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import check_finite, fit
+from .training import check_finite, fit, single_threaded
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -257,19 +257,20 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "g_grad_norm": []}
     snapshots: dict[int, torch.Tensor] = {}
     fixed_noise = latent(snapshot_size)
-    for step in range(1, steps + 1):
-        m = late_batch_size if late_batch_size and step > late_fraction * steps else batch_size
-        gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
-        losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
-                                   latent, kind, r1_gamma=gamma)
-        check_finite(losses, epoch=1, step=step)
-        for schedule in schedules:
-            schedule.step()
-        for name, value in losses.items():
-            history[name].append(value)
-        if step in snapshot_steps:
-            with torch.no_grad():
-                snapshots[step] = generator(fixed_noise)
+    with single_threaded():  # tiny networks: see single_threaded
+        for step in range(1, steps + 1):
+            m = late_batch_size if late_batch_size and step > late_fraction * steps else batch_size
+            gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
+            losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
+                                       latent, kind, r1_gamma=gamma)
+            check_finite(losses, epoch=1, step=step)
+            for schedule in schedules:
+                schedule.step()
+            for name, value in losses.items():
+                history[name].append(value)
+            if step in snapshot_steps:
+                with torch.no_grad():
+                    snapshots[step] = generator(fixed_noise)
     return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
 

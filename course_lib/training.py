@@ -7,6 +7,7 @@ losses. Checkpoints are plain ``state_dict`` files checked against a recorded sh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -21,10 +22,26 @@ from torch import nn
 from tqdm.auto import tqdm
 
 __all__ = ["NonFiniteLossError", "ChecksumError", "check_finite", "train_step", "fit",
-           "save_checkpoint", "load_checkpoint"]
+           "save_checkpoint", "load_checkpoint", "single_threaded"]
 
 Loss = float | torch.Tensor
 History = dict[str, list[float]]
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch on one thread inside the ``with`` block; the thread count is restored after.
+
+    For tiny networks (2-D toys, 32 px classifiers): they gain nothing from a second thread, and
+    a second thread that must share its core with another program slows every step many times
+    over. The results are also the same whatever the machine's thread count.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class NonFiniteLossError(RuntimeError):

@@ -38,7 +38,7 @@ import torch
 
 from course_lib import zoo
 from course_lib.autoencoders import (
-    CORRUPTIONS, StackedAutoencoder, corrupt, evaluate_denoising, label_efficiency, modality_dropout,
+    CORRUPTIONS, MODALITY_GROUPS, StackedAutoencoder, corrupt, evaluate_denoising, label_efficiency, modality_dropout,
     noise_gain, predict_missing, random_level_corruption, reconstruct_all, train_autoencoder,
 )
 from course_lib.data import brain_slices, paired_brain_slices
@@ -315,7 +315,8 @@ plt.show()
 # %%
 t1_pairs, t2_pairs = paired_brain_slices(2000, size=64, seed=0)  # the multimodal AE's training pairs
 inputs, targets, group = modality_dropout(t1_pairs[:6], t2_pairs[:6], torch.Generator().manual_seed(0))
-print("inputs", tuple(inputs.shape), "targets", tuple(targets.shape), "groups", group.tolist())
+print("inputs", tuple(inputs.shape), "targets", tuple(targets.shape))
+print("groups:", [MODALITY_GROUPS[i] for i in group])
 print("channel sums per sample (T1, T2):", inputs.flatten(2).sum(2).round().int().tolist())
 
 # %% [markdown]

@@ -274,3 +274,16 @@ def test_load_refuses_arbitrary_objects(tmp_path):
         load_checkpoint(path, expected_sha256=digest)
     # the refusal comes from weights_only: a full unpickle of the same file would succeed
     assert isinstance(torch.load(path, weights_only=False)["payload"], Arbitrary)
+
+
+def test_single_threaded_sets_one_thread_and_restores_even_after_an_error():
+    from course_lib.training import single_threaded
+
+    before = torch.get_num_threads()
+    with single_threaded():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(KeyError):
+        with single_threaded():
+            raise KeyError("boom")
+    assert torch.get_num_threads() == before

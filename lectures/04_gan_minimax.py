@@ -1,0 +1,377 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lecture 04 — The GAN minimax game
+#
+# **What you will build:** the discriminator's and the generator's losses from logits; the
+# reason the generator's original loss stalls, measured; the alternating training algorithm of
+# the original paper; mode coverage on the 8-Gaussian ring and the 25-Gaussian grid, counted
+# exactly as in the VEEGAN and PacGAN papers and put beside their tables; and a DCGAN on brain
+# slices, judged by pixel distance, by a Fréchet distance of anatomical features, and by its
+# nearest training slices.
+#
+# **Time:** about 60 s top to bottom on a 2-core laptop. The toy GANs (about a minute each) and
+# the DCGAN (about 20 minutes) were trained beforehand by `make checkpoints` with the same
+# library code; this notebook trains two small GANs on screen and loads the rest.
+#
+# A VAE (lecture 03) learns a density by maximising a bound on the likelihood. A generative
+# adversarial network (Goodfellow et al., 2014) learns to *sample* without ever writing down a
+# density: a generator $G$ turns noise $z$ into a sample $G(z)$, and a discriminator $D$ is
+# trained to tell those samples from real data. Each one's loss is the other's gain.
+
+# %%
+from course_lib import seed_everything
+
+seed_everything(0)
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+from course_lib import zoo
+from course_lib.data import brain_slices
+from course_lib.gan import (
+    MLPDiscriminator, MLPGenerator, discriminator_loss, gan_training_step, generator_logit_gradient,
+    generator_loss, mixture_sampler, mode_coverage, sample_latent, slice_features,
+)
+from course_lib.metrics import frechet_distance, mse, nearest_neighbours
+from course_lib.plotting import image_grid
+from course_lib.training import single_threaded
+from course_lib.vae import sample_prior
+
+# %% [markdown]
+# ## 1. The game
+#
+# $D(x) \in (0, 1)$ is the probability that $x$ is real. With real data $x \sim p_\text{data}$
+# and noise $z \sim p_z$ (uniform on $[-1, 1]^d$ in the original paper, Gaussian here), the
+# two players share one **value function**
+#
+# $$V(D, G) = \mathbb{E}_{x}[\log D(x)] + \mathbb{E}_{z}[\log(1 - D(G(z)))], \qquad
+# \min_G \max_D V(D, G).$$
+#
+# $D$ maximises $V$: it wants $D(x) \to 1$ on real and $D(G(z)) \to 0$ on generated samples.
+# That is exactly logistic regression — **binary cross-entropy with label 1 for real and 0 for
+# generated samples**, on a batch that is half real, half generated:
+#
+# $$L_D = \tfrac12\big(\text{mean}[-\log D(x)] + \text{mean}[-\log(1 - D(G(z)))]\big) = -\tfrac12 \hat V(D, G).$$
+#
+# Networks output a **logit** $l$ with $D = \sigma(l)$. Computing $\log\sigma(l)$ from
+# $\sigma(l)$ fails for confident discriminators: at $l = -120$, $\sigma(l)$ rounds to 0 and its log
+# to $-\infty$. The stable forms are $\log \sigma(l) = -\operatorname{softplus}(-l)$ and
+# $\log(1 - \sigma(l)) = -\operatorname{softplus}(l)$; every loss in `course_lib.gan` takes logits.
+
+# %%
+real_logits = torch.tensor([4.0, 2.0, -120.0])
+fake_logits = torch.tensor([-3.0, 0.0, 120.0])
+naive = -0.5 * (torch.log(torch.sigmoid(real_logits)).mean() + torch.log(1 - torch.sigmoid(fake_logits)).mean())
+print("naive log(sigmoid):", naive.item(), "| stable, from logits:", round(discriminator_loss(real_logits, fake_logits).item(), 3))
+assert torch.isinf(naive) and torch.isfinite(discriminator_loss(real_logits, fake_logits))
+
+# %% [markdown]
+# ## 2. The generator's two losses, and why the first one stalls
+#
+# $G$ only appears in the second term of $V$, so the minimax game asks $G$ to
+# **minimise $\log(1 - D(G(z)))$**. Goodfellow et al. noticed at once that this works badly
+# in practice and proposed to **minimise $-\log D(G(z))$** instead: the same cross-entropy as
+# $D$'s, with the label of the generated samples *flipped* to "real". Both are minimised by
+# fooling $D$; they differ in how hard they push. Per sample, with $D = \sigma(l)$:
+#
+# $$\frac{\partial}{\partial l}\log(1 - \sigma(l)) = -\sigma(l) = -D(G(z)), \qquad
+# \frac{\partial}{\partial l}\big(-\log\sigma(l)\big) = -(1 - D(G(z))).$$
+#
+# Early in training $D$ rejects the generated samples confidently, $D(G(z)) \approx 0$: the
+# minimax loss then gives the generator almost **no gradient** exactly when it is worst, while
+# the flipped-label loss gives almost the largest possible.
+
+# %%
+d_values = torch.logspace(-6, -1e-4, 200)
+logits = torch.logit(d_values).requires_grad_()
+for kind in ("minimax", "non_saturating"):
+    (autograd_grad,) = torch.autograd.grad(generator_loss(logits, kind) * len(logits), logits)
+    assert torch.allclose(autograd_grad.abs().double(), generator_logit_gradient(d_values, kind), rtol=1e-4)
+print("the closed forms agree with autograd on 200 values of D(G(z)) for both losses")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+for kind, label in (("minimax", "minimax: min log(1 − D(G(z)))"), ("non_saturating", "flipped label: min −log D(G(z))")):
+    ax.plot(d_values, generator_logit_gradient(d_values, kind), label=label)
+ax.set(xscale="log", yscale="log", xlabel="D(G(z))  (0 = confidently rejected)", ylabel="|∂ loss / ∂ logit|",
+       title="gradient reaching the generator, per sample")
+ax.axvspan(1e-6, 1e-2, color="grey", alpha=0.15, label="early training")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# **The experiment.** On the 8-Gaussian ring, give $D$ a head start: 300 steps against an
+# untrained generator, until it rejects the fakes confidently. Then run the alternating
+# algorithm for 1,500 rounds from that same state, once with each generator loss, and watch the
+# norm of the generator's gradient and where its samples end up.
+
+# %%
+ring_modes = zoo.toy_modes("ring")
+ring_sampler = mixture_sampler(ring_modes, std=0.01)  # fresh ring samples on every call
+seed_everything(0)
+start_g, start_d = MLPGenerator(), MLPDiscriminator()
+rng = torch.Generator().manual_seed(0)
+d_opt = torch.optim.Adam(start_d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+with single_threaded():  # tiny networks train fastest on one thread
+    for _ in range(300):  # D alone: G does not move
+        fake = start_g(sample_latent(256, 2, generator=rng)).detach()
+        loss = discriminator_loss(start_d(ring_sampler(256, rng)), start_d(fake))
+        d_opt.zero_grad()
+        loss.backward()
+        d_opt.step()
+with torch.no_grad():
+    print("after D's head start: mean D(G(z)) =", f"{torch.sigmoid(start_d(start_g(sample_latent(2500, 2, generator=rng)))).mean():.1e}")
+
+# %%
+head_start = {}
+for kind in ("minimax", "non_saturating"):
+    g_net, d_net = MLPGenerator(), MLPDiscriminator()
+    g_net.load_state_dict(start_g.state_dict())
+    d_net.load_state_dict(start_d.state_dict())
+    g_opt = torch.optim.Adam(g_net.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(d_net.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    rng = torch.Generator().manual_seed(1)
+    norms = []
+    with single_threaded():
+        for _ in range(1500):
+            step = gan_training_step(g_net, d_net, g_opt, d_opt, [ring_sampler(256, rng)],
+                                     lambda n: sample_latent(n, 2, generator=rng), kind)
+            norms.append(step["g_grad_norm"])
+    with torch.no_grad():
+        samples = g_net(sample_latent(2500, 2, generator=torch.Generator().manual_seed(2)))
+        fooled = torch.sigmoid(d_net(samples)).mean().item()
+    head_start[kind] = {"norms": torch.tensor(norms), "samples": samples, "fooled": fooled,
+                        "distance": torch.cdist(samples, ring_modes).min(1).values.median().item()}
+    print(f"{kind:15s} median ‖∇G‖, rounds 1–100: {head_start[kind]['norms'][:100].median():.1e}, rounds 1001–1500: "
+          f"{head_start[kind]['norms'][1000:].median():.1e}; after 1,500 rounds mean D(G(z)) = {fooled:.1e}, "
+          f"median distance to the nearest mode {head_start[kind]['distance']:.2f}")
+minimax, flipped = head_start["minimax"], head_start["non_saturating"]
+assert minimax["norms"][1000:].median() < 0.01 * flipped["norms"][1000:].median()
+assert minimax["fooled"] < 1e-3 < 0.1 < flipped["fooled"]
+assert flipped["distance"] < 0.1 * minimax["distance"]
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+for kind, colour in (("minimax", "C0"), ("non_saturating", "C1")):
+    axes[0].plot(head_start[kind]["norms"], color=colour, lw=0.8, label=kind)
+    axes[1 if kind == "minimax" else 2].scatter(*head_start[kind]["samples"].T, s=2, color=colour)
+axes[0].set(yscale="log", xlabel="round", ylabel="‖∇θ_G loss‖", title="the generator's gradient")
+axes[0].legend()
+for ax, kind in zip(axes[1:], ("minimax", "non_saturating")):
+    ax.scatter(*ring_modes.T, marker="x", color="k", s=40)
+    lim = 1.1 * head_start[kind]["samples"].abs().max().item() if kind == "minimax" else 1.6
+    ax.set(title=f"{kind}: samples after 1,500 rounds", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With $D$ ahead, the minimax generator's first steps are already much weaker than the
+# flipped-label one's, they take it nowhere useful — its samples drift *away* from the data —
+# and as $D$ grows ever more certain its gradient fades towards zero: it has stalled, and $D$
+# rejects every sample. The flipped-label generator gets a strong signal from the first round,
+# reaches the ring and fools $D$ a good part of the time (1,500 constant-rate rounds are not
+# enough to hit modes of σ = 0.01 precisely; section 4 trains properly). The fixed points of the
+# game are the same for both losses; only the dynamics differ. From here on we use the
+# flipped-label loss, as nearly everyone does.
+#
+# ## 3. The training algorithm
+#
+# Algorithm 1 of Goodfellow et al. (2014), for each round:
+#
+# 1. **$k$ times:** draw $m$ noise samples and $m$ data samples; update $D$ by one step on $L_D$
+#    (the generated samples are *detached*: $D$'s step must not move $G$);
+# 2. **once:** draw $m$ fresh noise samples; update $G$ by one step on its loss, through the
+#    updated $D$ ($D$'s optimiser does not step: $G$'s step must not move $D$).
+#
+# `course_lib.gan.gan_training_step` is exactly this (you write it in the exercises). The
+# paper used $k = 1$; larger $k$ keeps $D$ nearer its optimum — and, as section 2 showed,
+# a $D$ that is too good starves the minimax generator.
+#
+# ## 4. Mode collapse, counted as in the literature
+#
+# A generator that fools $D$ with samples from only some of the data's modes has no reason to
+# move to the others: **mode collapse**. VEEGAN (Srivastava et al., 2017) and PacGAN (Lin et al.,
+# 2018) measure it on two mixtures with known modes — 8 Gaussians on a ring of radius 1
+# (σ = 0.01) and 25 on a 5×5 grid of spacing 2 (σ = 0.05) — from 2,500 generated samples:
+#
+# - a sample is **high quality** when it is within 3σ of its nearest mode;
+# - a mode is **captured** when it is the nearest mode of at least one high-quality sample.
+#
+# Our toy GANs (`zoo.load("gan04_ring")`, `zoo.load("gan04_grid")`) are the MLPs above, trained
+# with the flipped-label loss and the recipe in `course_lib.zoo` (stated in the table below), which
+# adds one regulariser the original paper did not have: an R1 gradient penalty on $D$
+# (Mescheder et al., 2018), $\tfrac{\gamma}{2}\,\mathbb{E}_x\|\nabla_x l(x)\|^2$ on real samples. It
+# keeps $D$'s surface smooth where the data are; in the search for this recipe, generators
+# trained without it dropped up to five of the grid's 25 modes. Their samples over training:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+toys = {"ring": zoo.load("gan04_ring"), "grid": zoo.load("gan04_grid")}
+fig, axes = plt.subplots(2, len(toys["ring"].snapshot_steps), figsize=(2.3 * len(toys["ring"].snapshot_steps), 4.8))
+for row, (name, model) in enumerate(toys.items()):
+    lim = 1.5 if name == "ring" else 5.5
+    for col, (step, samples) in enumerate(zip(model.snapshot_steps.tolist(), model.snapshots)):
+        ax = axes[row, col]
+        ax.scatter(*samples.T, s=1, alpha=0.5)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
+        ax.set_title(f"{name}, step {step:,}", fontsize=9)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The count on 2,500 fresh samples of each, beside the published tables (the numbers of the
+# papers are means over their runs; ours are one seed each — `python -m benchmarks gan_toy`
+# runs five seeds of each and reports mean ± sd):
+
+# %%
+ours = {}
+for name, model in toys.items():
+    with torch.no_grad():
+        samples = model.generator(sample_latent(2500, model.generator.latent_dim, generator=torch.Generator().manual_seed(7)))
+    ours[name] = mode_coverage(samples, zoo.toy_modes(name), zoo.TOY_STD[name])
+published = [  # (paper, method, toy, modes, high-quality %)
+    ("PacGAN, Table 1", "GAN", "ring", 6.3, 98.2), ("PacGAN, Table 1", "PacGAN3", "ring", 7.8, 97.7),
+    ("VEEGAN, Table 1", "GAN", "ring", 1, 99.3), ("VEEGAN, Table 1", "VEEGAN", "ring", 8, 52.9),
+    ("PacGAN, Table 1", "GAN", "grid", 17.3, 94.8), ("PacGAN, Table 1", "PacGAN4", "grid", 24.8, 93.6),
+]
+print(f"{'source':18s} {'method':18s} {'toy':5s} {'modes':>6s} {'high quality':>13s}")
+for source, method, toy, modes, hq in published:
+    print(f"{source:18s} {method:18s} {toy:5s} {modes:6.1f} {hq:12.1f} %")
+for name, cov in ours.items():
+    print(f"{'this course':18s} {'GAN + R1 (1 seed)':18s} {name:5s} {cov.modes:6d} {100 * cov.high_quality:12.1f} %")
+assert ours["ring"].modes == 8 and ours["grid"].modes >= 24
+
+# %% [markdown]
+# How to read this table:
+#
+# - The published GAN on the ring captures few modes with very high quality (up to 99 %): it
+#   collapsed onto one or a few modes and places them precisely. VEEGAN captures all eight but
+#   half of its samples miss them. **Both numbers are needed**: modes alone reward a spray of
+#   samples, quality alone rewards collapse.
+# - Our generator captures every mode on both toys; what it loses is quality — a few per cent of
+#   its samples sit on thin "bridges" between modes. A generator is a continuous map from a
+#   connected latent space, so it cannot put *zero* mass between separated modes; it can only
+#   make the bridges steep. The penalty helps coverage; sharpening the bridges further is what
+#   the published GAN buys by collapsing.
+#
+# ## 5. A DCGAN on brain slices
+#
+# On images, $G$ and $D$ become convolutional (Radford et al., 2016): $G$ maps $z \in
+# \mathbb{R}^{64}$ through transposed convolutions to a 64 px slice, $D$ mirrors it. Trained for
+# 60 epochs on 4,000 slices with the flipped-label loss (`zoo.load("dcgan04")`); the fixed noise
+# batch's samples at six points of training:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+dcgan = zoo.load("dcgan04")
+image_grid(list(dcgan.snapshots), row_titles=[f"epoch {e}" for e in dcgan.snapshot_epochs.tolist()])
+plt.show()
+
+# %% [markdown]
+# How good are the samples? The seeds distinguish **pixel similarity** (MSE) from **semantic
+# similarity**. Pixel distances compare *pairs* of images; a generated slice has no partner, so
+# we can only ask how far it is from the *nearest* real one. Semantic similarity compares
+# *sets*: the **Fréchet distance** (Heusel et al., 2017) fits a Gaussian to the features of each
+# set and measures
+#
+# $$\mathrm{FD} = \|\mu_r - \mu_g\|^2 + \operatorname{Tr}\big(\Sigma_r + \Sigma_g - 2(\Sigma_r\Sigma_g)^{1/2}\big).$$
+#
+# FID uses Inception features from ImageNet photographs, which know nothing of brain MR. Ours come
+# from a small network trained on the course's slices to tell their axial level
+# (`zoo.load("features04")`): its features describe anatomy. The floor is the distance between
+# two independent sets of *real* held-out slices.
+
+# %%
+features = zoo.load("features04")
+real_a = brain_slices(1000, size=64, split="test", seed=1)
+real_b = brain_slices(1000, size=64, split="test", seed=2)
+g = torch.Generator().manual_seed(3)
+with torch.no_grad():
+    gan_samples = dcgan.generator(torch.randn(1000, 64, generator=g))
+    vae_samples = sample_prior(zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}"), 1000, generator=g)
+reference = slice_features(features, real_a)
+fd = {
+    "real held-out set B (floor)": frechet_distance(reference, slice_features(features, real_b)),
+    "DCGAN samples": frechet_distance(reference, slice_features(features, gan_samples)),
+    "VAE prior samples (lecture 03)": frechet_distance(reference, slice_features(features, vae_samples)),
+}
+for name, value in fd.items():
+    print(f"Fréchet distance to real held-out set A: {name:32s} {value:7.2f}")
+assert fd["real held-out set B (floor)"] < fd["DCGAN samples"] < fd["VAE prior samples (lecture 03)"]
+
+# %% [markdown]
+# **Is the GAN memorising?** If $G$ had learnt to reproduce its training slices, every sample
+# would sit very close to one of them — closer than a new real slice does. Compare the pixel
+# distance (MSE) from each sample to its nearest training slice with the same distance for real
+# held-out slices, and look at samples beside their nearest training slices.
+
+# %%
+x_train = zoo.dcgan04_train_data()
+nearest_mse = {}
+for name, images in (("DCGAN samples", gan_samples[:300]), ("real held-out slices", real_a[:300])):
+    _, index = nearest_neighbours(images, x_train)
+    nearest_mse[name] = mse(images, x_train[index[:, 0]])
+    print(f"{name:22s} MSE to the nearest training slice: median {nearest_mse[name].median():.4f}, "
+          f"min {nearest_mse[name].min():.4f}")
+assert nearest_mse["DCGAN samples"].median() > 0.5 * nearest_mse["real held-out slices"].median()
+
+# %% [markdown]
+# The medians are alike: typical samples are as far from the training set as new real slices
+# are. The *minimum* deserves a look — the samples nearest to a training slice, beside it (left),
+# and three typical samples (right):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+closest = nearest_mse["DCGAN samples"].argsort()
+shown = torch.cat([closest[:3], closest[len(closest) // 2 : len(closest) // 2 + 3]])
+_, index = nearest_neighbours(gan_samples[shown], x_train)
+image_grid([gan_samples[shown], x_train[index[:, 0]]], row_titles=["DCGAN sample", "nearest training slice"],
+           col_titles=["closest", "2nd", "3rd", "typical", "typical", "typical"])
+plt.show()
+
+# %% [markdown]
+# Even the closest samples are not copies: they share the level and outline of their
+# neighbour, not its details. A GAN trained longer, or on fewer slices, can start to reproduce
+# its training images; this check is how you would notice.
+
+# %% [markdown]
+# ## Summary
+#
+# As the seeds' summary slide has it:
+#
+# - **High-quality samples are possible**: after 20 minutes of CPU training the DCGAN's samples
+#   are grainy, but not blurred like the VAE's; they cover the brain's levels and are closer to
+#   real slices in anatomical features (a lower Fréchet distance), without being copies of their
+#   training slices. They are still far from the real-vs-real floor: more training, more
+#   capacity.
+# - **GANs are difficult to train**: the generator's original loss stalls when $D$ is ahead; the
+#   flipped-label loss fixes that, but mode dropping and bridges between modes remain, and we
+#   needed a gradient penalty to keep every mode.
+# - **No inference**: there is no encoder. Given a slice $x$, nothing tells us which $z$ would
+#   produce it; lecture 03's VAE had $q_\phi(z \mid x)$ for that, and lecture 06's flows invert
+#   exactly.
+#
+# Lecture 05 uses the adversarial loss for something else than sampling from noise: translating
+# T1 slices into T2 without pairs.
+#
+# **References.** Goodfellow et al. (2014), *Generative adversarial nets*, NeurIPS. Radford, Metz &
+# Chintala (2016), *Unsupervised representation learning with deep convolutional GANs*, ICLR.
+# Srivastava et al. (2017), *VEEGAN*, NeurIPS. Lin, Khetan, Fanti & Oh (2018), *PacGAN*, NeurIPS.
+# Mescheder, Geiger & Nowozin (2018), *Which training methods for GANs actually converge?*, ICML.
+# Heusel et al. (2017), *GANs trained by a two time-scale update rule converge to a local Nash
+# equilibrium* (FID), NeurIPS.
