@@ -9,7 +9,6 @@ By default the DCGAN and the feature network are trained anew with their checkpo
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,14 @@ from course_lib.gan import slice_features
 from course_lib.metrics import frechet_distance, mse, nearest_neighbours
 from course_lib.vae import sample_prior
 
+from ._models import recipe_model
+
 N = 1000
 
 
-def _model(name: str, from_checkpoints: bool) -> tuple[torch.nn.Module, float]:
-    if from_checkpoints:
-        return zoo.load(name), 0.0
-    start = time.perf_counter()
-    model, _ = zoo.fit_fresh(name, progress=False)
-    return model, time.perf_counter() - start
-
-
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
-    dcgan, dcgan_s = _model("dcgan04", from_checkpoints)
-    features, features_s = _model("features04", from_checkpoints)
+    dcgan, dcgan_s = recipe_model("dcgan04", from_checkpoints)
+    features, features_s = recipe_model("features04", from_checkpoints)
     real_a = brain_slices(N, size=64, split="test", seed=1)
     real_b = brain_slices(N, size=64, split="test", seed=2)
     g = torch.Generator().manual_seed(3)

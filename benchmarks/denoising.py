@@ -8,28 +8,20 @@ By default every model is trained anew with its checkpoint recipe (same code, da
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from course_lib import zoo
 from course_lib.autoencoders import CORRUPTIONS, corrupt, evaluate_denoising, noise_gain, reconstruct_all
 from course_lib.data import brain_slices
 from course_lib.metrics import psnr
 
+from ._models import recipe_model
+
 N_TEST, TEST_SEED, NOISE_SEED = 500, 1, 2  # lecture 02's held-out slices and corruptions
 LEVELS = {"masking": (0.1, 0.25, 0.5, 0.75), "gaussian": (0.05, 0.1, 0.2, 0.3), "salt_and_pepper": (0.05, 0.1, 0.2, 0.3)}
 TARGET_GAIN_DB = 6.0  # issue: Gaussian σ = 0.2, DAE output vs noisy input
-
-
-def _model(name: str, from_checkpoints: bool) -> tuple[torch.nn.Module, float]:
-    if from_checkpoints:
-        return zoo.load(name), 0.0
-    start = time.perf_counter()
-    model, _ = zoo.fit_fresh(name, progress=False)
-    return model, time.perf_counter() - start
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
@@ -37,10 +29,10 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     train_s, table = {}, {}
     models = {}
     for kind in CORRUPTIONS:
-        models[kind], train_s[kind] = _model(f"dae02_{kind}", from_checkpoints)
+        models[kind], train_s[kind] = recipe_model(f"dae02_{kind}", from_checkpoints)
         table[kind] = [{k: round(v, 4) for k, v in row.items()}
                        for row in evaluate_denoising(models[kind], x_test, kind, LEVELS[kind], seed=NOISE_SEED)]
-    copier, train_s["overcomplete"] = _model("ae02_overcomplete", from_checkpoints)
+    copier, train_s["overcomplete"] = recipe_model("ae02_overcomplete", from_checkpoints)
     x_noisy = corrupt(x_test, "gaussian", 0.1, torch.Generator().manual_seed(0))
     gains = {"overcomplete_ae": noise_gain(copier, x_test, x_noisy).mean().item(),
              "gaussian_dae": noise_gain(models["gaussian"], x_test, x_noisy).mean().item()}

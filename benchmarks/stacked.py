@@ -16,13 +16,13 @@ import numpy as np
 from course_lib import zoo
 from course_lib.autoencoders import label_efficiency
 
+from ._models import recipe_model
+
 N_LABELS, SEEDS = (20, 50, 100, 500), tuple(range(10))
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
-    start = time.perf_counter()
-    stack = zoo.load("sae02_stack") if from_checkpoints else zoo.fit_fresh("sae02_stack", progress=False)[0]
-    pretrain_s = time.perf_counter() - start
+    stack, pretrain_s = recipe_model("sae02_stack", from_checkpoints)
     x_pool, y_pool = zoo.sae02_labelled_data("train")
     x_test, y_test = zoo.sae02_labelled_data("test")
     start = time.perf_counter()

@@ -8,7 +8,6 @@ code, data and seed as ``make checkpoints``); ``--from-checkpoints`` evaluates t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from course_lib.vae import (
     encoder_gradient_variances, evaluate_elbo, exact_estimator_variances, pathwise_gradients, sample_prior,
     score_function_gradients,
 )
+
+from ._models import recipe_model
 
 N_TEST, TEST_SEED, N_RANDOM = 500, 1, 200  # lecture 03's held-out slices and random decodes
 TOLERANCE = 0.05
@@ -45,22 +46,14 @@ def _estimator_table(n: int = 1_000_000) -> list[dict]:
     return rows
 
 
-def _model(name: str, from_checkpoints: bool):
-    if from_checkpoints:
-        return zoo.load(name), 0.0
-    start = time.perf_counter()
-    model, _ = zoo.fit_fresh(name, progress=False)
-    return model, time.perf_counter() - start
-
-
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     table = _estimator_table()
     worst = max(max(abs(r["pathwise_measured"] / r["pathwise_exact"] - 1), abs(r["score_measured"] / r["score_exact"] - 1))
                 for r in table)
     x_train, _ = zoo.vae03_train_data()
     x_test, meta_test = brain_slices(N_TEST, size=64, split="test", seed=TEST_SEED, return_meta=True)
-    vae, vae_train_s = _model(f"vae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
-    cvae, cvae_train_s = _model(f"cvae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
+    vae, vae_train_s = recipe_model(f"vae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
+    cvae, cvae_train_s = recipe_model(f"cvae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
     held_out = {name: round(v, 2) for name, v in evaluate_elbo(vae, x_test, sigma_x=zoo.VAE03_SIGMA_X).items()}
     var_path, var_score = encoder_gradient_variances(vae, x_test[:20], n_samples=128, sigma_x=zoo.VAE03_SIGMA_X)
 

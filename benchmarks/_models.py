@@ -1,0 +1,20 @@
+"""The models a benchmark evaluates: trained anew with their checkpoint recipe (the default, so
+that a benchmark checks what ``make checkpoints`` would produce) or loaded from the shipped file."""
+
+from __future__ import annotations
+
+import time
+
+from torch import nn
+
+from course_lib import zoo
+
+
+def recipe_model(name: str, from_checkpoints: bool) -> tuple[nn.Module, float]:
+    """(model in eval mode, training seconds): recipe ``name`` trained from scratch, or its shipped
+    checkpoint (0 s) when ``from_checkpoints``."""
+    if from_checkpoints:
+        return zoo.load(name), 0.0
+    start = time.perf_counter()
+    model, _ = zoo.fit_fresh(name, progress=False)
+    return model, time.perf_counter() - start
