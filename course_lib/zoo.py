@@ -169,9 +169,9 @@ _AE02 = [
 # --- lecture 04: toy GANs on the ring and the grid ---------------------------------------------
 # The recipe (flipped-label loss + lazy R1 on D): found by a search over schedules, batch sizes,
 # penalties and architectures; see course_lib.gan.train_toy_gan for what each setting does.
-GAN04_TOY_RECIPE = dict(steps=10_000, batch_size=128, late_batch_size=256, late_fraction=0.75, hold=0.5,
+GAN04_TOY_RECIPE = dict(steps=12_000, batch_size=128, late_batch_size=256, late_fraction=0.75, hold=0.6,
                         r1_gamma=0.1, r1_every=4, lr=1e-3, latent_dim=2, hidden=128)
-GAN04_SNAPSHOT_STEPS = (1, 500, 1_000, 2_500, 5_000, 10_000)
+GAN04_SNAPSHOT_STEPS = (1, 500, 1_000, 3_000, 6_000, 12_000)
 TOY_STD = {"ring": 0.01, "grid": 0.05}
 
 

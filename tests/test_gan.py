@@ -110,7 +110,7 @@ def test_short_toy_training_moves_samples_onto_the_ring():
     out = train_toy_gan(sampler, steps=1500, batch_size=128, hidden=64, seed=0)
     with torch.no_grad():
         after = mean_distance_to_modes(out["generator"](out["latent"](2500)))
-    assert after < 0.3 * before and len(out["history"]["d_loss"]) == 1500
+    assert after < 0.4 * before and len(out["history"]["d_loss"]) == 1500  # clearly nearer the modes
 
 
 def test_divergence_is_a_clear_error():
