@@ -19,7 +19,7 @@
 # autoencoders trained one layer at a time and then used to detect white-matter lesions from a
 # few labels; and a two-modality autoencoder that fills in a missing T2 image from the T1.
 #
-# **Time:** about 90 s to run top to bottom on a 2-core laptop. The models were trained
+# **Time:** about 75 s to run top to bottom on a 2-core laptop. The models were trained
 # beforehand by `make checkpoints` with the same library code (about 4 minutes in all); this
 # notebook trains two of them briefly on screen and loads the rest. The few-label experiment of
 # section 3 runs here in full.

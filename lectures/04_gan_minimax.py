@@ -21,7 +21,7 @@
 # slices, judged by pixel distance, by a Fréchet distance of anatomical features, and by its
 # nearest training slices.
 #
-# **Time:** about 60 s top to bottom on a 2-core laptop. The toy GANs (about a minute each) and
+# **Time:** about 40 s top to bottom on a 2-core laptop. The toy GANs (about a minute each) and
 # the DCGAN (about 20 minutes) were trained beforehand by `make checkpoints` with the same
 # library code; this notebook trains two small GANs on screen and loads the rest.
 #
