@@ -22,8 +22,7 @@ from .autoencoders import (
     ConvAutoencoder, StackedAutoencoder, masking_noise, pretrain_stage, random_level_corruption, train_autoencoder,
     train_multimodal_autoencoder,
 )
-from .data import LEVEL_BANDS, brain_slices, paired_brain_slices
-from .data import grid_gaussians, ring_gaussians
+from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians
 from .gan import DCGAN, SliceFeatureNet, ToyGAN, mixture_sampler, train_dcgan, train_feature_net, train_toy_gan
 from .vae import ConvVAE, train_vae
 from .training import History, load_checkpoint, save_checkpoint
@@ -110,11 +109,6 @@ SAE02_SIZE, SAE02_EPOCHS_PER_STAGE, SAE02_MASKING = 32, 5, 0.25
 MMAE02_CHANNELS, MMAE02_EPOCHS = (2, 32, 64), 10
 
 
-def ae02_train_data():
-    """Lecture 01's 2,000 training slices (64 px, seed 0), lesion-free."""
-    return brain_slices(2000, size=64, seed=0)
-
-
 def sae02_unlabelled_data():
     """2,000 unlabelled 32 px training slices, half of them drawn with lesions (labels unused)."""
     return brain_slices(2000, size=SAE02_SIZE, seed=0, lesion_prob=0.5)
@@ -131,13 +125,13 @@ def sae02_labelled_data(split: str = "train"):
 def _ae02(name: str, kind: str | None) -> Recipe:
     def fit(model: nn.Module, progress: bool) -> History:
         noise = None if kind is None else random_level_corruption(kind, DAE02_MAX_LEVEL[kind])
-        return train_autoencoder(model, ae02_train_data(), epochs=AE02_EPOCHS, lr=AE02_LR, corrupt=noise,
+        return train_autoencoder(model, ae01_train_data(), epochs=AE02_EPOCHS, lr=AE02_LR, corrupt=noise,
                                  progress=progress)
 
     what = "plain AE" if kind is None else f"denoising AE, {kind} noise, level ~ U(0, {DAE02_MAX_LEVEL[kind]}) per batch"
     return Recipe(name=name, build=lambda: StackedAutoencoder(AE02_CHANNELS, stride=1), fit=fit,
                   description=f"lecture 02: StackedAutoencoder({AE02_CHANNELS}, stride=1), {what}, "
-                              f"{AE02_EPOCHS} epochs on ae02_train_data()")
+                              f"{AE02_EPOCHS} epochs on ae01_train_data()")
 
 
 def _sae02_fit(model: nn.Module, progress: bool) -> History:

@@ -45,7 +45,7 @@ from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.metrics import psnr, ssim
 from course_lib.plotting import image_grid, loss_curves
 
-x_train = zoo.ae02_train_data()  # lecture 01's 2,000 training slices (64 px, T1)
+x_train = zoo.ae01_train_data()  # lecture 01's 2,000 training slices (64 px, T1)
 x_test = brain_slices(500, size=64, split="test", seed=1)  # held-out levels, never trained on
 print(tuple(x_train.shape), tuple(x_test.shape), x_test.dtype)
 
