@@ -379,10 +379,12 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
         return gan_training_step(generator, discriminator, g_opt, d_opt, [batch], latent, kind)
 
     snapshot(0)
-    generator.train(), discriminator.train()
+    generator.train()
+    discriminator.train()
     history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
                   callback=lambda epoch, _: snapshot(epoch))
-    generator.eval(), discriminator.eval()
+    generator.eval()
+    discriminator.eval()
     return {"history": history, "snapshots": snapshots}
 
 

@@ -43,7 +43,7 @@ from course_lib.autoencoders import (
 )
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.metrics import psnr, ssim
-from course_lib.plotting import image_grid, loss_curves
+from course_lib.plotting import image_grid
 
 x_train = zoo.ae01_train_data()  # lecture 01's 2,000 training slices (64 px, T1)
 x_test = brain_slices(500, size=64, split="test", seed=1)  # held-out levels, never trained on
