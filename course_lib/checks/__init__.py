@@ -14,6 +14,9 @@ from course_lib.checks.autoencoders import (
 )
 from course_lib.checks.vae import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
 from course_lib.checks.gan import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
+from course_lib.checks.cyclegan import (
+    check_cycle_consistency_loss, check_cyclegan_generator_step, check_identity_loss, check_lsgan_losses,
+)
 from course_lib.checks.flows import check_change_of_variables, check_coupling_inverse, check_made_masks, check_toy_map
 
 __all__ = [
@@ -33,6 +36,10 @@ __all__ = [
     "check_generator_loss",
     "check_gan_step",
     "check_mode_coverage",
+    "check_cycle_consistency_loss",
+    "check_lsgan_losses",
+    "check_identity_loss",
+    "check_cyclegan_generator_step",
     "check_toy_map",
     "check_change_of_variables",
     "check_coupling_inverse",

@@ -1,0 +1,451 @@
+"""Lecture 05: image-to-image translation, T1 → T2 — CycleGAN on unpaired slices, the naive
+one-sided GAN it fixes, pix2pix on registered pairs as the upper bound, and histogram matching.
+
+Notation of the lecture: X is the T1 domain, Y the T2-like one. G: X → Y and F: Y → X are
+generators; D_Y tells real y from G(x), D_X real x from F(y). The CycleGAN objective
+(Zhu et al., 2017) is
+
+    L(G, F, D_X, D_Y) = L_GAN(G, D_Y) + L_GAN(F, D_X) + λ_cyc L_cyc(G, F) + λ_id L_id(G, F),
+
+with least-squares adversarial terms (Mao et al., 2017) and L1 cycle and identity terms. The
+discriminators are PatchGANs: they score every overlapping patch of the image, so the output is a
+map of scores (B, 1, h, w), not one number per image. Reductions: every loss here is a mean over
+the batch and over pixels (or patches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .gan import discriminator_loss, generator_loss
+from .metrics import psnr, ssim
+from .training import History, fit
+
+__all__ = [
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "cycle_consistency_loss",
+    "identity_loss",
+    "ResnetGenerator",
+    "PatchDiscriminator",
+    "CycleGAN",
+    "GeneratorStep",
+    "cyclegan_generator_step",
+    "cyclegan_discriminator_step",
+    "train_cyclegan",
+    "Pix2Pix",
+    "pix2pix_step",
+    "train_pix2pix",
+    "histogram_match",
+    "translate",
+    "translation_scores",
+    "lesion_signal",
+]
+
+
+# =============================================================================================
+# Input checks
+# =============================================================================================
+
+
+def check_slices(x: torch.Tensor, name: str = "x", channels: int = 1) -> None:
+    """Slices for the translators: a float tensor (B, channels, S, S), S a multiple of 4 (the
+    generators halve the size and restore it), S ≥ 32 (the discriminator halves it three times)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of slices, got {getattr(x, 'dtype', type(x))}")
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"{name} must have shape (B, {channels}, S, S) — {channels} channel(s) — "
+                         f"got {tuple(x.shape)}")
+    size = x.shape[-1]
+    if x.shape[-2] != size or size % 4 or size < 32:
+        raise ValueError(f"{name} must be square slices with a side that is a multiple of 4 and at least 32 px, "
+                         f"got {tuple(x.shape[-2:])}")
+
+
+def check_pairs(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+    """``x`` and ``y`` must be registered pairs: the same shape, slice i of one the partner of slice i of the other."""
+    if x.shape != y.shape:
+        raise ValueError(f"{what} needs paired slices of equal shape (pair i = x[i], y[i]); "
+                         f"got x {tuple(x.shape)} and y {tuple(y.shape)}")
+
+
+def _check_scores(name: str, scores: torch.Tensor) -> None:
+    if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of discriminator scores, "
+                        f"got {getattr(scores, 'dtype', type(scores))}")
+    if scores.ndim == 0 or scores.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one score per sample, shape (B, …), got {tuple(scores.shape)}")
+
+
+# =============================================================================================
+# The losses
+# =============================================================================================
+
+
+def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares discriminator loss (Mao et al., 2017), the form CycleGAN uses:
+
+        L_D = ½ E_y[(D(y) − 1)²] + ½ E_x[D(G(x))²].
+
+    The labels are lecture 04's (1 = real, 0 = generated); the squared error replaces binary
+    cross-entropy, and D outputs an unbounded score, not a probability. Means over samples and
+    patches; the real and fake batches may differ in size but not in score-map shape.
+    """
+    _check_scores("real_scores", real_scores)
+    _check_scores("fake_scores", fake_scores)
+    if real_scores.shape[1:] != fake_scores.shape[1:]:
+        raise ValueError(f"real and fake score maps must have the same shape per sample, got "
+                         f"{tuple(real_scores.shape[1:])} and {tuple(fake_scores.shape[1:])}")
+    return 0.5 * (real_scores - 1).pow(2).mean() + 0.5 * fake_scores.pow(2).mean()
+
+
+def lsgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares generator loss, L_G = E_x[(D(G(x)) − 1)²]: G wants its outputs scored as real.
+
+    Like lecture 04's flipped-label loss it targets the *real* label, so its gradient
+    2(D(G(x)) − 1) is largest exactly when D confidently rejects the fakes — it does not saturate.
+    """
+    _check_scores("fake_scores", fake_scores)
+    return (fake_scores - 1).pow(2).mean()
+
+
+def _l1(a: torch.Tensor, b: torch.Tensor, what: str) -> torch.Tensor:
+    if a.shape != b.shape:
+        raise ValueError(f"{what}: the images compared must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return (a - b).abs().mean()
+
+
+def cycle_consistency_loss(x: torch.Tensor, x_cycled: torch.Tensor, y: torch.Tensor, y_cycled: torch.Tensor) -> torch.Tensor:
+    """L_cyc = E_x‖F(G(x)) − x‖₁ + E_y‖G(F(y)) − y‖₁, each term a mean over batch and pixels.
+
+    ``x_cycled`` = F(G(x)) and ``y_cycled`` = G(F(y)): a translation there and back must return
+    the input, so G cannot map an image to just *any* realistic image of the other domain.
+    """
+    return _l1(x_cycled, x, "cycle loss (x direction)") + _l1(y_cycled, y, "cycle loss (y direction)")
+
+
+def identity_loss(x: torch.Tensor, f_of_x: torch.Tensor, y: torch.Tensor, g_of_y: torch.Tensor) -> torch.Tensor:
+    """L_id = E_y‖G(y) − y‖₁ + E_x‖F(x) − x‖₁: an image already in the target domain should pass
+    through unchanged. It keeps G and F from shifting intensities they need not shift."""
+    return _l1(g_of_y, y, "identity loss (G on y)") + _l1(f_of_x, x, "identity loss (F on x)")
+
+
+# =============================================================================================
+# The networks
+# =============================================================================================
+
+
+class _ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.InstanceNorm2d(channels, affine=True), nn.ReLU(),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.InstanceNorm2d(channels, affine=True))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.body(h)
+
+
+class ResnetGenerator(nn.Module):
+    """The CycleGAN generator (Johnson et al., 2016), scaled for 64 px slices on a CPU:
+    a 7×7 convolution to ``width`` channels, ``downsamplings`` stride-2 convolutions (each halves
+    the size and doubles the channels), ``n_blocks`` residual blocks, as many stride-2 transposed
+    convolutions back to full size, and a 7×7 convolution to one channel with a sigmoid (slices
+    lie in [0, 1]). Instance norm and ReLU throughout, reflection padding at the borders."""
+
+    def __init__(self, width: int = 16, n_blocks: int = 4, downsamplings: int = 2) -> None:
+        super().__init__()
+        for name, value, low in (("width", width, 1), ("n_blocks", n_blocks, 0), ("downsamplings", downsamplings, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int ≥ {low}, got {value!r}")
+
+        def norm_relu(c: int) -> list[nn.Module]:
+            return [nn.InstanceNorm2d(c, affine=True), nn.ReLU()]
+
+        channels = [width * 2**i for i in range(downsamplings + 1)]
+        down: list[nn.Module] = []
+        up: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            down += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), *norm_relu(c_out)]
+            up = [nn.ConvTranspose2d(c_out, c_in, 3, stride=2, padding=1, output_padding=1), *norm_relu(c_in)] + up
+        self.net = nn.Sequential(
+            nn.ReflectionPad2d(3), nn.Conv2d(1, width, 7), *norm_relu(width), *down,
+            *[_ResidualBlock(channels[-1]) for _ in range(n_blocks)],
+            *up, nn.ReflectionPad2d(3), nn.Conv2d(width, 1, 7), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_slices(x, "the generator's input")
+        return self.net(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """The 70 × 70 PatchGAN discriminator of pix2pix and CycleGAN (Isola et al., 2017): a fully
+    convolutional net whose output is a map of scores, one per overlapping 70 × 70 px patch —
+    a 6 × 6 map for a 64 px slice, each patch reaching across most of the brain. 4 × 4
+    convolutions: three stride-2 (width, 2·width, 4·width channels), one stride-1 (8·width), then
+    a stride-1 convolution to one score channel; instance norm after all but the first and the
+    last, LeakyReLU(0.2). ``in_channels`` = 2 for pix2pix's conditional D, which sees (x, y) stacked.
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 32) -> None:
+        super().__init__()
+        if not (isinstance(in_channels, int) and in_channels > 0 and isinstance(width, int) and width > 0):
+            raise ValueError(f"in_channels and width must be positive ints, got {in_channels!r}, {width!r}")
+        self.in_channels = in_channels
+        c = [in_channels, width, 2 * width, 4 * width, 8 * width]
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(c[:-1], c[1:])):
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2 if i < 3 else 1, padding=1),
+                       *([nn.InstanceNorm2d(c_out, affine=True)] if i > 0 else []), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, nn.Conv2d(c[-1], 1, 4, stride=1, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_slices(x, "the discriminator's input", channels=self.in_channels)
+        return self.net(x)
+
+
+class CycleGAN(nn.Module):
+    """The four players in one module (one checkpoint): G: X → Y, F: Y → X, D_X and D_Y.
+
+    Trained with λ_cyc = λ_id = 0 the same module is the *naive* approach: two independent
+    one-sided GANs, G against D_Y and F against D_X, with nothing tying an output to its input.
+    """
+
+    def __init__(self, width: int = 16, n_blocks: int = 4, d_width: int = 32, downsamplings: int = 2) -> None:
+        super().__init__()
+        self.G = ResnetGenerator(width, n_blocks, downsamplings)
+        self.F = ResnetGenerator(width, n_blocks, downsamplings)
+        self.D_X = PatchDiscriminator(1, d_width)
+        self.D_Y = PatchDiscriminator(1, d_width)
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return [*self.G.parameters(), *self.F.parameters()]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [*self.D_X.parameters(), *self.D_Y.parameters()]
+
+
+# =============================================================================================
+# Training
+# =============================================================================================
+
+
+class GeneratorStep(NamedTuple):
+    """What one generator update returns: the loss values, and the fakes F(y), G(x) (detached),
+    which the discriminator step that follows scores."""
+
+    losses: dict[str, float]
+    fake_x: torch.Tensor
+    fake_y: torch.Tensor
+
+
+def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                            lambda_cyc: float = 10.0, lambda_id: float = 5.0) -> GeneratorStep:
+    """One update of G and F on an unpaired minibatch (x from X, y from Y):
+
+        L_G,F = L_GAN(G, D_Y) + L_GAN(F, D_X) + λ_cyc L_cyc + λ_id L_id,
+
+    with the least-squares generator loss for both adversarial terms. The paper's weights are
+    λ_cyc = 10 and λ_id = 0.5·λ_cyc = 5. Only ``g_optimizer`` (G's and F's parameters) steps;
+    the discriminators' gradients are left for their own step to clear.
+    """
+    check_slices(x, "x")
+    check_slices(y, "y")
+    fake_y, fake_x = model.G(x), model.F(y)
+    adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
+    cycle = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
+    identity = identity_loss(x, model.F(x), y, model.G(y))
+    total = adversarial + lambda_cyc * cycle + lambda_id * identity
+    g_optimizer.zero_grad()
+    total.backward()
+    g_optimizer.step()
+    losses = {"g_adversarial": adversarial.item(), "cycle": cycle.item(), "identity": identity.item(), "g_total": total.item()}
+    return GeneratorStep(losses, fake_x.detach(), fake_y.detach())
+
+
+def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                                fake_x: torch.Tensor, fake_y: torch.Tensor) -> dict[str, float]:
+    """One update of D_X and D_Y: L_D(D_Y) on (y, G(x)) plus L_D(D_X) on (x, F(y)), least squares.
+    The fakes must come detached (from :func:`cyclegan_generator_step`), so G and F do not move."""
+    d_y = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y))
+    d_x = lsgan_discriminator_loss(model.D_X(x), model.D_X(fake_x))
+    d_optimizer.zero_grad()
+    (d_x + d_y).backward()
+    d_optimizer.step()
+    return {"d_x": d_x.item(), "d_y": d_y.item()}
+
+
+def _adam(parameters, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam(parameters, lr=lr, betas=(0.5, 0.999))  # the CycleGAN and pix2pix settings
+
+
+def _linear_decay(optimizers: list[torch.optim.Optimizer], lr: float, epochs: int) -> Callable[[int, History], None]:
+    """The papers' schedule: the learning rate stays at ``lr`` for the first half of training,
+    then falls linearly towards 0 over the second half (set after each epoch)."""
+
+    def after_epoch(epoch: int, _history: History) -> None:
+        half = epochs / 2
+        factor = 1.0 if epoch < half else max(0.0, (epochs - epoch) / (epochs - half + 1))
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
+
+    return after_epoch
+
+
+def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
+                   batch_size: int = 8, lr: float = 2e-4, lambda_cyc: float = 10.0, lambda_id: float = 5.0,
+                   seed: int = 0, progress: bool = True, desc: str = "CycleGAN") -> History:
+    """Train a CycleGAN on unpaired sets X = ``x_train`` and Y = ``y_train`` (equal counts; slice
+    i of one has nothing to do with slice i of the other). Each minibatch: one generator step,
+    then one discriminator step on the fakes it made. Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
+    for half the epochs and then decayed linearly, as in the paper. With ``lambda_cyc`` =
+    ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
+
+    Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
+    """
+    check_slices(x_train, "x_train")
+    check_slices(y_train, "y_train")
+    if len(x_train) != len(y_train):
+        raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
+                         f"got {len(x_train)} and {len(y_train)}")
+    g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), lr)
+
+    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+        x, y = batch
+        g = cyclegan_generator_step(model, g_opt, x, y, lambda_cyc, lambda_id)
+        return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, g.fake_x, g.fake_y)}
+
+    model.train()
+    history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                  desc=desc, callback=_linear_decay([g_opt, d_opt], lr, epochs))
+    model.eval()
+    return history
+
+
+class Pix2Pix(nn.Module):
+    """Paired translation x → y (Isola et al., 2017): a generator G (the same network as
+    CycleGAN's, for a fair comparison) and a conditional PatchGAN D that sees the source and a
+    target stacked as two channels, D(x, y)."""
+
+    def __init__(self, width: int = 16, n_blocks: int = 4, d_width: int = 32, downsamplings: int = 2) -> None:
+        super().__init__()
+        self.G = ResnetGenerator(width, n_blocks, downsamplings)
+        self.D = PatchDiscriminator(2, d_width)
+
+
+def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
+                 x: torch.Tensor, y: torch.Tensor, lambda_l1: float = 100.0) -> dict[str, float]:
+    """One pix2pix round on registered pairs (x[i], y[i]). D's step is lecture 04's binary
+    cross-entropy, applied to every patch: real pairs (x, y) labelled 1, fake pairs (x, G(x))
+    labelled 0. G's step is the conditional GAN's flipped-label loss plus the "intensity" term
+
+        L_G = −E log D(x, G(x)) + λ_L1 E‖y − G(x)‖₁,     λ_L1 = 100 as in the paper,
+
+    which is where the pairs are needed: G is told, pixel by pixel, what the answer is.
+    """
+    check_slices(x, "x")
+    check_slices(y, "y")
+    check_pairs(x, y, "pix2pix")
+    fake = model.G(x)
+    real_logits = model.D(torch.cat([x, y], 1)).flatten()
+    fake_logits = model.D(torch.cat([x, fake.detach()], 1)).flatten()
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()
+    adversarial = generator_loss(model.D(torch.cat([x, fake], 1)).flatten(), "non_saturating")
+    l1 = (fake - y).abs().mean()
+    g_loss = adversarial + lambda_l1 * l1
+    g_optimizer.zero_grad()
+    g_loss.backward()
+    g_optimizer.step()
+    return {"d_loss": d_loss.item(), "g_adversarial": adversarial.item(), "l1": l1.item()}
+
+
+def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int, batch_size: int = 8,
+                  lr: float = 2e-4, lambda_l1: float = 100.0, seed: int = 0, progress: bool = True,
+                  desc: str = "pix2pix") -> History:
+    """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
+    then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`."""
+    check_slices(x_train, "x_train")
+    check_slices(y_train, "y_train")
+    check_pairs(x_train, y_train, "train_pix2pix")
+    g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
+    model.train()
+    history = fit(lambda batch: pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1), (x_train, y_train),
+                  epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc=desc,
+                  callback=_linear_decay([g_opt, d_opt], lr, epochs))
+    model.eval()
+    return history
+
+
+# =============================================================================================
+# Baselines and evaluation
+# =============================================================================================
+
+
+def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Map each image's intensities so that its histogram matches the pooled histogram of
+    ``reference`` (images of the target domain):  x ↦ F_Y⁻¹(F_x(x)), with F_x the image's own
+    empirical CDF and F_Y⁻¹ the reference's quantile function (linearly interpolated).
+
+    The map is monotone increasing: it can stretch and shift intensities but never reverse their
+    order — and T1 → T2 must reverse it (CSF is dark in T1, bright in T2).
+    """
+    check_slices(images, "images")
+    check_slices(reference, "reference")
+    ref = reference.flatten().sort().values
+    flat = images.flatten(1)
+    n_pixels = flat.shape[1]
+    ranks = flat.argsort(dim=1).argsort(dim=1).to(ref.dtype)  # 0 … n_pixels − 1 within each image
+    quantile = (ranks + 0.5) / n_pixels * (len(ref) - 1)  # position in the sorted reference
+    lo = quantile.floor().long().clamp(max=len(ref) - 1)
+    hi = (lo + 1).clamp(max=len(ref) - 1)
+    frac = quantile - lo
+    return (ref[lo] * (1 - frac) + ref[hi] * frac).reshape(images.shape)
+
+
+@torch.no_grad()
+def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
+    """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients."""
+    check_slices(images, "images")
+    was_training = generator.training
+    generator.eval()
+    out = torch.cat([generator(chunk) for chunk in images.split(batch_size)])
+    generator.train(was_training)
+    return out
+
+
+def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-slice MAE, PSNR (dB) and SSIM of translated slices against their true partners,
+    each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``."""
+    check_slices(outputs, "outputs")
+    check_slices(partners, "partners")
+    check_pairs(outputs, partners, "translation_scores")
+    return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
+            "ssim": ssim(outputs, partners)}
+
+
+def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesion_mask: torch.Tensor) -> torch.Tensor:
+    """What a lesion does to an image, per slice (B,): the mean of (image with the lesion − the
+    same image without it) over the lesion's core (mask ≥ 0.5).
+
+    The data module renders a slice with and without its lesions from the same anatomy, warp
+    and noise, so the difference is the lesion alone. Negative: the lesion is darker than the
+    tissue it replaced (T1); positive: brighter (T2). For a translator, pass its outputs for both
+    versions of the input: a lesion that survives translation keeps the true partner's signal.
+    Slices without a lesion core give NaN.
+    """
+    for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
+        check_slices(t, name)
+    check_pairs(with_lesion, without_lesion, "lesion_signal")
+    check_pairs(with_lesion, lesion_mask, "lesion_signal")
+    core = (lesion_mask >= 0.5).float()
+    area = core.flatten(1).sum(1)
+    total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
+    return torch.where(area > 0, total / area.clamp(min=1), torch.nan)

@@ -1,0 +1,247 @@
+"""course_lib.cyclegan: the losses against closed forms, the networks' shapes, the baselines and
+evaluation helpers, short training runs, and the bad inputs each public function rejects."""
+
+import pytest
+import torch
+
+from course_lib.cyclegan import (
+    CycleGAN, PatchDiscriminator, Pix2Pix, ResnetGenerator, cycle_consistency_loss, cyclegan_discriminator_step,
+    cyclegan_generator_step, histogram_match, identity_loss, lesion_signal, lsgan_discriminator_loss,
+    lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate, translation_scores,
+)
+from course_lib.data import paired_brain_slices, unpaired_brain_slices
+from course_lib.training import NonFiniteLossError
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _tiny(cls=CycleGAN):
+    return cls(width=4, n_blocks=1, d_width=4)
+
+
+# --- losses ------------------------------------------------------------------------------------
+
+def test_lsgan_losses_closed_forms():
+    real, fake = torch.full((2, 1, 3, 3), 0.5), torch.full((3, 1, 3, 3), 0.25)
+    # ½(0.5 − 1)² + ½·0.25² = 0.125 + 0.03125
+    assert lsgan_discriminator_loss(real, fake).item() == pytest.approx(0.15625)
+    assert lsgan_generator_loss(fake).item() == pytest.approx(0.5625)  # (0.25 − 1)²
+    # The optimum: real scored 1, fake 0 → D's loss is 0; fakes scored 1 → G's loss is 0.
+    assert lsgan_discriminator_loss(torch.ones(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)).item() == 0
+    assert lsgan_generator_loss(torch.ones(4, 1, 2, 2)).item() == 0
+
+
+def test_lsgan_generator_gradient_does_not_saturate():
+    """Unlike the minimax loss, the least-squares G loss pushes hardest where D rejects hardest."""
+    scores = torch.tensor([-2.0, 0.0, 0.9], requires_grad=True)
+    (grad,) = torch.autograd.grad(lsgan_generator_loss(scores.view(3, 1)), scores)
+    assert torch.allclose(grad, 2 * (scores.detach() - 1) / 3)
+    assert grad.abs().argmax() == 0
+
+
+def test_cycle_and_identity_losses_closed_forms():
+    x, y = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+    assert cycle_consistency_loss(x, x + 0.1, y, y - 0.3).item() == pytest.approx(0.4)
+    assert identity_loss(x, x + 0.2, y, y + 0.05).item() == pytest.approx(0.25)
+    assert cycle_consistency_loss(x, x, y, y).item() == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: lsgan_discriminator_loss(torch.zeros(2, 1, 3, 3), torch.zeros(2, 1, 4, 4)),
+    lambda: lsgan_generator_loss(torch.zeros(0, 1, 3, 3)),
+    lambda: cycle_consistency_loss(torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 4, 4), torch.zeros(1, 1, 4, 4),
+                                   torch.zeros(1, 1, 4, 4)),
+    lambda: identity_loss(torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 8, 8), torch.zeros(3, 1, 8, 8),
+                          torch.zeros(2, 1, 8, 8)),
+])
+def test_losses_reject_mismatched_shapes(call):
+    with pytest.raises(ValueError, match="shape"):
+        call()
+
+
+def test_losses_reject_integer_scores():
+    with pytest.raises(TypeError, match="floating-point"):
+        lsgan_generator_loss(torch.ones(2, 1, 3, 3, dtype=torch.long))
+
+
+# --- networks ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_generator_keeps_shape_and_range(size):
+    out = ResnetGenerator(width=4, n_blocks=1)(torch.rand(2, 1, size, size))
+    assert out.shape == (2, 1, size, size)
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_patch_discriminator_scores_6x6_patches_of_a_64px_slice():
+    assert PatchDiscriminator(1, 4)(torch.rand(3, 1, 64, 64)).shape == (3, 1, 6, 6)
+    assert PatchDiscriminator(2, 4)(torch.rand(3, 2, 64, 64)).shape == (3, 1, 6, 6)
+    assert PatchDiscriminator(1, 4)(torch.rand(3, 1, 32, 32)).shape == (3, 1, 2, 2)
+
+
+@pytest.mark.parametrize("shape, words", [
+    ((2, 3, 64, 64), "1 channel"),  # RGB instead of one MR channel
+    ((2, 64, 64), "(B, 1, S, S)"),  # channel axis missing
+    ((2, 1, 64, 48), "square"),
+    ((2, 1, 30, 30), "multiple of 4"),
+    ((2, 1, 28, 28), "at least 32"),
+])
+def test_generator_rejects_bad_slices(shape, words):
+    with pytest.raises(ValueError) as info:
+        ResnetGenerator(4, 1)(torch.rand(shape))
+    assert words in str(info.value)
+
+
+def test_discriminators_reject_wrong_channel_counts():
+    with pytest.raises(ValueError, match="2 channel"):
+        PatchDiscriminator(2, 4)(torch.rand(2, 1, 64, 64))
+    with pytest.raises(ValueError, match="1 channel"):
+        PatchDiscriminator(1, 4)(torch.rand(2, 2, 64, 64))
+
+
+def test_generator_rejects_integer_images():
+    with pytest.raises(TypeError, match="floating-point"):
+        ResnetGenerator(4, 1)(torch.zeros(2, 1, 64, 64, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 0}, {"n_blocks": -1}, {"width": 2.5}])
+def test_generator_rejects_bad_sizes(kwargs):
+    with pytest.raises(ValueError):
+        ResnetGenerator(**kwargs)
+
+
+# --- steps and training ------------------------------------------------------------------------
+
+def test_generator_step_moves_only_the_generators_and_returns_detached_fakes():
+    model = _tiny()
+    x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+    d_before = [p.detach().clone() for p in model.discriminator_parameters()]
+    g_before = [p.detach().clone() for p in model.generator_parameters()]
+    opt = torch.optim.Adam(model.generator_parameters(), lr=1e-2)
+    out = cyclegan_generator_step(model, opt, x, y)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, model.discriminator_parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(g_before, model.generator_parameters()))
+    assert not out.fake_x.requires_grad and not out.fake_y.requires_grad
+    assert set(out.losses) == {"g_adversarial", "cycle", "identity", "g_total"}
+    total = out.losses["g_adversarial"] + 10 * out.losses["cycle"] + 5 * out.losses["identity"]
+    assert out.losses["g_total"] == pytest.approx(total, rel=1e-5)
+
+
+def test_discriminator_step_moves_only_the_discriminators():
+    model = _tiny()
+    x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+    g_before = [p.detach().clone() for p in model.generator_parameters()]
+    d_before = [p.detach().clone() for p in model.discriminator_parameters()]
+    with torch.no_grad():
+        fake_x, fake_y = model.F(y), model.G(x)
+    opt = torch.optim.Adam(model.discriminator_parameters(), lr=1e-2)
+    losses = cyclegan_discriminator_step(model, opt, x, y, fake_x, fake_y)
+    assert set(losses) == {"d_x", "d_y"}
+    assert all(torch.equal(a, b) for a, b in zip(g_before, model.generator_parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, model.discriminator_parameters()))
+
+
+def test_train_cyclegan_lowers_the_cycle_loss():
+    x, y = unpaired_brain_slices(32, size=32, seed=0)
+    model = _tiny()
+    history = train_cyclegan(model, x, y, epochs=4, batch_size=8, lr=2e-3, progress=False)
+    assert len(history["cycle"]) == 4
+    assert history["cycle"][-1] < 0.7 * history["cycle"][0]
+    assert not model.training
+
+
+def test_naive_gan_is_cyclegan_without_the_cycle_and_identity_weights():
+    x, y = unpaired_brain_slices(16, size=32, seed=0)
+    a, b = _tiny(), _tiny()
+    b.load_state_dict(a.state_dict())
+    train_cyclegan(a, x, y, epochs=1, batch_size=8, lambda_cyc=0, lambda_id=0, progress=False)
+    train_cyclegan(b, x, y, epochs=1, batch_size=8, progress=False)
+    assert not torch.allclose(a.G(x[:2]), b.G(x[:2]))  # the cycle/identity terms change G's update
+
+
+def test_train_cyclegan_rejects_unequal_sets_and_stops_on_nan():
+    x, y = unpaired_brain_slices(16, size=32, seed=0)
+    with pytest.raises(ValueError, match="same number"):
+        train_cyclegan(_tiny(), x, y[:8], epochs=1, progress=False)
+    corrupted = x.clone()
+    corrupted[3] = float("nan")  # one broken slice: the guard must stop at the first non-finite loss
+    with pytest.raises(NonFiniteLossError, match="step 1"):
+        train_cyclegan(_tiny(), corrupted, y, epochs=1, batch_size=16, progress=False)
+
+
+def test_pix2pix_learns_the_pairs_and_needs_them():
+    x, y = paired_brain_slices(32, size=32, seed=0)
+    model = _tiny(Pix2Pix)
+    history = train_pix2pix(model, x, y, epochs=4, batch_size=8, lr=2e-3, progress=False)
+    assert history["l1"][-1] < 0.6 * history["l1"][0]
+    opts = [torch.optim.Adam(model.G.parameters()), torch.optim.Adam(model.D.parameters())]
+    with pytest.raises(ValueError, match="paired"):
+        pix2pix_step(model, *opts, x[:4], y[:3])
+    with pytest.raises(ValueError, match="paired"):
+        train_pix2pix(model, x, y[:16], epochs=1, progress=False)
+
+
+# --- baselines and evaluation ------------------------------------------------------------------
+
+def test_histogram_match_reproduces_the_reference_histogram_and_keeps_the_order():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, 32, 32, generator=g)
+    reference = torch.rand(5, 1, 32, 32, generator=g) ** 3  # a skewed target histogram
+    matched = histogram_match(images, reference)
+    for i in range(3):
+        order = images[i].flatten().argsort()
+        assert (matched[i].flatten()[order].diff() >= 0).all()  # monotone: no order reversal
+        q = torch.linspace(0.05, 0.95, 7)
+        assert torch.allclose(matched[i].flatten().quantile(q), reference.flatten().quantile(q), atol=0.03)
+
+
+def test_histogram_match_cannot_invert_contrast():
+    """T1 → T2 needs dark ↔ bright; a monotone map cannot do it: matching x to the histogram of
+    1 − x returns (nearly) x itself, not 1 − x."""
+    x = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    matched = histogram_match(x, 1 - x)
+    assert (matched - x).abs().max() < 0.08  # x again, up to the sampling error of two histograms
+    assert (matched - (1 - x)).abs().mean() > 0.2
+
+
+def test_translation_scores_of_a_perfect_translation():
+    y = torch.rand(4, 1, 32, 32)
+    scores = translation_scores(y, y)
+    assert torch.all(scores["mae"] == 0) and torch.allclose(scores["ssim"], torch.ones(4))
+    with pytest.raises(ValueError, match="paired"):
+        translation_scores(y, y[:3])
+
+
+def test_translate_is_batched_and_gradient_free():
+    g = ResnetGenerator(4, 1)
+    x = torch.rand(5, 1, 32, 32)
+    out = translate(g, x, batch_size=2)
+    assert out.shape == x.shape and not out.requires_grad
+    assert torch.allclose(out, g.eval()(x), atol=1e-6)
+
+
+def test_lesion_signal_sign_and_size():
+    without = torch.full((2, 1, 32, 32), 0.5)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 14:18, 14:18] = 1.0
+    mask[:, :, 13, 14:18] = 0.3  # the soft edge is not part of the core
+    with_lesion = without.clone()
+    with_lesion[0][mask[0] >= 0.5] = 0.2  # a dark lesion (T1)
+    with_lesion[1][mask[1] >= 0.5] = 0.9  # a bright one (T2)
+    with_lesion[:, :, 13] = 0.0
+    assert lesion_signal(with_lesion, without, mask).tolist() == pytest.approx([-0.3, 0.4])
+    assert lesion_signal(with_lesion, without, torch.zeros_like(mask)).isnan().all()  # no lesion: NaN, not 0
+    with pytest.raises(ValueError, match="paired"):
+        lesion_signal(with_lesion, without[:1], mask)
+
+
+def test_lesion_signal_of_the_data_modules_lesions():
+    t1, t2, meta = paired_brain_slices(20, seed=3, lesion_prob=1.0, return_meta=True)
+    t1_clean, t2_clean = paired_brain_slices(20, seed=3)
+    keep = meta["lesion"] == 1
+    s1 = lesion_signal(t1[keep], t1_clean[keep], meta["lesion_mask"][keep])
+    s2 = lesion_signal(t2[keep], t2_clean[keep], meta["lesion_mask"][keep])
+    assert keep.sum() >= 15 and (s1 < -0.1).all() and (s2 > 0.1).all()  # hypointense in T1, hyperintense in T2
