@@ -11,11 +11,12 @@ import json
 import time
 from pathlib import Path
 
-from . import autoencoders, data, dcgan, denoising, flows, gan_toy, notebooks, stacked, vae
+from . import autoencoders, cyclegan, data, dcgan, denoising, flows, gan_toy, notebooks, stacked, vae
 
 BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "denoising": denoising.run, "stacked": stacked.run,
-              "vae": vae.run, "gan_toy": gan_toy.run, "dcgan": dcgan.run, "flows": flows.run, "notebooks": notebooks.run}
-TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "dcgan")  # these accept --from-checkpoints
+              "vae": vae.run, "gan_toy": gan_toy.run, "dcgan": dcgan.run,
+              "cyclegan": cyclegan.run, "flows": flows.run, "notebooks": notebooks.run}
+TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "dcgan", "cyclegan")  # these accept --from-checkpoints
 
 
 def main() -> None:

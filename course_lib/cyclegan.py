@@ -34,6 +34,7 @@ __all__ = [
     "PatchDiscriminator",
     "CycleGAN",
     "GeneratorStep",
+    "ImagePool",
     "cyclegan_generator_step",
     "cyclegan_discriminator_step",
     "train_cyclegan",
@@ -279,6 +280,35 @@ def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimi
     return {"d_x": d_x.item(), "d_y": d_y.item()}
 
 
+class ImagePool:
+    """A history of generated images for the discriminator's step (Shrivastava et al., 2017; used
+    by CycleGAN): D is shown, for each new fake, either that fake or — with probability ½, once
+    the pool is full — one of up to ``size`` earlier fakes, which the new one then replaces. D thus
+    keeps rejecting what G produced a while ago, which damps the oscillation of the two players.
+    """
+
+    def __init__(self, size: int = 50, generator: torch.Generator | None = None) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be a non-negative int, got {size!r}")
+        self.size, self.images, self.rng = size, [], generator
+
+    def query(self, fakes: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return fakes
+        out = []
+        for image in fakes.detach():
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif torch.rand((), generator=self.rng) < 0.5:
+                i = int(torch.randint(self.size, (), generator=self.rng))
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
 def _adam(parameters, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(parameters, lr=lr, betas=(0.5, 0.999))  # the CycleGAN and pix2pix settings
 
@@ -299,10 +329,11 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], lr: float, epochs: in
 
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
                    batch_size: int = 8, lr: float = 2e-4, lambda_cyc: float = 10.0, lambda_id: float = 5.0,
-                   seed: int = 0, progress: bool = True, desc: str = "CycleGAN") -> History:
+                   pool_size: int = 50, seed: int = 0, progress: bool = True, desc: str = "CycleGAN") -> History:
     """Train a CycleGAN on unpaired sets X = ``x_train`` and Y = ``y_train`` (equal counts; slice
     i of one has nothing to do with slice i of the other). Each minibatch: one generator step,
-    then one discriminator step on the fakes it made. Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
+    then one discriminator step on the fakes it made, drawn through an :class:`ImagePool` of
+    ``pool_size`` earlier fakes per domain (0: no pool). Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
     for half the epochs and then decayed linearly, as in the paper. With ``lambda_cyc`` =
     ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
 
@@ -314,11 +345,14 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
         raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
                          f"got {len(x_train)} and {len(y_train)}")
     g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), lr)
+    rng = torch.Generator().manual_seed(seed)
+    pool_x, pool_y = ImagePool(pool_size, rng), ImagePool(pool_size, rng)
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         x, y = batch
         g = cyclegan_generator_step(model, g_opt, x, y, lambda_cyc, lambda_id)
-        return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, g.fake_x, g.fake_y)}
+        return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
+                                                          pool_y.query(g.fake_y))}
 
     model.train()
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,

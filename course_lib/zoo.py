@@ -22,7 +22,8 @@ from .autoencoders import (
     ConvAutoencoder, StackedAutoencoder, masking_noise, pretrain_stage, random_level_corruption, train_autoencoder,
     train_multimodal_autoencoder,
 )
-from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians
+from .cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
+from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians, unpaired_brain_slices
 from .gan import DCGAN, SliceFeatureNet, ToyGAN, mixture_sampler, train_dcgan, train_feature_net, train_toy_gan
 from .vae import ConvVAE, train_vae
 from .training import History, load_checkpoint, save_checkpoint
@@ -240,7 +241,75 @@ _GAN04 = [
                        f"{DCGAN04_EPOCHS} epochs on dcgan04_train_data(), samples saved at epochs {DCGAN04_SNAPSHOT_EPOCHS}"),
 ]
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _AE02 + _VAE03 + _GAN04}
+
+# --- lecture 05: CycleGAN, the naive one-sided GANs, and pix2pix ------------------------------
+# One budget for every translator: the same generator network, training-set size, batch size
+# and number of epochs; only the losses (and, for pix2pix, paired data) differ.
+TRANSLATION05 = dict(width=16, n_blocks=4, d_width=32, downsamplings=1)
+TRANSLATION05_N_TRAIN, TRANSLATION05_EPOCHS, TRANSLATION05_BATCH = 2000, 10, 8
+CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, CYCLEGAN05_LR = 10.0, 0.0, 5e-4
+
+
+def cyclegan05_train_data():
+    """(X, Y): 2,000 T1 and 2,000 T2-like training slices of different anatomy (unpaired, 64 px, seed 0)."""
+    return unpaired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
+
+
+def pix2pix05_train_data():
+    """2,000 registered (T1, T2-like) training pairs (64 px, seed 0): pix2pix's data."""
+    return paired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
+
+
+def translation05_test_data(n: int = 500):
+    """(T1, T2): ``n`` held-out registered pairs (64 px, seed 5), the ground truth of the evaluation."""
+    return paired_brain_slices(n, size=64, split="test", seed=5)
+
+
+def lesion05_test_data(n: int = 200):
+    """The lesion test: held-out pairs (seed 6) in which every slice that can have a lesion has one —
+    ((t1, t2, lesion_mask), (t1, t2) of the same slices rendered without lesions). Slices without
+    room for a lesion (no white matter) are dropped."""
+    t1, t2, meta = paired_brain_slices(n, size=64, split="test", seed=6, lesion_prob=1.0, return_meta=True)
+    t1_clean, t2_clean = paired_brain_slices(n, size=64, split="test", seed=6)
+    keep = meta["lesion"] == 1
+    return (t1[keep], t2[keep], meta["lesion_mask"][keep]), (t1_clean[keep], t2_clean[keep])
+
+
+def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Callable[[nn.Module, bool], History]:
+    def fit(model: nn.Module, progress: bool) -> History:
+        x, y = cyclegan05_train_data()
+        return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
+                              lr=CYCLEGAN05_LR, lambda_cyc=lambda_cyc, lambda_id=lambda_id, progress=progress,
+                              desc=desc)
+    return fit
+
+
+def _pix2pix05_fit(direction: str) -> Callable[[nn.Module, bool], History]:
+    def fit(model: nn.Module, progress: bool) -> History:
+        t1, t2 = pix2pix05_train_data()
+        x, y = (t1, t2) if direction == "t1_t2" else (t2, t1)
+        return train_pix2pix(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
+                             progress=progress, desc=f"pix2pix {direction}")
+    return fit
+
+
+_BUDGET05 = f"{TRANSLATION05_EPOCHS} epochs, batch {TRANSLATION05_BATCH}, {TRANSLATION05}"
+_TRANSLATION05 = [
+    Recipe(name="cyclegan05", build=lambda: CycleGAN(**TRANSLATION05),
+           fit=_cyclegan05_fit(CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, "CycleGAN"),
+           description=f"lecture 05: CycleGAN (λ_cyc = {CYCLEGAN05_LAMBDA_CYC:g}, λ_id = {CYCLEGAN05_LAMBDA_ID:g}) on "
+                       f"cyclegan05_train_data(), {_BUDGET05}"),
+    Recipe(name="naive05", build=lambda: CycleGAN(**TRANSLATION05), fit=_cyclegan05_fit(0.0, 0.0, "naive GANs"),
+           description=f"lecture 05: the naive one-sided GANs (CycleGAN with λ_cyc = λ_id = 0) on "
+                       f"cyclegan05_train_data(), {_BUDGET05}"),
+    *[Recipe(name=f"pix2pix05_{d}", build=lambda: Pix2Pix(**TRANSLATION05), fit=_pix2pix05_fit(d),
+             description=f"lecture 05: pix2pix {d.replace('_', ' → ')} (L1 weight 100) on pix2pix05_train_data(), "
+                         f"{_BUDGET05}")
+      for d in ("t1_t2", "t2_t1")],
+]
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _AE02 + _VAE03 + _GAN04
+                              + _TRANSLATION05}
 
 
 def _recipe(name: str) -> Recipe:

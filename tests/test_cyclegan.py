@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_lib.cyclegan import (
-    CycleGAN, PatchDiscriminator, Pix2Pix, ResnetGenerator, cycle_consistency_loss, cyclegan_discriminator_step,
+    CycleGAN, ImagePool, PatchDiscriminator, Pix2Pix, ResnetGenerator, cycle_consistency_loss, cyclegan_discriminator_step,
     cyclegan_generator_step, histogram_match, identity_loss, lesion_signal, lsgan_discriminator_loss,
     lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate, translation_scores,
 )
@@ -245,3 +245,20 @@ def test_lesion_signal_of_the_data_modules_lesions():
     s1 = lesion_signal(t1[keep], t1_clean[keep], meta["lesion_mask"][keep])
     s2 = lesion_signal(t2[keep], t2_clean[keep], meta["lesion_mask"][keep])
     assert keep.sum() >= 15 and (s1 < -0.1).all() and (s2 > 0.1).all()  # hypointense in T1, hyperintense in T2
+
+
+def test_image_pool_fills_then_serves_old_fakes_half_the_time():
+    pool = ImagePool(4, torch.Generator().manual_seed(0))
+    first = torch.arange(4.0).view(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # filling up: the new fakes pass through
+    served_old = 0
+    for k in range(200):
+        batch = torch.full((4, 1, 1, 1), 10.0 + k)
+        out = pool.query(batch)
+        assert out.shape == batch.shape
+        served_old += int((out != batch).sum())
+    assert 0.4 < served_old / 800 < 0.6  # each fake is swapped for an older one with probability ½
+    assert len(pool.images) == 4 and all(img.item() >= 10 for img in pool.images)  # the first batch was replaced
+    assert torch.equal(ImagePool(0).query(first), first)
+    with pytest.raises(ValueError, match="non-negative"):
+        ImagePool(-1)
