@@ -47,10 +47,9 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     x_train, y_train = zoo.cyclegan05_train_data()
     references = {"t1_to_t2": y_train, "t2_to_t1": x_train}  # histogram matching sees only the unpaired sets
     test = zoo.translation05_test_data()
-    table, outputs_by_direction = {}, {}
+    table = {}
     for direction, (_, src, dst, _) in DIRECTIONS.items():
         outputs = _outputs(trained, test[src], direction, references)
-        outputs_by_direction[direction] = outputs
         table[direction] = {}
         for method, images in outputs.items():
             scores = translation_scores(images, test[dst])
@@ -68,10 +67,11 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     lesion = {"input_t1": lesion_signal(t1_les, t1_clean, mask), "true_t2": lesion_signal(t2_les, t2_clean, mask)}
     for method, g in (("naive_gan", trained["naive05"].G), ("cyclegan", trained["cyclegan05"].G),
                       ("pix2pix", trained["pix2pix05_t1_t2"].G)):
-        lesion[method] = lesion_signal(translate(g, t1_les), translate(g, t1_clean), mask)
+        with_lesion, without_lesion = translate(g, t1_les), translate(g, t1_clean)
+        lesion[method] = lesion_signal(with_lesion, without_lesion, mask)
         if out:
-            np.save(out / f"lesion_{method}_with.npy", translate(g, t1_les).numpy())
-            np.save(out / f"lesion_{method}_without.npy", translate(g, t1_clean).numpy())
+            np.save(out / f"lesion_{method}_with.npy", with_lesion.numpy())
+            np.save(out / f"lesion_{method}_without.npy", without_lesion.numpy())
     if out:
         for name, images in (("lesion_t1_with", t1_les), ("lesion_t1_without", t1_clean), ("lesion_t2_with", t2_les),
                              ("lesion_t2_without", t2_clean), ("lesion_mask", mask)):

@@ -53,7 +53,7 @@ __all__ = [
 # =============================================================================================
 
 
-def check_slices(x: torch.Tensor, name: str = "x", channels: int = 1) -> None:
+def _check_slices(x: torch.Tensor, name: str = "x", channels: int = 1) -> None:
     """Slices for the translators: a float tensor (B, channels, S, S), S a multiple of 4 (the
     generators halve the size and restore it), S ≥ 32 (the discriminator halves it three times)."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
@@ -67,7 +67,7 @@ def check_slices(x: torch.Tensor, name: str = "x", channels: int = 1) -> None:
                          f"got {tuple(x.shape[-2:])}")
 
 
-def check_pairs(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+def _check_pairs(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
     """``x`` and ``y`` must be registered pairs: the same shape, slice i of one the partner of slice i of the other."""
     if x.shape != y.shape:
         raise ValueError(f"{what} needs paired slices of equal shape (pair i = x[i], y[i]); "
@@ -179,7 +179,7 @@ class ResnetGenerator(nn.Module):
             *up, nn.ReflectionPad2d(3), nn.Conv2d(width, 1, 7), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_slices(x, "the generator's input")
+        _check_slices(x, "the generator's input")
         return self.net(x)
 
 
@@ -205,7 +205,7 @@ class PatchDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Conv2d(c[-1], 1, 4, stride=1, padding=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_slices(x, "the discriminator's input", channels=self.in_channels)
+        _check_slices(x, "the discriminator's input", channels=self.in_channels)
         return self.net(x)
 
 
@@ -254,8 +254,8 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
     λ_cyc = 10 and λ_id = 0.5·λ_cyc = 5. Only ``g_optimizer`` (G's and F's parameters) steps;
     the discriminators' gradients are left for their own step to clear.
     """
-    check_slices(x, "x")
-    check_slices(y, "y")
+    _check_slices(x, "x")
+    _check_slices(y, "y")
     fake_y, fake_x = model.G(x), model.F(y)
     adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
     cycle = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
@@ -339,8 +339,8 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
     """
-    check_slices(x_train, "x_train")
-    check_slices(y_train, "y_train")
+    _check_slices(x_train, "x_train")
+    _check_slices(y_train, "y_train")
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
                          f"got {len(x_train)} and {len(y_train)}")
@@ -382,9 +382,9 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
 
     which is where the pairs are needed: G is told, pixel by pixel, what the answer is.
     """
-    check_slices(x, "x")
-    check_slices(y, "y")
-    check_pairs(x, y, "pix2pix")
+    _check_slices(x, "x")
+    _check_slices(y, "y")
+    _check_pairs(x, y, "pix2pix")
     fake = model.G(x)
     real_logits = model.D(torch.cat([x, y], 1)).flatten()
     fake_logits = model.D(torch.cat([x, fake.detach()], 1)).flatten()
@@ -406,9 +406,9 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
                   desc: str = "pix2pix") -> History:
     """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
     then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`."""
-    check_slices(x_train, "x_train")
-    check_slices(y_train, "y_train")
-    check_pairs(x_train, y_train, "train_pix2pix")
+    _check_slices(x_train, "x_train")
+    _check_slices(y_train, "y_train")
+    _check_pairs(x_train, y_train, "train_pix2pix")
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
     model.train()
     history = fit(lambda batch: pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1), (x_train, y_train),
@@ -431,8 +431,8 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
     The map is monotone increasing: it can stretch and shift intensities but never reverse their
     order — and T1 → T2 must reverse it (CSF is dark in T1, bright in T2).
     """
-    check_slices(images, "images")
-    check_slices(reference, "reference")
+    _check_slices(images, "images")
+    _check_slices(reference, "reference")
     ref = reference.flatten().sort().values
     flat = images.flatten(1)
     n_pixels = flat.shape[1]
@@ -447,7 +447,7 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 @torch.no_grad()
 def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients."""
-    check_slices(images, "images")
+    _check_slices(images, "images")
     was_training = generator.training
     generator.eval()
     out = torch.cat([generator(chunk) for chunk in images.split(batch_size)])
@@ -458,9 +458,9 @@ def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250)
 def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-slice MAE, PSNR (dB) and SSIM of translated slices against their true partners,
     each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``."""
-    check_slices(outputs, "outputs")
-    check_slices(partners, "partners")
-    check_pairs(outputs, partners, "translation_scores")
+    _check_slices(outputs, "outputs")
+    _check_slices(partners, "partners")
+    _check_pairs(outputs, partners, "translation_scores")
     return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
             "ssim": ssim(outputs, partners)}
 
@@ -476,9 +476,9 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     Slices without a lesion core give NaN.
     """
     for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
-        check_slices(t, name)
-    check_pairs(with_lesion, without_lesion, "lesion_signal")
-    check_pairs(with_lesion, lesion_mask, "lesion_signal")
+        _check_slices(t, name)
+    _check_pairs(with_lesion, without_lesion, "lesion_signal")
+    _check_pairs(with_lesion, lesion_mask, "lesion_signal")
     core = (lesion_mask >= 0.5).float()
     area = core.flatten(1).sum(1)
     total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
