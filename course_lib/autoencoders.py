@@ -28,6 +28,7 @@ __all__ = [
     "fit_linear_autoencoder_als",
     "conv_encoder_trunk",
     "conv_decoder_head",
+    "StretchedSigmoid",
     "ConvAutoencoder",
     "train_autoencoder",
     "encode_all",
@@ -208,36 +209,69 @@ def conv_encoder_trunk(size: int, width: int = 32) -> tuple[list[nn.Module], int
     return layers, c3 * (size // 8) ** 2
 
 
-def conv_decoder_head(size: int, width: int = 32) -> list[nn.Module]:
-    """From a flat vector of the trunk's width back to a (1, size, size) image in [0, 1] (sigmoid)."""
+def conv_decoder_head(size: int, width: int = 32, output: nn.Module | None = None) -> list[nn.Module]:
+    """From a flat vector of the trunk's width back to a (1, size, size) image, ending in
+    ``output`` (default: a sigmoid, so the image lies in [0, 1])."""
     c1, c2, c3 = width // 2, width, width * 2
     act = nn.LeakyReLU(0.2)
     return [
         nn.Unflatten(1, (c3, size // 8, size // 8)),
         nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), act,
         nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), act,
-        nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Sigmoid(),
+        nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), output if output is not None else nn.Sigmoid(),
     ]
+
+
+class StretchedSigmoid(nn.Module):
+    """x′ = (1 + 2m)·σ(a) − m: a sigmoid stretched to the range [−m, 1 + m].
+
+    Why not the plain sigmoid: under the squared error the pre-activation a receives
+    2(x′ − x)·∂x′/∂a, and for x′ = σ(a) the slope ∂x′/∂a = x′(1 − x′) is about x′ near black.
+    The dark background of an MR slice (a Rician noise floor of about 0.01) then sits in the
+    sigmoid's flat tail, with a slope of 0.01 against 0.25 at mid-grey: it is learned slowly and
+    stays too dark. Stretched by m = 0.1, black lies at σ ≈ 0.08 and the slope at 0.01 is 0.1.
+
+    In training mode the output can overshoot [0, 1] by up to m (a clamp there would cut the
+    gradient of every pixel beyond the range); in eval mode it is clamped to [0, 1], so that
+    reconstructions and decodes are images like the data.
+    """
+
+    def __init__(self, margin: float = 0.1) -> None:
+        super().__init__()
+        if not 0 < margin < 1:
+            raise ValueError(f"margin must lie in (0, 1), got {margin!r}")
+        self.margin = margin
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        out = (1 + 2 * self.margin) * torch.sigmoid(a) - self.margin
+        return out if self.training else out.clamp(0, 1)
 
 
 class ConvAutoencoder(nn.Module):
     """A convolutional autoencoder for 1-channel images of ``size`` 32 or 64 px.
 
     Encoder: three stride-2 convolutions (size → size/8) and a linear map to z ∈ R^latent_dim.
-    Decoder: the mirror image with transposed convolutions and a sigmoid, because the
-    course's images live in [0, 1].
+    Decoder: the mirror image with transposed convolutions, ending in ``output``:
+    ``"stretched_sigmoid"`` (default, see :class:`StretchedSigmoid`: outputs in [−0.1, 1.1] while
+    training, clamped to [0, 1] in eval mode) or the plain ``"sigmoid"`` (outputs in [0, 1], but a
+    dark background is learned slowly).
     """
 
-    def __init__(self, latent_dim: int, size: int = 64, width: int = 32) -> None:
+    OUTPUTS = ("stretched_sigmoid", "sigmoid")
+
+    def __init__(self, latent_dim: int, size: int = 64, width: int = 32, output: str = "stretched_sigmoid") -> None:
         super().__init__()
         if size not in (32, 64):
             raise ValueError(f"ConvAutoencoder supports size 32 or 64, got {size!r}")
         if not (isinstance(latent_dim, int) and latent_dim > 0):
             raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+        if output not in self.OUTPUTS:
+            raise ValueError(f"output must be one of {self.OUTPUTS}, got {output!r}")
         self.latent_dim, self.size = latent_dim, size
         trunk, flat = conv_encoder_trunk(size, width)
+        head = conv_decoder_head(size, width, StretchedSigmoid() if output == "stretched_sigmoid" else nn.Sigmoid())
         self.encoder = nn.Sequential(*trunk, nn.Linear(flat, latent_dim))
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, flat), nn.LeakyReLU(0.2), *conv_decoder_head(size, width))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, flat), nn.LeakyReLU(0.2), *head)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1:] != (1, self.size, self.size):
@@ -275,6 +309,7 @@ def train_autoencoder(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    model.train()  # e.g. StretchedSigmoid clamps in eval mode, which would cut gradients
 
     def loss_fn(m: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         noisy = batch if corrupt is None else corrupt(batch)

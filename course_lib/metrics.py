@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["mse", "psnr", "ssim", "nearest_neighbours", "nearest_neighbour_ssim", "frechet_distance"]
+__all__ = ["mse", "psnr", "ssim", "ssim_map", "nearest_neighbours", "nearest_neighbour_ssim", "frechet_distance"]
 
 
 def _check_images(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
@@ -68,9 +68,20 @@ def ssim(
 
     with C₁ = (K₁L)², C₂ = (K₂L)², K₁ = 0.01, K₂ = 0.03, L = ``data_range``. The map is
     computed per channel on the 'valid' positions only (the window never leaves the image)
-    and averaged over channels and positions. Unlike PSNR it compares local luminance,
-    contrast and structure, so a blurry reconstruction scores low even when its MSE is small.
+    and averaged over channels and positions (:func:`ssim_map` returns it unaveraged). Unlike
+    PSNR it compares local luminance, contrast and structure, so a blurry reconstruction scores
+    low even when its MSE is small — and in dark regions, where μ is near 0 and C₁ small, the
+    luminance factor punishes a small error in level hard.
     """
+    return ssim_map(x, y, data_range, window_size, sigma).flatten(1).mean(dim=1)
+
+
+def ssim_map(
+    x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, window_size: int = 11, sigma: float = 1.5
+) -> torch.Tensor:
+    """The SSIM of every window position, shape (B, C, H − w + 1, W − w + 1), w = ``window_size``;
+    its mean over channels and positions is :func:`ssim`. Position (i, j) is the window whose
+    top-left pixel is (i, j), so ``F.avg_pool2d(y, w, stride=1)`` gives each window's plain mean."""
     _check_images(x, y, "ssim")
     _check_range(data_range)
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1 or window_size % 2 == 0:
@@ -93,8 +104,7 @@ def ssim(
     var_x = local_mean(x * x) - mu_x**2
     var_y = local_mean(y * y) - mu_y**2
     cov_xy = local_mean(x * y) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return ssim_map.flatten(1).mean(dim=1)
+    return ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
 def nearest_neighbours(

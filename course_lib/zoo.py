@@ -54,11 +54,12 @@ def ae01_train_data():
     return brain_slices(2000, size=64, seed=0)
 
 
-def _ae01(k: int) -> Recipe:
+def _ae01(k: int, output: str = "stretched_sigmoid") -> Recipe:
     return Recipe(
-        name=f"ae01_conv_k{k}",
-        description=f"lecture 01: ConvAutoencoder(latent_dim={k}), {AE01_EPOCHS} epochs on ae01_train_data()",
-        build=lambda: ConvAutoencoder(k, size=64),
+        name=f"ae01_conv_k{k}" + ("" if output == "stretched_sigmoid" else f"_{output}"),
+        description=f"lecture 01: ConvAutoencoder(latent_dim={k}, output={output!r}), {AE01_EPOCHS} epochs "
+                    f"on ae01_train_data()",
+        build=lambda: ConvAutoencoder(k, size=64, output=output),
         fit=lambda model, progress: train_autoencoder(model, ae01_train_data(), epochs=AE01_EPOCHS, progress=progress),
     )
 
@@ -308,8 +309,8 @@ _TRANSLATION05 = [
       for d in ("t1_t2", "t2_t1")],
 ]
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + _AE02 + _VAE03 + _GAN04
-                              + _TRANSLATION05}
+RECIPES: dict[str, Recipe] = {r.name: r for r in [_ae01(k) for k in AE01_LATENT_SIZES] + [_ae01(32, "sigmoid")]
+                              + _AE02 + _VAE03 + _GAN04 + _TRANSLATION05}
 
 
 def _recipe(name: str) -> Recipe:

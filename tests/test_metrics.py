@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from course_lib.metrics import mse, nearest_neighbours, psnr, ssim
+from course_lib.metrics import mse, nearest_neighbours, psnr, ssim, ssim_map
 
 
 def random_images(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -56,6 +56,18 @@ def test_ssim_of_constant_images_matches_closed_form(a, b):
     c1 = 0.01**2
     expected = (2 * a * b + c1) / (a**2 + b**2 + c1)  # no variance: the contrast term is C2/C2 = 1
     assert ssim(x, y).item() == pytest.approx(expected, abs=1e-9)
+
+
+def test_ssim_map_has_one_value_per_valid_window_and_averages_to_ssim():
+    x, y = torch.rand(3, 2, 20, 24, dtype=torch.float64), torch.rand(3, 2, 20, 24, dtype=torch.float64)
+    m = ssim_map(x, y, window_size=7)
+    assert m.shape == (3, 2, 14, 18)
+    assert torch.allclose(m.flatten(1).mean(1), ssim(x, y, window_size=7))
+    # a defect confined to the top-left corner lowers only the windows that cover it
+    z = x.clone()
+    z[:, :, :3, :3] = 0
+    changed = (ssim_map(x, z, window_size=7) < 1 - 1e-12)
+    assert changed[:, :, :3, :3].all() and not changed[:, :, 3:, :].any() and not changed[:, :, :, 3:].any()
 
 
 def test_ssim_is_symmetric():
