@@ -328,13 +328,16 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], lr: float, epochs: in
 
 
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
-                   batch_size: int = 8, lr: float = 2e-4, lambda_cyc: float = 10.0, lambda_id: float = 5.0,
-                   pool_size: int = 50, seed: int = 0, progress: bool = True, desc: str = "CycleGAN") -> History:
+                   batch_size: int = 8, lr: float = 2e-4, d_lr: float | None = None, lambda_cyc: float = 10.0,
+                   lambda_id: float = 5.0, pool_size: int = 50, seed: int = 0, progress: bool = True,
+                   desc: str = "CycleGAN") -> History:
     """Train a CycleGAN on unpaired sets X = ``x_train`` and Y = ``y_train`` (equal counts; slice
     i of one has nothing to do with slice i of the other). Each minibatch: one generator step,
     then one discriminator step on the fakes it made, drawn through an :class:`ImagePool` of
     ``pool_size`` earlier fakes per domain (0: no pool). Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
-    for half the epochs and then decayed linearly, as in the paper. With ``lambda_cyc`` =
+    for half the epochs and then decayed linearly, as in the paper. ``d_lr`` gives the
+    discriminators a rate of their own (default: ``lr``); a slower D keeps it from winning the
+    game outright (two time-scale updates, Heusel et al., 2017). With ``lambda_cyc`` =
     ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
@@ -344,7 +347,10 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
                          f"got {len(x_train)} and {len(y_train)}")
-    g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), lr)
+    d_lr = lr if d_lr is None else d_lr
+    if not (lr > 0 and d_lr > 0):
+        raise ValueError(f"lr and d_lr must be positive, got {lr!r} and {d_lr!r}")
+    g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), d_lr)
     rng = torch.Generator().manual_seed(seed)
     pool_x, pool_y = ImagePool(pool_size, rng), ImagePool(pool_size, rng)
 
@@ -355,8 +361,14 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
                                                           pool_y.query(g.fake_y))}
 
     model.train()
+    g_decay, d_decay = _linear_decay([g_opt], lr, epochs), _linear_decay([d_opt], d_lr, epochs)
+
+    def after_epoch(epoch: int, history: History) -> None:
+        g_decay(epoch, history)
+        d_decay(epoch, history)
+
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=desc, callback=_linear_decay([g_opt, d_opt], lr, epochs))
+                  desc=desc, callback=after_epoch)
     model.eval()
     return history
 

@@ -402,7 +402,7 @@ assert path_quality["VAE"] < path_quality["AE"]
 
 # %% [markdown]
 # Both paths stay brain-like — the AE's codes of real slices are not far apart either — but the
-# AE loses about twice as much on the way, while the VAE's intermediate frames are almost as
+# AE loses about three times as much on the way, while the VAE's intermediate frames are almost as
 # plausible as its end points. Continuity between real codes is the milder half of the story;
 # completeness, away from them, was the big difference.
 

@@ -154,7 +154,7 @@ plt.show()
 # %% [markdown]
 # Our naive $G$ keeps much of the anatomy. That is the network's doing, not the objective's:
 # a convolutional generator that starts close to the identity finds it easiest to *recolour*
-# its input, and ten epochs are not long enough to wander off. The objective itself only asks
+# its input, and six epochs are not long enough to wander off. The objective itself only asks
 # that the outputs, as a set, look like T2. Take the very same outputs and hand each one to the
 # wrong input — the next slice's translation for every slice. The naive loss, a mean over the
 # batch of $(D_Y(G(x)) - 1)^2$, cannot change: it sees the same images. The anatomy is gone:
@@ -235,13 +235,16 @@ print(f"D's least-squares loss on D_Y: {lsgan_discriminator_loss(model.D_Y(y), m
 seed_everything(0)
 demo = CycleGAN(**zoo.TRANSLATION05)
 demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batch_size=8, lr=zoo.CYCLEGAN05_LR,
-                              lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC, lambda_id=zoo.CYCLEGAN05_LAMBDA_ID)
+                              d_lr=zoo.CYCLEGAN05_D_LR, lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC,
+                              lambda_id=zoo.CYCLEGAN05_LAMBDA_ID)
 print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
 
 # %% [markdown]
 # The checkpoint `zoo.load("cyclegan05")` is the same network trained the same way for
-# 10 epochs on all 2,000 + 2,000 slices (`zoo.TRANSLATION05_EPOCHS`, 2,500 steps), with the
-# learning rate held for half the epochs and then decayed linearly, as in the paper:
+# 6 epochs on all 2,000 + 2,000 slices (`zoo.TRANSLATION05_EPOCHS`, 1,500 steps), with the
+# learning rate held for half the epochs and then decayed linearly, as in the paper. One
+# departure from the paper, explained with the results in section 5: the discriminators learn
+# at half the generators' rate (`zoo.CYCLEGAN05_D_LR`).
 
 # %%
 cyclegan = zoo.load("cyclegan05")
@@ -298,27 +301,36 @@ for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_
 
 # %%
 for direction, rows in table.items():
-    cycle, paired = rows["CycleGAN (unpaired)"], rows["pix2pix (paired)"]
+    cycle, paired, naive_row = rows["CycleGAN (unpaired)"], rows["pix2pix (paired)"], rows["naive GAN"]
     for weak in ("identity", "histogram matching"):
         assert cycle["ssim"] > rows[weak]["ssim"] + 0.5 and cycle["mae"] < rows[weak]["mae"] / 2, (direction, weak)
-    assert paired["ssim"] > cycle["ssim"] and paired["mae"] < cycle["mae"], direction
+    assert cycle["ssim"] > naive_row["ssim"] + 0.05 and cycle["mae"] < naive_row["mae"], direction
+    assert paired["mae"] < cycle["mae"] < 1.25 * paired["mae"], direction
+assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleGAN (unpaired)"]["ssim"]
 
 # %% [markdown]
 # What the table says:
 #
 # - The baselines share nothing with the partner: identity has the wrong contrast, histogram
 #   matching the right histogram on the wrong pixels.
-# - pix2pix, told every answer, is far ahead: with registered pairs, use them.
-# - Our CycleGAN, which never saw a pair, recovers most of the image — only a little more than
-#   the naive GANs did with the same budget (SSIM 0.78 against 0.76 for T1 → T2, 0.83 against
-#   0.77 for T2 → T1), and far less than pix2pix. The course's target was an
-#   SSIM of 0.90 for CycleGAN T1 → T2; we do not reach it. While training the checkpoint we
-#   watched the SSIM on *training-level* pairs (never the test set): it rose to 0.86 after four
-#   epochs and then fell back to 0.77 by the tenth, as the discriminators gained the upper hand
-#   (their losses fell while the generators' adversarial loss rose). Adversarial training does
-#   not converge to a point; a short CPU budget makes that visible. The cycle loss's contribution
-#   is the guarantee of section 3 — an output that belongs to another input is caught — not a
-#   higher score at this budget.
+# - pix2pix, told every answer, has the lowest error in both directions: with registered pairs,
+#   use them.
+# - Our CycleGAN, which never saw a pair, comes close: its MAE is within 15 % of pix2pix's,
+#   and in SSIM it is 0.025 behind for T1 → T2 and level for T2 → T1. The naive GANs, with the
+#   same budget, stay well behind (SSIM 0.75 and 0.79). The course's target was an SSIM of 0.90
+#   for CycleGAN T1 → T2; at 0.88 we do not quite reach it.
+# - Getting here took two changes to the paper's recipe. Our first checkpoint trained both
+#   players at the same rate for 10 epochs. We watched its SSIM on *training-level* pairs
+#   (never the test set): it rose to 0.86 after four epochs and fell back to 0.77 by the tenth,
+#   as the discriminators won — their losses fell from 0.24 to about 0.14 while the generators'
+#   adversarial loss rose from 0.62 to 0.98. A discriminator that wins outright tells $G$ only
+#   that everything is fake, which is no guidance. With the discriminators at half the
+#   generators' learning rate (two time-scale updates, Heusel et al., 2017), SSIM on the same
+#   pairs still rose to 0.86, and after six epochs it had not fallen; at 8 epochs it had fallen
+#   again, to 0.80. So: a slower discriminator, and 6 epochs. Adversarial training does not
+#   converge to a point, and the length of training is a real setting. Note also what choosing it took: paired slices, even if only
+#   from the training levels. A truly unpaired project has none — keep a few registered cases
+#   for validation if you can get them.
 # - No translator can reach the partner exactly: the partner has its own bias field and noise.
 
 # ## 6. The danger: what happens to a lesion?
@@ -373,8 +385,9 @@ plt.show()
 # - The naive one-sided GAN's objective cannot tell a translation from realistic images handed
 #   to the wrong inputs; the cycle loss can. How much anatomy a GAN keeps in practice also
 #   depends on the network and the training length — measure it against true partners.
-# - With registered pairs, pix2pix's L1 intensity loss does much better for the same budget:
-#   pairs are worth having when you can get them.
+# - With registered pairs, pix2pix's L1 intensity loss gives the lowest error for the same
+#   budget: pairs are worth having when you can get them. Without pairs, CycleGAN came close
+#   here — after its training length and its discriminators' learning rate were tuned.
 # - Distribution matching can remove or invent features. Measure what a translator does to the
 #   findings that matter (here, lesions) before trusting its output.
 #

@@ -147,7 +147,7 @@ seed_everything(0)
 x_train, y_train = zoo.cyclegan05_train_data()
 model = CycleGAN(**zoo.TRANSLATION05)
 g_opt = torch.optim.Adam(model.generator_parameters(), lr=zoo.CYCLEGAN05_LR, betas=(0.5, 0.999))
-d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=zoo.CYCLEGAN05_LR, betas=(0.5, 0.999))
+d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=zoo.CYCLEGAN05_D_LR, betas=(0.5, 0.999))
 cycle_losses = []
 for step in range(40):
     x, y = x_train[8 * step : 8 * step + 8], y_train[8 * step : 8 * step + 8]
@@ -167,7 +167,7 @@ plt.show()
 # %% [markdown]
 # ## Your losses on the trained CycleGAN
 #
-# `zoo.load("cyclegan05")` is the lecture's CycleGAN, trained for 10 epochs by
+# `zoo.load("cyclegan05")` is the lecture's CycleGAN, trained for 6 epochs by
 # `make checkpoints`. Your cycle and identity losses on held-out slices it never saw, beside
 # those of the model you just trained:
 

@@ -153,6 +153,25 @@ def test_train_cyclegan_lowers_the_cycle_loss():
     assert not model.training
 
 
+def test_train_cyclegan_gives_the_discriminators_their_own_learning_rate(monkeypatch):
+    """d_lr sets D's Adam rate; both rates follow the same hold-then-decay schedule."""
+    import course_lib.cyclegan as cyclegan_module
+
+    made, seen = [], []
+    original_adam = cyclegan_module._adam
+    monkeypatch.setattr(cyclegan_module, "_adam", lambda params, lr: made.append(original_adam(params, lr)) or made[-1])
+    x, y = unpaired_brain_slices(16, size=32, seed=0)
+    model = _tiny()
+    model.D_X.register_forward_pre_hook(lambda *_: seen.append([opt.param_groups[0]["lr"] for opt in made]))
+    train_cyclegan(model, x, y, epochs=4, batch_size=16, lr=4e-4, d_lr=1e-4, progress=False)
+    g_rates, d_rates = zip(*seen[::3])  # D_X runs three times per round (G's step, then D's step on real and fake)
+    assert g_rates[:2] == (4e-4, 4e-4) and d_rates[:2] == (1e-4, 1e-4)  # held for half the epochs
+    assert [g / d for g, d in zip(g_rates, d_rates)] == pytest.approx([4.0] * 4)  # then decayed together
+    assert g_rates[3] < g_rates[2] < g_rates[1]
+    with pytest.raises(ValueError, match="d_lr must be positive"):
+        train_cyclegan(_tiny(), x, y, epochs=1, d_lr=0.0, progress=False)
+
+
 def test_naive_gan_is_cyclegan_without_the_cycle_and_identity_weights():
     x, y = unpaired_brain_slices(16, size=32, seed=0)
     a, b = _tiny(), _tiny()
