@@ -313,16 +313,17 @@ def _adam(parameters, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(parameters, lr=lr, betas=(0.5, 0.999))  # the CycleGAN and pix2pix settings
 
 
-def _linear_decay(optimizers: list[torch.optim.Optimizer], lr: float, epochs: int) -> Callable[[int, History], None]:
-    """The papers' schedule: the learning rate stays at ``lr`` for the first half of training,
-    then falls linearly towards 0 over the second half (set after each epoch)."""
+def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Callable[[int, History], None]:
+    """The papers' schedule: each optimiser's learning rate stays at its starting value for the
+    first half of training, then falls linearly towards 0 over the second half (set after each epoch)."""
+    start = [[group["lr"] for group in optimizer.param_groups] for optimizer in optimizers]
 
     def after_epoch(epoch: int, _history: History) -> None:
         half = epochs / 2
         factor = 1.0 if epoch < half else max(0.0, (epochs - epoch) / (epochs - half + 1))
-        for optimizer in optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] = lr * factor
+        for optimizer, rates in zip(optimizers, start):
+            for group, rate in zip(optimizer.param_groups, rates):
+                group["lr"] = rate * factor
 
     return after_epoch
 
@@ -361,14 +362,8 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
                                                           pool_y.query(g.fake_y))}
 
     model.train()
-    g_decay, d_decay = _linear_decay([g_opt], lr, epochs), _linear_decay([d_opt], d_lr, epochs)
-
-    def after_epoch(epoch: int, history: History) -> None:
-        g_decay(epoch, history)
-        d_decay(epoch, history)
-
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=desc, callback=after_epoch)
+                  desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
     model.eval()
     return history
 
@@ -425,7 +420,7 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
     model.train()
     history = fit(lambda batch: pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1), (x_train, y_train),
                   epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc=desc,
-                  callback=_linear_decay([g_opt, d_opt], lr, epochs))
+                  callback=_linear_decay([g_opt, d_opt], epochs))
     model.eval()
     return history
 
