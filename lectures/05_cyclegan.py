@@ -23,8 +23,8 @@
 #
 # **Time:** about 70 s top to bottom on a 2-core laptop. The four translators (CycleGAN, the
 # naive GANs, two pix2pix models) were trained beforehand by `make checkpoints` with the same
-# library code — about 90 minutes of one CPU core (CycleGAN 36, naive GANs 34, each pix2pix
-# 10); this notebook trains a CycleGAN for a few seconds on screen and loads the rest.
+# library code — about 52 minutes of one CPU core (CycleGAN 21, naive GANs 21, each pix2pix
+# 5); this notebook trains a CycleGAN for a few seconds on screen and loads the rest.
 #
 # A scanner rarely gives you every contrast you want. If a T2 image could be computed from a
 # T1 image, a missing sequence could be filled in, or a model trained on one contrast used on
