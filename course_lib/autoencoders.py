@@ -227,7 +227,7 @@ class StretchedSigmoid(nn.Module):
 
     Why not the plain sigmoid: under the squared error the pre-activation a receives
     2(x′ − x)·∂x′/∂a, and for x′ = σ(a) the slope ∂x′/∂a = x′(1 − x′) is about x′ near black.
-    The dark background of an MR slice (a Rician noise floor of about 0.01) then sits in the
+    The dark background of an MR slice (a Rician noise floor of about 0.015) then sits in the
     sigmoid's flat tail, with a slope of 0.01 against 0.25 at mid-grey: it is learned slowly and
     stays too dark. Stretched by m = 0.1, black lies at σ ≈ 0.08 and the slope at 0.01 is 0.1.
 
