@@ -3,7 +3,7 @@ exactly as VEEGAN and PacGAN count it — 2,500 samples per run; a sample is hig
 3σ of its nearest mode; a mode is captured by at least one high-quality sample — over five
 seeds per toy, with the wall and CPU time of every training run (training runs on one thread, so
 CPU time is the run's cost even when another program slows the wall clock). Each run uses ``zoo.GAN04_TOY_RECIPE``
-(flipped-label loss) from scratch.
+(flipped-label loss, R1 penalty, averaged generator) from scratch.
 """
 
 from __future__ import annotations

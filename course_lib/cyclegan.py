@@ -23,7 +23,7 @@ from torch import nn
 
 from .gan import discriminator_loss, generator_loss
 from .metrics import psnr, ssim
-from .training import History, fit
+from .training import History, fit, weight_average
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -328,18 +328,37 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Calla
     return after_epoch
 
 
+class _Averaged:
+    """Moving averages of some generators' weights (``decay`` None: none), copied into the
+    generators when training ends."""
+
+    def __init__(self, networks: list[nn.Module], decay: float | None) -> None:
+        self.networks = networks
+        self.averages = [] if decay is None else [weight_average(net, decay) for net in networks]
+
+    def update(self) -> None:
+        for average, net in zip(self.averages, self.networks):
+            average.update_parameters(net)
+
+    def load_into_networks(self) -> None:
+        for average, net in zip(self.averages, self.networks):
+            net.load_state_dict(average.module.state_dict())
+
+
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
                    batch_size: int = 8, lr: float = 2e-4, d_lr: float | None = None, lambda_cyc: float = 10.0,
-                   lambda_id: float = 5.0, pool_size: int = 50, seed: int = 0, progress: bool = True,
-                   desc: str = "CycleGAN") -> History:
+                   lambda_id: float = 5.0, pool_size: int = 50, ema_decay: float | None = None, seed: int = 0,
+                   progress: bool = True, desc: str = "CycleGAN") -> History:
     """Train a CycleGAN on unpaired sets X = ``x_train`` and Y = ``y_train`` (equal counts; slice
     i of one has nothing to do with slice i of the other). Each minibatch: one generator step,
     then one discriminator step on the fakes it made, drawn through an :class:`ImagePool` of
     ``pool_size`` earlier fakes per domain (0: no pool). Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
     for half the epochs and then decayed linearly, as in the paper. ``d_lr`` gives the
     discriminators a rate of their own (default: ``lr``); a slower D keeps it from winning the
-    game outright (two time-scale updates, Heusel et al., 2017). With ``lambda_cyc`` =
-    ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
+    game outright (two time-scale updates, Heusel et al., 2017). With ``ema_decay`` = β, G and F
+    end as the moving averages of their weights over training (:func:`weight_average`); the
+    game itself, and D_X and D_Y, are the same as without. With ``lambda_cyc`` = ``lambda_id`` = 0
+    this trains the naive pair of one-sided GANs.
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
     """
@@ -351,6 +370,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     d_lr = lr if d_lr is None else d_lr
     if not (lr > 0 and d_lr > 0):
         raise ValueError(f"lr and d_lr must be positive, got {lr!r} and {d_lr!r}")
+    averaged = _Averaged([model.G, model.F], ema_decay)
     g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), d_lr)
     rng = torch.Generator().manual_seed(seed)
     pool_x, pool_y = ImagePool(pool_size, rng), ImagePool(pool_size, rng)
@@ -358,12 +378,14 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         x, y = batch
         g = cyclegan_generator_step(model, g_opt, x, y, lambda_cyc, lambda_id)
+        averaged.update()
         return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
                                                           pool_y.query(g.fake_y))}
 
     model.train()
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
                   desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+    averaged.load_into_networks()
     model.eval()
     return history
 
@@ -409,18 +431,26 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
 
 
 def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int, batch_size: int = 8,
-                  lr: float = 2e-4, lambda_l1: float = 100.0, seed: int = 0, progress: bool = True,
-                  desc: str = "pix2pix") -> History:
+                  lr: float = 2e-4, lambda_l1: float = 100.0, ema_decay: float | None = None, seed: int = 0,
+                  progress: bool = True, desc: str = "pix2pix") -> History:
     """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
-    then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`."""
+    then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`,
+    and, with ``ema_decay``, G's weights averaged the same way."""
     _check_slices(x_train, "x_train")
     _check_slices(y_train, "y_train")
     _check_pairs(x_train, y_train, "train_pix2pix")
+    averaged = _Averaged([model.G], ema_decay)
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
+
+    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+        losses = pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1)
+        averaged.update()
+        return losses
+
     model.train()
-    history = fit(lambda batch: pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1), (x_train, y_train),
-                  epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc=desc,
-                  callback=_linear_decay([g_opt, d_opt], epochs))
+    history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                  desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+    averaged.load_into_networks()
     model.eval()
     return history
 

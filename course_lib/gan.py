@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import check_finite, fit, single_threaded
+from .training import check_finite, fit, single_threaded, weight_average
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -220,8 +220,8 @@ def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimize
 def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, steps: int, kind: str = "non_saturating",
                   batch_size: int = 256, late_batch_size: int | None = None, late_fraction: float = 0.75,
                   k_disc: int = 1, lr: float = 1e-3, hold: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1,
-                  latent_dim: int = 2, latent_kind: str = "gaussian", hidden: int = 128, seed: int = 0,
-                  snapshot_steps: Sequence[int] = (), snapshot_size: int = 2500) -> dict:
+                  ema_decay: float | None = None, latent_dim: int = 2, latent_kind: str = "gaussian", hidden: int = 128,
+                  seed: int = 0, snapshot_steps: Sequence[int] = (), snapshot_size: int = 2500) -> dict:
     """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
 
     Adam (β₁ = 0.5) for both players. The learning rate stays at ``lr`` for the first ``hold``
@@ -230,6 +230,9 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     (if given): a larger batch gives less noisy gradients when the samples must become precise.
     With ``r1_gamma`` > 0, D's loss gets the R1 penalty every ``r1_every``-th round, weighted by
     γ·r1_every so that its average strength stays γ ("lazy" regularisation, Karras et al., 2020).
+    With ``ema_decay`` = β, the returned generator is the moving average of G's weights over the
+    steps after ``hold`` (:func:`~course_lib.training.weight_average`), which damps the last
+    steps' jitter; training itself is unchanged, and the snapshots show G itself.
 
     Returns {"generator", "discriminator", "history" (per-round losses and ‖∇G‖), "snapshots"
     (step → G's samples of a fixed noise batch, for each of ``snapshot_steps``), "latent"
@@ -242,6 +245,7 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
     generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
+    average = None if ema_decay is None else weight_average(generator, ema_decay)
     # fused=True: the same Adam update in one kernel per optimiser (about 30 % faster rounds here).
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
@@ -265,6 +269,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
             losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
                                        latent, kind, r1_gamma=gamma)
             check_finite(losses, epoch=1, step=step)
+            if average is not None and step > hold_steps:
+                average.update_parameters(generator)
             for schedule in schedules:
                 schedule.step()
             for name, value in losses.items():
@@ -272,7 +278,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
             if step in snapshot_steps:
                 with torch.no_grad():
                     snapshots[step] = generator(fixed_noise)
-    return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
+    final = generator if average is None else average.module
+    return {"generator": final.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
 
 

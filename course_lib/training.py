@@ -19,10 +19,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 __all__ = ["NonFiniteLossError", "ChecksumError", "check_finite", "train_step", "fit",
-           "save_checkpoint", "load_checkpoint", "single_threaded"]
+           "save_checkpoint", "load_checkpoint", "single_threaded", "weight_average"]
 
 Loss = float | torch.Tensor
 History = dict[str, list[float]]
@@ -42,6 +43,24 @@ def single_threaded() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def weight_average(module: nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of ``module``'s parameters, for a GAN's generator. Call
+    ``average.update_parameters(module)`` after each of the module's optimiser steps:
+
+        θ̄_1 = θ_1,    θ̄_t = β θ̄_{t−1} + (1 − β) θ_t,    β = ``decay``,
+
+    an average over roughly the last 1/(1 − β) steps. Why it helps: the players of a GAN keep
+    circling the game's equilibrium instead of settling on it, and the average of the circling
+    generator sits nearer to it than its last step (Yazıcı et al., 2019; Karras et al., 2018).
+    The average is a copy (``average.module``); the training itself is unchanged.
+    torch.optim.swa_utils does the bookkeeping. Buffers are not averaged, so this is meant for
+    networks without running statistics (instance norm, or none).
+    """
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
+        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
+    return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 class NonFiniteLossError(RuntimeError):

@@ -181,6 +181,32 @@ def test_naive_gan_is_cyclegan_without_the_cycle_and_identity_weights():
     assert not torch.allclose(a.G(x[:2]), b.G(x[:2]))  # the cycle/identity terms change G's update
 
 
+def _same(a, b) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_ema_decay_averages_the_generators_and_leaves_the_game_unchanged():
+    x, y = unpaired_brain_slices(16, size=32, seed=0)
+    plain, averaged = _tiny(), _tiny()
+    averaged.load_state_dict(plain.state_dict())
+    train_cyclegan(plain, x, y, epochs=2, batch_size=8, progress=False)
+    train_cyclegan(averaged, x, y, epochs=2, batch_size=8, ema_decay=0.5, progress=False)
+    # D_X and D_Y played against the same generators; only the returned G and F differ.
+    assert _same(plain.discriminator_parameters(), averaged.discriminator_parameters())
+    assert not _same(plain.G.parameters(), averaged.G.parameters())
+    assert not _same(plain.F.parameters(), averaged.F.parameters())
+    paired_plain, paired_averaged = _tiny(Pix2Pix), _tiny(Pix2Pix)
+    paired_averaged.load_state_dict(paired_plain.state_dict())
+    train_pix2pix(paired_plain, x, y, epochs=2, batch_size=8, progress=False)
+    train_pix2pix(paired_averaged, x, y, epochs=2, batch_size=8, ema_decay=0.5, progress=False)
+    assert _same(paired_plain.D.parameters(), paired_averaged.D.parameters())
+    assert not _same(paired_plain.G.parameters(), paired_averaged.G.parameters())
+    with pytest.raises(ValueError, match="decay must be a number in"):
+        train_cyclegan(_tiny(), x, y, epochs=1, ema_decay=1.0, progress=False)
+    with pytest.raises(ValueError, match="decay must be a number in"):
+        train_pix2pix(_tiny(Pix2Pix), x, y, epochs=1, ema_decay=0, progress=False)
+
+
 def test_train_cyclegan_rejects_unequal_sets_and_stops_on_nan():
     x, y = unpaired_brain_slices(16, size=32, seed=0)
     with pytest.raises(ValueError, match="same number"):

@@ -113,6 +113,21 @@ def test_short_toy_training_moves_samples_onto_the_ring():
     assert after < 0.4 * before and len(out["history"]["d_loss"]) == 1500  # clearly nearer the modes
 
 
+def test_toy_gan_ema_averages_the_generator_after_hold_without_changing_training():
+    def sampler(n, g):
+        return torch.randn(n, 2, generator=g) * 0.1 + 1.0
+
+    common = dict(steps=20, batch_size=8, hidden=8, hold=0.5, seed=3)
+    plain, averaged = train_toy_gan(sampler, **common), train_toy_gan(sampler, ema_decay=0.5, **common)
+    assert plain["history"] == averaged["history"]  # the same game was played
+    assert all(torch.equal(a, b) for a, b in zip(plain["discriminator"].parameters(), averaged["discriminator"].parameters()))
+    assert isinstance(averaged["generator"], MLPGenerator)
+    z = torch.randn(16, 2)
+    assert not torch.allclose(plain["generator"](z), averaged["generator"](z))
+    with pytest.raises(ValueError, match="decay must be a number in"):
+        train_toy_gan(sampler, steps=2, ema_decay=1.5)
+
+
 def test_divergence_is_a_clear_error():
     def sampler(n, g):
         return torch.full((n, 2), float("nan"))

@@ -18,6 +18,7 @@ from course_lib.training import (
     load_checkpoint,
     save_checkpoint,
     train_step,
+    weight_average,
 )
 
 
@@ -287,3 +288,24 @@ def test_single_threaded_sets_one_thread_and_restores_even_after_an_error():
         with single_threaded():
             raise KeyError("boom")
     assert torch.get_num_threads() == before
+
+
+def test_weight_average_is_the_exponential_moving_average():
+    """θ̄_1 = θ_1, θ̄_t = β θ̄_{t−1} + (1 − β) θ_t, for the weights 1, 2, 3 in turn."""
+    net = nn.Linear(1, 1, bias=False)
+    average = weight_average(net, 0.75)
+    expected = None
+    for value in (1.0, 2.0, 3.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        average.update_parameters(net)
+        expected = value if expected is None else 0.75 * expected + 0.25 * value
+        assert average.module.weight.item() == pytest.approx(expected)
+    assert net.weight.item() == 3.0  # the network itself is untouched
+    assert expected == pytest.approx(0.75 * (0.75 * 1 + 0.25 * 2) + 0.25 * 3)
+
+
+@pytest.mark.parametrize("decay", [0, 1, 1.5, -0.1, True, "0.9", None])
+def test_weight_average_rejects_a_decay_outside_0_1(decay):
+    with pytest.raises(ValueError, match="decay must be a number in"):
+        weight_average(nn.Linear(1, 1), decay)
