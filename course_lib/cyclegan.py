@@ -23,7 +23,7 @@ from torch import nn
 
 from .gan import discriminator_loss, generator_loss
 from .metrics import psnr, ssim
-from .training import History, fit, weight_average
+from .training import History, WeightAverages, fit
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -328,23 +328,6 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Calla
     return after_epoch
 
 
-class _Averaged:
-    """Moving averages of some generators' weights (``decay`` None: none), copied into the
-    generators when training ends."""
-
-    def __init__(self, networks: list[nn.Module], decay: float | None) -> None:
-        self.networks = networks
-        self.averages = [] if decay is None else [weight_average(net, decay) for net in networks]
-
-    def update(self) -> None:
-        for average, net in zip(self.averages, self.networks):
-            average.update_parameters(net)
-
-    def load_into_networks(self) -> None:
-        for average, net in zip(self.averages, self.networks):
-            net.load_state_dict(average.module.state_dict())
-
-
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
                    batch_size: int = 8, lr: float = 2e-4, d_lr: float | None = None, lambda_cyc: float = 10.0,
                    lambda_id: float = 5.0, pool_size: int = 50, ema_decay: float | None = None, seed: int = 0,
@@ -356,9 +339,9 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     for half the epochs and then decayed linearly, as in the paper. ``d_lr`` gives the
     discriminators a rate of their own (default: ``lr``); a slower D keeps it from winning the
     game outright (two time-scale updates, Heusel et al., 2017). With ``ema_decay`` = β, G and F
-    end as the moving averages of their weights over training (:func:`weight_average`); the
-    game itself, and D_X and D_Y, are the same as without. With ``lambda_cyc`` = ``lambda_id`` = 0
-    this trains the naive pair of one-sided GANs.
+    end as the moving averages of their weights over training
+    (:func:`~course_lib.training.weight_average`); the game itself, and D_X and D_Y, are the same
+    as without. With ``lambda_cyc`` = ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
     """
@@ -370,7 +353,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     d_lr = lr if d_lr is None else d_lr
     if not (lr > 0 and d_lr > 0):
         raise ValueError(f"lr and d_lr must be positive, got {lr!r} and {d_lr!r}")
-    averaged = _Averaged([model.G, model.F], ema_decay)
+    averaged = WeightAverages([model.G, model.F], ema_decay)
     g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), d_lr)
     rng = torch.Generator().manual_seed(seed)
     pool_x, pool_y = ImagePool(pool_size, rng), ImagePool(pool_size, rng)
@@ -385,7 +368,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     model.train()
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
                   desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
-    averaged.load_into_networks()
+    averaged.copy_into_networks()
     model.eval()
     return history
 
@@ -439,7 +422,7 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
     _check_slices(x_train, "x_train")
     _check_slices(y_train, "y_train")
     _check_pairs(x_train, y_train, "train_pix2pix")
-    averaged = _Averaged([model.G], ema_decay)
+    averaged = WeightAverages([model.G], ema_decay)
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
@@ -450,7 +433,7 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
     model.train()
     history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
                   desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
-    averaged.load_into_networks()
+    averaged.copy_into_networks()
     model.eval()
     return history
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import check_finite, fit, single_threaded, weight_average
+from .training import WeightAverages, check_finite, fit, single_threaded
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -245,7 +245,7 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
     generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
-    average = None if ema_decay is None else weight_average(generator, ema_decay)
+    averaged = WeightAverages([generator], ema_decay)
     # fused=True: the same Adam update in one kernel per optimiser (about 30 % faster rounds here).
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
@@ -269,8 +269,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
             losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
                                        latent, kind, r1_gamma=gamma)
             check_finite(losses, epoch=1, step=step)
-            if average is not None and step > hold_steps:
-                average.update_parameters(generator)
+            if step > hold_steps:
+                averaged.update()
             for schedule in schedules:
                 schedule.step()
             for name, value in losses.items():
@@ -278,8 +278,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
             if step in snapshot_steps:
                 with torch.no_grad():
                     snapshots[step] = generator(fixed_noise)
-    final = generator if average is None else average.module
-    return {"generator": final.eval(), "discriminator": discriminator.eval(), "history": history,
+    averaged.copy_into_networks()
+    return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
 
 

@@ -23,7 +23,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 __all__ = ["NonFiniteLossError", "ChecksumError", "check_finite", "train_step", "fit",
-           "save_checkpoint", "load_checkpoint", "single_threaded", "weight_average"]
+           "save_checkpoint", "load_checkpoint", "single_threaded", "weight_average", "WeightAverages"]
 
 Loss = float | torch.Tensor
 History = dict[str, list[float]]
@@ -61,6 +61,24 @@ def weight_average(module: nn.Module, decay: float) -> AveragedModel:
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
         raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
     return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
+class WeightAverages:
+    """Optional :func:`weight_average` of several networks (``decay`` None: nothing is averaged):
+    call :meth:`update` after each of their optimiser steps, and :meth:`copy_into_networks` when
+    training ends, so that the networks themselves carry the averaged weights."""
+
+    def __init__(self, networks: list[nn.Module], decay: float | None) -> None:
+        self.networks = networks
+        self.averages = [] if decay is None else [weight_average(net, decay) for net in networks]
+
+    def update(self) -> None:
+        for average, net in zip(self.averages, self.networks):
+            average.update_parameters(net)
+
+    def copy_into_networks(self) -> None:
+        for average, net in zip(self.averages, self.networks):
+            net.load_state_dict(average.module.state_dict())
 
 
 class NonFiniteLossError(RuntimeError):
