@@ -16,6 +16,7 @@ import torch
 
 from course_lib import zoo
 from course_lib.cyclegan import histogram_match, lesion_signal, translate, translation_scores
+from course_lib.data import LEVEL_BANDS
 
 from ._models import recipe_model
 
@@ -46,7 +47,8 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     trained, seconds = _translators(from_checkpoints)
     x_train, y_train = zoo.cyclegan05_train_data()
     references = {"t1_to_t2": y_train, "t2_to_t1": x_train}  # histogram matching sees only the unpaired sets
-    test = zoo.translation05_test_data()
+    *test, meta = zoo.translation05_test_data(return_meta=True)
+    band = meta["band"]  # which quarter of the brain, inferior to superior, each held-out slice is from
     table = {}
     for direction, (_, src, dst, _) in DIRECTIONS.items():
         outputs = _outputs(trained, test[src], direction, references)
@@ -55,12 +57,15 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
             scores = translation_scores(images, test[dst])
             table[direction][method] = {"mae": round(scores["mae"].mean().item(), 4),
                                         "psnr_db": round(scores["psnr"].mean().item(), 2),
-                                        "ssim": round(scores["ssim"].mean().item(), 4)}
+                                        "ssim": round(scores["ssim"].mean().item(), 4),
+                                        "ssim_by_band": {name: round(scores["ssim"][band == b].mean().item(), 4)
+                                                         for b, name in enumerate(LEVEL_BANDS) if (band == b).any()}}
             if out:
                 np.save(out / f"{direction}_{method}.npy", images.numpy())
     if out:
         np.save(out / "test_t1.npy", test[0].numpy())
         np.save(out / "test_t2.npy", test[1].numpy())
+        np.save(out / "test_band.npy", band.numpy())
 
     # Lesions: the same held-out slices rendered with and without white-matter lesions.
     (t1_les, t2_les, mask), (t1_clean, t2_clean) = zoo.lesion05_test_data()
@@ -83,6 +88,7 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     t12 = table["t1_to_t2"]
     return {
         "n_test_pairs": len(test[0]),
+        "n_test_pairs_by_band": {name: int((band == b).sum()) for b, name in enumerate(LEVEL_BANDS)},
         "image_size": 64,
         "table": table,
         "lesion_signal_median": {m: round(v.median().item(), 4) for m, v in lesion.items()},

@@ -269,9 +269,10 @@ def pix2pix05_train_data():
     return paired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 
-def translation05_test_data(n: int = 500):
-    """(T1, T2): ``n`` held-out registered pairs (64 px, seed 5), the ground truth of the evaluation."""
-    return paired_brain_slices(n, size=64, split="test", seed=5)
+def translation05_test_data(n: int = 500, return_meta: bool = False):
+    """(T1, T2): ``n`` held-out registered pairs (64 px, seed 5), the ground truth of the evaluation;
+    with ``return_meta`` also the slices' levels (``paired_brain_slices``' meta: level, band, z_mm)."""
+    return paired_brain_slices(n, size=64, split="test", seed=5, return_meta=return_meta)
 
 
 def lesion05_test_data(n: int = 200):
