@@ -59,3 +59,12 @@ def test_recipe_trains_and_saves(tmp_path, monkeypatch):
     reloaded = zoo.load("tiny").state_dict()
     assert all(torch.equal(reloaded[k], v) for k, v in trained["model"].state_dict().items())
     assert len(history["loss"]) == 1
+
+
+def test_translation_test_data_levels():
+    """Lecture 05's held-out pairs, with their levels: the same slices with or without the meta,
+    drawn from all four quarters of the brain (the lecture compares translators block by block)."""
+    t1, t2 = zoo.translation05_test_data(40)
+    t1_m, t2_m, meta = zoo.translation05_test_data(40, return_meta=True)
+    assert torch.equal(t1, t1_m) and torch.equal(t2, t2_m)
+    assert meta["band"].shape == (40,) and set(meta["band"].tolist()) == {0, 1, 2, 3}
