@@ -291,10 +291,10 @@ plt.show()
 
 # %%
 pix2pix = {"t1_to_t2": zoo.load("pix2pix05_t1_t2"), "t2_to_t1": zoo.load("pix2pix05_t2_t1")}
-table = {}
+table, translations = {}, {}
 for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_t2, y_train, "G"),
                                                      ("t2_to_t1", test_t2, test_t1, x_train, "F")):
-    outputs = {
+    translations[direction] = outputs = {
         "identity": source,
         "histogram matching": histogram_match(source, reference),
         "naive GAN": translate(getattr(naive, g_name), source),
@@ -356,8 +356,9 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 
 # %%
 band = test_meta["band"]
-ssim_per_slice = {name: translation_scores(translate(g, test_t1), test_t2)["ssim"]
-                  for name, g in (("CycleGAN", cyclegan.G), ("pix2pix", pix2pix["t1_to_t2"].G))}
+t1_to_t2 = {"CycleGAN": translations["t1_to_t2"]["CycleGAN (unpaired)"],
+            "pix2pix": translations["t1_to_t2"]["pix2pix (paired)"]}
+ssim_per_slice = {name: translation_scores(out, test_t2)["ssim"] for name, out in t1_to_t2.items()}
 by_band = {name: {b: v[band == b].mean().item() for b in range(len(LEVEL_BANDS))} for name, v in ssim_per_slice.items()}
 print("T1 → T2 SSIM    slices  CycleGAN  pix2pix")
 for b, band_name in enumerate(LEVEL_BANDS):
@@ -369,9 +370,8 @@ assert gap[0] > 0.03 and all(abs(gap[b]) < 0.015 for b in (1, 2, 3)), gap
 # NBVAL_IGNORE_OUTPUT
 inferior = (band == 0).nonzero().flatten()
 worst = inferior[(ssim_per_slice["pix2pix"] - ssim_per_slice["CycleGAN"])[inferior].argsort(descending=True)[:6]]
-cyclegan_worst = translate(cyclegan.G, test_t1[worst])
-image_grid([test_t1[worst], cyclegan_worst, translate(pix2pix["t1_to_t2"].G, test_t1[worst]), test_t2[worst],
-            (cyclegan_worst - test_t2[worst]).abs()],
+image_grid([test_t1[worst], t1_to_t2["CycleGAN"][worst], t1_to_t2["pix2pix"][worst], test_t2[worst],
+            (t1_to_t2["CycleGAN"][worst] - test_t2[worst]).abs()],
            row_titles=["T1 input", "CycleGAN G(x)", "pix2pix G(x)", "true T2", "|CycleGAN − T2|"])
 plt.show()
 
