@@ -249,9 +249,14 @@ _GAN04 = [
 # One budget for every translator: the same generator network, training-set size, batch size
 # and number of epochs; only the losses (and, for pix2pix, paired data) differ.
 TRANSLATION05 = dict(width=16, n_blocks=4, d_width=32, downsamplings=1)
-TRANSLATION05_N_TRAIN, TRANSLATION05_EPOCHS, TRANSLATION05_BATCH = 2000, 6, 8
+# 4,000 slices per set for 4 epochs (2,000 steps). With 2,000 slices, training past 6 epochs
+# let the discriminators win and the translations got worse (lecture 05, section 5); more slices,
+# each seen fewer times, gave better ones for about the same number of steps. Chosen on pairs
+# from the guard levels (in neither split): 4,000 × 4 and 3,000 × 5 tied at SSIM 0.899, 2,000 × 6
+# scored 0.891.
+TRANSLATION05_N_TRAIN, TRANSLATION05_EPOCHS, TRANSLATION05_BATCH = 4000, 4, 8
 # Every translator's generators are the moving averages of their weights, β = 0.995 (about the
-# last 200 of 1,500 steps): the last iterate of a GAN circles; its average sits nearer the middle.
+# last 200 of 2,000 steps): the last iterate of a GAN circles; its average sits nearer the middle.
 # β was chosen among 0.99, 0.995 and 0.998 on validation pairs from the training levels.
 TRANSLATION05_EMA = 0.995
 # The discriminators learn at half the generators' rate: at equal rates (and over 8–10 epochs)
@@ -260,12 +265,12 @@ CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, CYCLEGAN05_LR, CYCLEGAN05_D_LR = 10
 
 
 def cyclegan05_train_data():
-    """(X, Y): 2,000 T1 and 2,000 T2-like training slices of different anatomy (unpaired, 64 px, seed 0)."""
+    """(X, Y): 4,000 T1 and 4,000 T2-like training slices of different anatomy (unpaired, 64 px, seed 0)."""
     return unpaired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 
 def pix2pix05_train_data():
-    """2,000 registered (T1, T2-like) training pairs (64 px, seed 0): pix2pix's data."""
+    """4,000 registered (T1, T2-like) training pairs (64 px, seed 0): pix2pix's data."""
     return paired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 

@@ -23,8 +23,8 @@
 #
 # **Time:** about 70 s top to bottom on a 2-core laptop. The four translators (CycleGAN, the
 # naive GANs, two pix2pix models) were trained beforehand by `make checkpoints` with the same
-# library code — about 52 minutes of one CPU core (CycleGAN 21, naive GANs 21, each pix2pix
-# 5); this notebook trains a CycleGAN for a few seconds on screen and loads the rest.
+# library code — about 63 minutes of one CPU core (CycleGAN 26, naive GANs 25, each pix2pix
+# 6); this notebook trains a CycleGAN for a few seconds on screen and loads the rest.
 #
 # A scanner rarely gives you every contrast you want. If a T2 image could be computed from a
 # T1 image, a missing sequence could be filled in, or a model trained on one contrast used on
@@ -111,9 +111,9 @@ for name, out in baselines.items():
 # the ventricles dark (held-out SSIM 0.49), because a dark blob *is* a plausible local patch of
 # T2 — white matter is dark there. Only a discriminator that sees where the blob sits can tell
 # ventricle from white matter; with the 70 × 70 one, the same training reached 0.83. With the
-# final recipe of section 5 and all six epochs, the 34 × 34 discriminator still left CycleGAN
-# at a held-out SSIM of 0.85, against 0.89 with the 70 × 70 one, and behind in every quarter
-# of the brain.
+# other settings of section 5 (on 2,000 slices per set for six epochs), the 34 × 34
+# discriminator still left CycleGAN at a held-out SSIM of 0.85, against 0.89 with the 70 × 70
+# one, and behind in every quarter of the brain.
 #
 # CycleGAN's adversarial losses use the **least-squares** form (Mao et al., 2017) instead of
 # lecture 04's cross-entropy. The labels are the same (1 real, 0 generated); $D$ outputs an
@@ -158,7 +158,7 @@ plt.show()
 # %% [markdown]
 # Our naive $G$ keeps much of the anatomy. That is the network's doing, not the objective's:
 # a convolutional generator that starts close to the identity finds it easiest to *recolour*
-# its input, and six epochs are not long enough to wander off. The objective itself only asks
+# its input, and four epochs are not long enough to wander off. The objective itself only asks
 # that the outputs, as a set, look like T2. Take the very same outputs and hand each one to the
 # wrong input — the next slice's translation for every slice. The naive loss, a mean over the
 # batch of $(D_Y(G(x)) - 1)^2$, cannot change: it sees the same images. The anatomy is gone:
@@ -245,13 +245,14 @@ print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
 
 # %% [markdown]
 # The checkpoint `zoo.load("cyclegan05")` is the same network trained the same way for
-# 6 epochs on all 2,000 + 2,000 slices (`zoo.TRANSLATION05_EPOCHS`, 1,500 steps), with the
-# learning rate held for half the epochs and then decayed linearly, as in the paper. Two
-# departures from the paper, explained with the results in section 5: the discriminators learn
-# at half the generators' rate (`zoo.CYCLEGAN05_D_LR`), and the $G$ and $F$ we keep are
-# moving averages of their weights over training, $\bar\theta_t = \beta\,\bar\theta_{t-1} +
-# (1-\beta)\,\theta_t$ with $\beta$ = `zoo.TRANSLATION05_EMA` (`course_lib.training.weight_average`;
-# every translator of this lecture gets the same).
+# 4 epochs on all 4,000 + 4,000 slices (`zoo.TRANSLATION05_EPOCHS`, 2,000 steps), with the
+# learning rate held for half the epochs and then decayed linearly, as in the paper. Three
+# choices of ours, explained with the results in section 5: the training length (many slices,
+# few epochs), discriminators that learn at half the generators' rate (`zoo.CYCLEGAN05_D_LR`),
+# and, as the $G$ and $F$ we keep, moving averages of their weights over training,
+# $\bar\theta_t = \beta\,\bar\theta_{t-1} + (1-\beta)\,\theta_t$ with $\beta$ =
+# `zoo.TRANSLATION05_EMA` (`course_lib.training.weight_average`; every translator of this
+# lecture gets the same).
 
 # %%
 cyclegan = zoo.load("cyclegan05")
@@ -313,7 +314,7 @@ for direction, rows in table.items():
         assert cycle["ssim"] > rows[weak]["ssim"] + 0.5 and cycle["mae"] < rows[weak]["mae"] / 2, (direction, weak)
     assert cycle["ssim"] > naive_row["ssim"] + 0.05 and cycle["mae"] < naive_row["mae"], direction
     assert paired["mae"] < cycle["mae"] < 1.25 * paired["mae"], direction
-assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleGAN (unpaired)"]["ssim"]
+assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleGAN (unpaired)"]["ssim"] >= 0.90
 
 # %% [markdown]
 # What the table says:
@@ -322,29 +323,38 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 #   matching the right histogram on the wrong pixels.
 # - pix2pix, told every answer, has the lowest MAE in both directions: with registered pairs,
 #   use them.
-# - Our CycleGAN, which never saw a pair, comes close: its MAE is within 10 % of pix2pix's;
-#   in SSIM it is 0.01 behind for T1 → T2 and, for T2 → T1, slightly ahead. The naive GANs,
-#   with the same budget, stay well behind (SSIM 0.81 and 0.82). The course's target was an
-#   SSIM of 0.90 for CycleGAN T1 → T2; at 0.89 we do not quite reach it — the end of this
-#   section shows where the gap is.
-# - Getting here took three changes to the paper's recipe. Our first checkpoint trained both
-#   players at the same rate for 10 epochs. We watched its SSIM on *training-level* pairs
-#   (never the test set): it rose to 0.86 after four epochs and fell back to 0.77 by the tenth,
-#   as the discriminators won — their losses fell from 0.24 to about 0.14 while the generators'
-#   adversarial loss rose from 0.62 to 0.98. A discriminator that wins outright tells $G$ only
-#   that everything is fake, which is no guidance. With the discriminators at half the
-#   generators' learning rate (two time-scale updates, Heusel et al., 2017), SSIM on the same
-#   pairs still rose to 0.86, and after six epochs it had not fallen; at 8 epochs it had fallen
-#   again, to 0.80. So: a slower discriminator, and 6 epochs. Even then the last step is not
+# - Our CycleGAN, which never saw a pair, comes close: its MAE is 13 % above pix2pix's for
+#   T1 → T2 and 4 % for T2 → T1, its SSIM 0.011 and 0.002 behind. The naive GANs, with the same
+#   budget, stay well behind (SSIM 0.81 and 0.83). The course's target for CycleGAN T1 → T2 —
+#   an SSIM of at least 0.90 with an MAE at most 1.25 × pix2pix's — is met, with 0.902 and
+#   1.13 × (asserted above). The end of this section shows where the remaining gap is.
+# - Getting here took four changes to the paper's recipe. Our first checkpoint trained both
+#   players at the same rate for 10 epochs, on 2,000 slices per set. We watched its SSIM on
+#   *training-level* pairs (never the test set): it rose to 0.86 after four epochs and fell
+#   back to 0.77 by the tenth, as the discriminators won — their losses fell from 0.24 to about
+#   0.14 while the generators' adversarial loss rose from 0.62 to 0.98. A discriminator that
+#   wins outright tells $G$ only that everything is fake, which is no guidance. With the
+#   discriminators at half the generators' learning rate (two time-scale updates, Heusel et
+#   al., 2017), SSIM on the same pairs still rose to 0.86, and after six epochs it had not
+#   fallen; at 8 epochs it had fallen again, to 0.80. So: a slower discriminator, and 6 epochs
+#   (for now — see the last change below). Even then the last step is not
 #   the best generator: the players circle the equilibrium rather than settle on it. A moving
 #   average of $G$'s weights over its last few hundred steps (Yazıcı et al., 2019) sits nearer
 #   the middle; on the same validation pairs it scored 0.877 after six epochs, against 0.859 for
 #   the last step itself, and we keep the average ($\beta$ = 0.995, the best of 0.99, 0.995 and
-#   0.998 there). Every translator in the table got the same averaging, pix2pix included, so
-#   the comparison stays fair. Adversarial training does not converge to a point, and the
-#   length of training is a real setting. Note also what choosing these settings took: paired
-#   slices, even if only from the training levels. A truly unpaired project has none — keep a
-#   few registered cases for validation if you can get them.
+#   0.998 there).
+# - The last change was the amount of data. With the average, a 9-epoch run on 2,000 slices per
+#   set peaked after seven epochs and then fell (SSIM 0.90, 0.88, 0.85 on validation pairs from
+#   the *guard* levels beside the test blocks, which neither training set uses), while the
+#   discriminators' losses dropped from 0.19 to 0.15 — by then $D$ had seen every real slice
+#   seven times or more. For about the same number of steps, 4,000 slices per set for 4 epochs
+#   scored 0.899 on those pairs, against 0.891 for 2,000 × 6 (3,000 × 5 also gave 0.899). That
+#   is the checkpoint in the table. Every translator in it got the same data,
+#   training length and averaging, pix2pix included, so the comparison stays fair.
+#   Adversarial training does not converge to a point, and the length of training is a real
+#   setting. Note also what choosing these settings took: paired slices, even if only from
+#   levels outside the test blocks. A truly unpaired project has none — keep a few registered
+#   cases for validation if you can get them.
 # - No translator can reach the partner exactly: the partner has its own bias field and noise.
 
 # %% [markdown]
@@ -364,7 +374,7 @@ print("T1 → T2 SSIM    slices  CycleGAN  pix2pix")
 for b, band_name in enumerate(LEVEL_BANDS):
     print(f"  {band_name:13s} {int((band == b).sum()):6d} {by_band['CycleGAN'][b]:9.3f} {by_band['pix2pix'][b]:8.3f}")
 gap = {b: by_band["pix2pix"][b] - by_band["CycleGAN"][b] for b in range(len(LEVEL_BANDS))}
-assert gap[0] > 0.03 and all(abs(gap[b]) < 0.015 for b in (1, 2, 3)), gap
+assert gap[0] > 0.015 and gap[0] > 1.5 * max(abs(gap[b]) for b in (1, 2, 3)), gap
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -376,25 +386,28 @@ image_grid([test_t1[worst], t1_to_t2["CycleGAN"][worst], t1_to_t2["pix2pix"][wor
 plt.show()
 
 # %% [markdown]
-# In three of the four blocks CycleGAN is within 0.011 of pix2pix, ahead in two of them. Nearly
-# the whole gap sits in the inferior block: the cerebellum and the temporal lobes, small islands
-# of brain with CSF all round them. The error maps show where it is: on the outlines. In T2
-# the CSF around each island is bright. In T1 it is a dull grey (about 0.28 in the clean
-# template, where grey matter is 0.59), the same value the blurred border between tissue and
-# background passes through. So the input says little about how far the bright rim should
-# reach. pix2pix learnt the rim from pairs.
+# In three of the four blocks CycleGAN is within 0.013 of pix2pix, level with it in one. The
+# largest gap, 0.023, sits in the inferior block — the cerebellum and the temporal lobes, small
+# islands of brain with CSF all round them — and makes up more than half of the mean gap. The
+# error maps show where it is: on the outlines. In T2 the CSF around each island is bright. In
+# T1 it is a dull grey (about 0.28 in the clean template, where grey matter is 0.59), the same
+# value the blurred border between tissue and background passes through. So the input says
+# little about how far the bright rim should reach. pix2pix learnt the rim from pairs.
 # CycleGAN only learns what $D_Y$ accepts as T2, and $D_Y$ knows this part of the brain from
 # few slices. The unpaired sets take the training levels in runs of four, alternately, and the
 # anatomy changes fast here: the T2 set's nearest levels to this block are 4–5 below it and
 # 18–19 above (the block is levels 8–15).
 #
-# We checked that this matters by dealing the runs the other way round, so that the T2 set's
-# nearest levels became 3 and 20. Same recipe and seed: CycleGAN's SSIM in the inferior block
-# fell from 0.85 to 0.81, while the other blocks moved by 0.013 at most. An unpaired
-# translator is only as good as the target set's coverage of the anatomy it is asked to
-# translate. Where that set is thin, "looks like T2" is learnt from other anatomy. This is the
-# lecture's warning again, seen in the data: distribution matching matches the distribution it
-# was shown.
+# Two observations say that this coverage matters; neither was used to choose a setting, as
+# both are measured on the test blocks. First, the data change of section 5 — twice as many
+# slices, from the same levels — lifted CycleGAN's inferior block from 0.851 to 0.875 and every
+# other block by 0.004 at most. Second, with the earlier recipe (2,000 slices per set, six
+# epochs) we dealt the runs the other way round, so that the T2 set's nearest levels became 3
+# and 20. Same seed: CycleGAN's SSIM in the inferior block fell from 0.85 to 0.81, while the
+# other blocks moved by 0.013 at most. An unpaired translator is only as good as the target
+# set's coverage of the anatomy it is asked to translate. Where that set is thin, "looks like
+# T2" is learnt from other anatomy. This is the lecture's warning again, seen in the data:
+# distribution matching matches the distribution it was shown.
 
 # %% [markdown]
 # ## 6. The danger: what happens to a lesion?
@@ -451,9 +464,9 @@ plt.show()
 #   depends on the network and the training length — measure it against true partners.
 # - With registered pairs, pix2pix's L1 intensity loss gives the lowest error for the same
 #   budget: pairs are worth having when you can get them. Without pairs, CycleGAN came close
-#   here — after its training length and its discriminators' learning rate were tuned, and with
-#   its generators' weights averaged. Its remaining gap sits where its T2 set covers the
-#   anatomy most thinly.
+#   here (SSIM 0.90 against 0.91) — after its training length, its data and its
+#   discriminators' learning rate were tuned, and with its generators' weights averaged. Its
+#   largest remaining gap sits where its T2 set covers the anatomy most thinly.
 # - Distribution matching can remove or invent features. Measure what a translator does to the
 #   findings that matter (here, lesions) before trusting its output.
 #

@@ -167,9 +167,9 @@ plt.show()
 # %% [markdown]
 # ## Your losses on the trained CycleGAN
 #
-# `zoo.load("cyclegan05")` is the lecture's CycleGAN, trained for 6 epochs by
-# `make checkpoints`. Your cycle and identity losses on held-out slices it never saw, beside
-# those of the model you just trained:
+# `zoo.load("cyclegan05")` is the lecture's CycleGAN, trained for 4 epochs on 4,000 + 4,000
+# slices by `make checkpoints`. Your cycle and identity losses on held-out slices it never
+# saw, beside those of the model you just trained:
 
 # %%
 trained = zoo.load("cyclegan05")
