@@ -349,12 +349,12 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 #   discriminators' losses dropped from 0.19 to 0.15 — by then $D$ had seen every real slice
 #   seven times or more. For about the same number of steps, 4,000 slices per set for 4 epochs
 #   scored 0.899 on those pairs, against 0.891 for 2,000 × 6 (3,000 × 5 also gave 0.899). That
-#   is the checkpoint in the table. Every translator in it got the same data,
-#   training length and averaging, pix2pix included, so the comparison stays fair.
-#   Adversarial training does not converge to a point, and the length of training is a real
-#   setting. Note also what choosing these settings took: paired slices, even if only from
-#   levels outside the test blocks. A truly unpaired project has none — keep a few registered
-#   cases for validation if you can get them.
+#   is the checkpoint in the table. Every translator in it got the same data, training length
+#   and averaging, pix2pix included, so the comparison stays fair. Adversarial training does
+#   not converge to a point, and the length of training is a real setting. Note also what
+#   choosing these settings took: paired slices, even if only from levels outside the test
+#   blocks. A truly unpaired project has none — keep a few registered cases for validation if
+#   you can get them.
 # - No translator can reach the partner exactly: the partner has its own bias field and noise.
 
 # %% [markdown]
@@ -400,8 +400,8 @@ plt.show()
 #
 # Two observations say that this coverage matters; neither was used to choose a setting, as
 # both are measured on the test blocks. First, the data change of section 5 — twice as many
-# slices, from the same levels — lifted CycleGAN's inferior block from 0.851 to 0.875 and every
-# other block by 0.004 at most. Second, with the earlier recipe (2,000 slices per set, six
+# slices from the same levels, for fewer epochs — lifted CycleGAN's inferior block from 0.851
+# to 0.875 and every other block by 0.004 at most. Second, with the earlier recipe (2,000 slices per set, six
 # epochs) we dealt the runs the other way round, so that the T2 set's nearest levels became 3
 # and 20. Same seed: CycleGAN's SSIM in the inferior block fell from 0.85 to 0.81, while the
 # other blocks moved by 0.013 at most. An unpaired translator is only as good as the target
