@@ -26,7 +26,7 @@ from .cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
 from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians, unpaired_brain_slices
 from .gan import DCGAN, SliceFeatureNet, ToyGAN, mixture_sampler, train_dcgan, train_feature_net, train_toy_gan
 from .vae import ConvVAE, train_vae
-from .training import History, load_checkpoint, save_checkpoint
+from .training import History, load_checkpoint, save_checkpoint, single_threaded
 
 __all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "fit_fresh", "train"]
 
@@ -290,12 +290,15 @@ def lesion05_test_data(n: int = 200):
     return (t1[keep], t2[keep], meta["lesion_mask"][keep]), (t1_clean[keep], t2_clean[keep])
 
 
+# The translators train on one thread: a second thread changes the order of floating-point sums,
+# so only then does `make checkpoints` give back the shipped files bit for bit on any machine.
 def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Callable[[nn.Module, bool], History]:
     def fit(model: nn.Module, progress: bool) -> History:
         x, y = cyclegan05_train_data()
-        return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
-                              lr=CYCLEGAN05_LR, d_lr=CYCLEGAN05_D_LR, lambda_cyc=lambda_cyc, lambda_id=lambda_id,
-                              ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc)
+        with single_threaded():
+            return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
+                                  lr=CYCLEGAN05_LR, d_lr=CYCLEGAN05_D_LR, lambda_cyc=lambda_cyc,
+                                  lambda_id=lambda_id, ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc)
     return fit
 
 
@@ -303,8 +306,9 @@ def _pix2pix05_fit(direction: str) -> Callable[[nn.Module, bool], History]:
     def fit(model: nn.Module, progress: bool) -> History:
         t1, t2 = pix2pix05_train_data()
         x, y = (t1, t2) if direction == "t1_t2" else (t2, t1)
-        return train_pix2pix(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
-                             ema_decay=TRANSLATION05_EMA, progress=progress, desc=f"pix2pix {direction}")
+        with single_threaded():
+            return train_pix2pix(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
+                                 ema_decay=TRANSLATION05_EMA, progress=progress, desc=f"pix2pix {direction}")
     return fit
 
 
