@@ -265,12 +265,12 @@ CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, CYCLEGAN05_LR, CYCLEGAN05_D_LR = 10
 
 
 def cyclegan05_train_data():
-    """(X, Y): 4,000 T1 and 4,000 T2-like training slices of different anatomy (unpaired, 64 px, seed 0)."""
+    """(X, Y): ``TRANSLATION05_N_TRAIN`` T1 and as many T2-like training slices of different anatomy (unpaired, 64 px, seed 0)."""
     return unpaired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 
 def pix2pix05_train_data():
-    """4,000 registered (T1, T2-like) training pairs (64 px, seed 0): pix2pix's data."""
+    """``TRANSLATION05_N_TRAIN`` registered (T1, T2-like) training pairs (64 px, seed 0): pix2pix's data."""
     return paired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 

@@ -292,7 +292,7 @@ plt.show()
 
 # %%
 pix2pix = {"t1_to_t2": zoo.load("pix2pix05_t1_t2"), "t2_to_t1": zoo.load("pix2pix05_t2_t1")}
-table, translations = {}, {}
+table, scores, translations = {}, {}, {}
 for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_t2, y_train, "G"),
                                                      ("t2_to_t1", test_t2, test_t1, x_train, "F")):
     translations[direction] = outputs = {
@@ -302,7 +302,8 @@ for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_
         "CycleGAN (unpaired)": translate(getattr(cyclegan, g_name), source),
         "pix2pix (paired)": translate(pix2pix[direction].G, source),
     }
-    table[direction] = {m: {k: v.mean().item() for k, v in translation_scores(o, target).items()} for m, o in outputs.items()}
+    scores[direction] = {m: translation_scores(o, target) for m, o in outputs.items()}  # per slice
+    table[direction] = {m: {k: v.mean().item() for k, v in r.items()} for m, r in scores[direction].items()}
     print(f"{direction.replace('_to_', ' → ').upper():9s} {'MAE':>7s} {'PSNR dB':>8s} {'SSIM':>6s}")
     for method, r in table[direction].items():
         print(f"  {method:22s} {r['mae']:.3f} {r['psnr']:8.1f} {r['ssim']:6.3f}")
@@ -361,14 +362,16 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 # ### Where the unpaired model loses
 #
 # A mean over 500 slices hides *where* CycleGAN falls behind. The held-out levels come in four
-# blocks, one in each quarter of the brain (`test_meta["band"]`, inferior to superior). Score
-# the two learned translators slice by slice and compare them block by block:
+# blocks, one in each quarter of the brain (`test_meta["band"]`, inferior to superior). The
+# table's scores are per slice before they are averaged; compare the two learned translators
+# block by block:
 
 # %%
 band = test_meta["band"]
 t1_to_t2 = {"CycleGAN": translations["t1_to_t2"]["CycleGAN (unpaired)"],
             "pix2pix": translations["t1_to_t2"]["pix2pix (paired)"]}
-ssim_per_slice = {name: translation_scores(out, test_t2)["ssim"] for name, out in t1_to_t2.items()}
+ssim_per_slice = {name: scores["t1_to_t2"][method]["ssim"]
+                  for name, method in (("CycleGAN", "CycleGAN (unpaired)"), ("pix2pix", "pix2pix (paired)"))}
 by_band = {name: {b: v[band == b].mean().item() for b in range(len(LEVEL_BANDS))} for name, v in ssim_per_slice.items()}
 print("T1 → T2 SSIM    slices  CycleGAN  pix2pix")
 for b, band_name in enumerate(LEVEL_BANDS):
