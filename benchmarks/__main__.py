@@ -11,11 +11,11 @@ import json
 import time
 from pathlib import Path
 
-from . import autoencoders, cyclegan, data, dcgan, denoising, flows, gan_toy, notebooks, stacked, vae
+from . import autoencoders, cyclegan, cyclegan_seeds, data, dcgan, denoising, flows, gan_stall, gan_toy, notebooks, spread, stacked, vae
 
 BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "denoising": denoising.run, "stacked": stacked.run,
-              "vae": vae.run, "gan_toy": gan_toy.run, "dcgan": dcgan.run,
-              "cyclegan": cyclegan.run, "flows": flows.run, "notebooks": notebooks.run}
+              "vae": vae.run, "gan_toy": gan_toy.run, "gan_stall": gan_stall.run, "dcgan": dcgan.run,
+              "cyclegan": cyclegan.run, "cyclegan_seeds": cyclegan_seeds.run, "flows": flows.run, "notebooks": notebooks.run, "spread": spread.run}
 TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "dcgan", "cyclegan")  # these accept --from-checkpoints
 
 
@@ -26,6 +26,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="folder for the raw arrays (.npy)")
     parser.add_argument("--from-checkpoints", action="store_true",
                         help=f"{', '.join(TRAINS_MODELS)}: evaluate the shipped checkpoints instead of training anew")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="spread: the training seeds to run every notebook with (default 0 1 2 3 4)")
+    parser.add_argument("--only", nargs="+", default=[], help="spread: only the notebooks whose path contains one of these")
     args = parser.parse_args()
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     results = []
@@ -35,6 +38,8 @@ def main() -> None:
             out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         kwargs = {"from_checkpoints": args.from_checkpoints} if name in TRAINS_MODELS else {}
+        if name == "spread":
+            kwargs = {"seeds": tuple(args.seeds), "only": tuple(args.only)}
         result = {"name": name, **BENCHMARKS[name](out=out, **kwargs)}
         result["wall_s"] = round(time.perf_counter() - start, 1)
         results.append(result)

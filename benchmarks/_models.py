@@ -10,11 +10,12 @@ from torch import nn
 from course_lib import zoo
 
 
-def recipe_model(name: str, from_checkpoints: bool) -> tuple[nn.Module, float]:
-    """(model in eval mode, training seconds): recipe ``name`` trained from scratch, or its shipped
-    checkpoint (0 s) when ``from_checkpoints``."""
+def recipe_model(name: str, from_checkpoints: bool, seed: int | None = None) -> tuple[nn.Module, float]:
+    """(model in eval mode, training seconds): recipe ``name`` trained from scratch (with training
+    seed ``seed`` instead of the recipe's own, if given), or its shipped checkpoint (0 s) when
+    ``from_checkpoints``."""
     if from_checkpoints:
         return zoo.load(name), 0.0
     start = time.perf_counter()
-    model, _ = zoo.fit_fresh(name, progress=False)
+    model, _ = zoo.fit_fresh(name, progress=False, seed=seed)
     return model, time.perf_counter() - start

@@ -350,10 +350,13 @@ def load(name: str) -> nn.Module:
     return model.eval()
 
 
-def fit_fresh(name: str, progress: bool = True) -> tuple[nn.Module, History]:
-    """Build and train recipe ``name`` from scratch (seeded), without saving: the model (eval mode) and its history."""
+def fit_fresh(name: str, progress: bool = True, seed: int | None = None) -> tuple[nn.Module, History]:
+    """Build and train recipe ``name`` from scratch (seeded), without saving: the model (eval mode) and its history.
+
+    ``seed`` replaces the recipe's own seed for the global generators (initialisation, noise),
+    for benchmarks that ask whether a finding survives another training seed."""
     recipe = _recipe(name)
-    seed_everything(recipe.seed)
+    seed_everything(recipe.seed if seed is None else seed)
     model = recipe.build()
     history = recipe.fit(model, progress)
     return model.eval(), history

@@ -41,6 +41,7 @@ from course_lib.autoencoders import (
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.metrics import nearest_neighbours, psnr, ssim, ssim_map
 from course_lib.plotting import image_grid, scatter_2d
+from course_lib.tolerances import assert_close
 from course_lib.widgets import latent_explorer
 
 # %% [markdown]
@@ -130,7 +131,7 @@ print("loss of an all-zero guess for an all-one image:", reconstruction_loss(x_h
 # **principal angles**: if $Q_1, Q_2$ are orthonormal bases, the singular values of
 # $Q_1^\top Q_2$ are the cosines of those angles, and all ones means the subspaces coincide.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 K_LINEAR = 8
 pca_train = pca_fit(x_train, 32)  # the components are nested: .top(k) keeps the first k
 pca8 = pca_train.top(K_LINEAR)
@@ -146,12 +147,14 @@ cosines = torch.linalg.svdvals(pca8.components.double() @ q_ae)
 print("linear AE loss over the iterations:", [round(l) for l in als_losses[:6]], "...")
 print(f"squared error per image: PCA {err_pca:.2f}, linear AE {err_linear:.2f} (ratio {err_linear / err_pca:.4f})")
 print("cosines of the principal angles:", [round(c, 3) for c in cosines.tolist()])
+assert_close(err_pca, 44.26, 0.02, "PCA's squared error per image")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 assert abs(err_linear / err_pca - 1) < 1e-3, "the linear AE should reach PCA's error"
 assert cosines.min() > 0.999, "the two subspaces should coincide"
-print("the linear AE's weights are not PCA's basis: |W_d^T W_d - I| =",
-      round((linear_ae.decoder.weight.T @ linear_ae.decoder.weight - torch.eye(K_LINEAR)).abs().max().item(), 2))
+off_orthonormal = (linear_ae.decoder.weight.T @ linear_ae.decoder.weight - torch.eye(K_LINEAR)).abs().max().item()
+print("the linear AE's weights are not PCA's basis: |W_d^T W_d - I| =", round(off_orthonormal, 2))
+assert off_orthonormal > 1, "an orthonormal basis would give 0"
 
 # %% [markdown]
 # All cosines are 1: the linear autoencoder's decoder spans exactly PCA's subspace, and its
@@ -168,8 +171,7 @@ print("the linear AE's weights are not PCA's basis: |W_d^T W_d - I| =",
 # $[0, 1]$ once training is over). Why not a plain sigmoid is the subject of the end of this
 # section. Here is a short training run with $k = 16$, on screen:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 seed_everything(0)
 demo_ae = ConvAutoencoder(latent_dim=16, size=64)
 demo_history = train_autoencoder(demo_ae, x_train, epochs=3)
@@ -185,7 +187,7 @@ assert demo_history["loss"][-1] < 0.7 * demo_history["loss"][0]
 # machine); `zoo.load` checks each file's sha256 before loading it. We compare them with PCA
 # fitted on the same training slices, on the **held-out** slices.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 latent_sizes = zoo.AE01_LATENT_SIZES
 autoencoders = {k: zoo.load(f"ae01_conv_k{k}") for k in latent_sizes}
 results = {}
@@ -197,8 +199,14 @@ for k in latent_sizes:
 print(" k | PCA  PSNR  SSIM | conv AE PSNR  SSIM")
 for k, r in results.items():
     print(f"{k:2d} |     {r['PCA'][0]:5.2f} {r['PCA'][1]:.3f} |        {r['conv AE'][0]:5.2f} {r['conv AE'][1]:.3f}")
+assert_close(results, {2: {"PCA": (16.96, 0.394), "conv AE": (18.00, 0.437)},
+                       4: {"PCA": (18.03, 0.432), "conv AE": (19.42, 0.493)},
+                       8: {"PCA": (18.87, 0.468), "conv AE": (21.29, 0.582)},
+                       16: {"PCA": (20.27, 0.523), "conv AE": (22.49, 0.618)},
+                       32: {"PCA": (21.56, 0.577), "conv AE": (23.35, 0.637)}},
+             (0.05, 0.002), "held-out (PSNR dB, SSIM)")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for k, r in results.items():
     assert r["conv AE"][0] > r["PCA"][0] + 1.0, f"k={k}: the conv AE should beat PCA's PSNR by over 1 dB"
     assert r["conv AE"][1] > r["PCA"][1] + 0.02, f"k={k}: the conv AE should beat PCA's SSIM"
@@ -240,7 +248,7 @@ plt.show()
 # SSIM windows into the dark background around the head (windows whose mean is below 0.05) and
 # the rest, and compare each method's background level with the true one:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sigmoid_ae = zoo.load("ae01_conv_k32_sigmoid")
 recon_32 = {"PCA": pca_train.top(32).reconstruct(x_test).clamp(0, 1),
             "AE, plain sigmoid": reconstruct_all(sigmoid_ae, x_test),
@@ -256,6 +264,9 @@ for name, recon in recon_32.items():
                        windows[~dark_window].mean().item(), windows.mean().item())
     print(f"{name:21s} |            {by_region[name][0]:.4f} |        {by_region[name][1]:.3f}"
           f"         {by_region[name][2]:.3f}  {by_region[name][3]:.3f}")
+assert_close(by_region, {"PCA": (0.0178, 0.659, 0.558, 0.577), "AE, plain sigmoid": (0.0002, 0.338, 0.609, 0.558),
+                         "AE, stretched sigmoid": (0.0153, 0.729, 0.615, 0.637)},
+             (0.0002, 0.002, 0.002, 0.002), "k = 32 (dark level, SSIM dark, head, all)")
 
 # %%
 plain, stretched, linear = by_region["AE, plain sigmoid"], by_region["AE, stretched sigmoid"], by_region["PCA"]
@@ -302,8 +313,7 @@ plt.show()
 # were cut — has become the main structure of the code, learned without a single label. Move the sliders to decode any point $z$ of this plane (run the notebook in
 # JupyterLab for live sliders):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 latent_explorer(ae2.decode, codes_test, values=meta_test["level"], value_label="axial level")
 
 # %% [markdown]
@@ -314,7 +324,7 @@ latent_explorer(ae2.decode, codes_test, values=meta_test["level"], value_label="
 # classifier predict the band of the 500 held-out slices from different representations?
 # We repeat with 5 different random draws of the 40 labelled slices.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def draw_labelled(seed, per_class=10):
     g = torch.Generator().manual_seed(seed)
     idx = [torch.nonzero(meta_train["band"] == b)[:, 0] for b in range(len(LEVEL_BANDS))]
@@ -333,6 +343,8 @@ for name, (f_train, f_test) in representations.items():
                          for i in map(draw_labelled, range(5))])
     probe[name] = (accs.mean().item(), accs.std().item())
     print(f"{name:20s} accuracy {probe[name][0]:.2f} ± {probe[name][1]:.2f}")
+assert_close({name: p[0] for name, p in probe.items()},
+             {"raw pixels (4096)": 0.77, "PCA codes (16)": 0.75, "conv AE codes (16)": 0.79}, 0.02, "mean probe accuracy")
 print("chance level: 0.25")
 
 # %%
@@ -357,7 +369,7 @@ assert probe["conv AE codes (16)"][0] > probe["raw pixels (4096)"][0] - 0.1
 # codes. For each decoded image we find the nearest held-out slice (in pixel distance) and
 # measure their SSIM; as a reference, the same for reconstructions of real slices.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 codes_train16 = encode_all(ae16, x_train)
 g = torch.Generator().manual_seed(0)
 z_normal = torch.randn(200, 16, generator=g)
@@ -374,6 +386,8 @@ for name, images in decoded.items():
     _, nearest = nearest_neighbours(images, x_test)
     nn_ssim[name] = ssim(images, x_test[nearest[:, 0]]).mean().item()
     print(f"{name:26s} SSIM to the nearest real held-out slice: {nn_ssim[name]:.2f}")
+assert_close(nn_ssim, {"reconstructions": 0.62, "z ~ N(0, I)": 0.14, "z uniform in the code box": 0.24}, 0.02,
+             "SSIM to the nearest held-out slice")
 
 # %%
 assert nn_ssim["reconstructions"] > nn_ssim["z ~ N(0, I)"] + 0.1

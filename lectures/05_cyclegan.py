@@ -50,6 +50,7 @@ from course_lib.cyclegan import (
 from course_lib.data import LEVEL_BANDS
 from course_lib.gan import generator_loss
 from course_lib.plotting import image_grid
+from course_lib.tolerances import assert_close
 
 # %% [markdown]
 # ## 1. Two sets, no pairs
@@ -68,8 +69,7 @@ from course_lib.plotting import image_grid
 x_train, y_train = zoo.cyclegan05_train_data()
 print("X (T1):", tuple(x_train.shape), " Y (T2-like):", tuple(y_train.shape))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 image_grid([x_train[:8], y_train[:8]], row_titles=["X: T1", "Y: T2-like"])
 plt.show()
 
@@ -86,12 +86,14 @@ plt.show()
 # But the map is monotone increasing: it can never make dark CSF bright and bright white matter
 # dark, which is exactly what T1 → T2 requires.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 test_t1, test_t2, test_meta = zoo.translation05_test_data(return_meta=True)
 baselines = {"identity": test_t1, "histogram matching": histogram_match(test_t1, y_train)}
 for name, out in baselines.items():
     s = translation_scores(out, test_t2)
     print(f"T1 → T2, {name:18s}  MAE {s['mae'].mean():.3f}  PSNR {s['psnr'].mean():5.1f} dB  SSIM {s['ssim'].mean():.3f}")
+    assert_close([s["mae"].mean().item(), s["ssim"].mean().item()],
+                 {"identity": [0.149, -0.076], "histogram matching": [0.163, -0.161]}[name], 0.002, f"{name}: MAE, SSIM")
 
 # %% [markdown]
 # Both are poor (an SSIM near 0 means no shared structure). Histogram matching gets the
@@ -143,14 +145,14 @@ for name, loss, inputs in (("minimax (lecture 04)", lambda l: generator_loss(l, 
 # with the cycle and identity weights set to zero (`zoo.load("naive05")`, same network, data and
 # budget as the CycleGAN below).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 naive = zoo.load("naive05")
 naive_t2 = translate(naive.G, test_t1)
 s = translation_scores(naive_t2, test_t2)
 print(f"naive GAN, T1 → T2 against the true partner:  MAE {s['mae'].mean():.3f}  SSIM {s['ssim'].mean():.3f}")
+assert_close([s["mae"].mean().item(), s["ssim"].mean().item()], [0.044, 0.805], 0.002, "naive GAN: MAE, SSIM")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 show = torch.arange(0, 500, 63)[:8]
 image_grid([test_t1[show], naive_t2[show], test_t2[show]], row_titles=["input x (T1)", "naive G(x)", "true partner"])
 plt.show()
@@ -163,7 +165,7 @@ plt.show()
 # wrong input — the next slice's translation for every slice. The naive loss, a mean over the
 # batch of $(D_Y(G(x)) - 1)^2$, cannot change: it sees the same images. The anatomy is gone:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 wrong_input = torch.roll(torch.arange(len(test_t1)), 1)  # slice i receives slice i−1's translation
 with torch.no_grad():
     loss_right = lsgan_generator_loss(naive.D_Y(naive_t2)).item()
@@ -173,6 +175,8 @@ ssim_wrong = translation_scores(naive_t2[wrong_input], test_t2)["ssim"].mean().i
 print(f"naive loss L_GAN(G, D_Y):  own translations {loss_right:.4f}   another slice's translations {loss_wrong:.4f}")
 print(f"SSIM to the true partner:  own translations {ssim_right:.3f}    another slice's translations {ssim_wrong:.3f}")
 assert abs(loss_right - loss_wrong) < 1e-5 and ssim_wrong < ssim_right - 0.3
+assert_close([loss_right, ssim_right, ssim_wrong], [0.3407, 0.805, 0.176], [0.0005, 0.002, 0.002],
+             "naive loss, SSIM of own and of another slice's translations")
 
 # %% [markdown]
 # Both "generators" are equally good answers to the naive problem; only one of them is a
@@ -217,7 +221,7 @@ assert abs(loss_right - loss_wrong) < 1e-5 and ssim_wrong < ssim_right - 0.3
 #
 # One generator update, as `cyclegan_generator_step` does it:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 x, y = x_train[:4], y_train[:4]
 model = CycleGAN(**zoo.TRANSLATION05)
 fake_y, fake_x = model.G(x), model.F(y)
@@ -228,20 +232,23 @@ terms = {
 }
 for name, value in terms.items():
     print(f"untrained: {name:30s} {value.item():.3f}")
-print(f"D's least-squares loss on D_Y: {lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y.detach())).item():.3f}")
+d_loss = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y.detach())).item()
+print(f"D's least-squares loss on D_Y: {d_loss:.3f}")
+assert_close([terms["L_GAN(G, D_Y) + L_GAN(F, D_X)"].item(), terms["L_cyc"].item(), terms["L_id"].item(), d_loss],
+             [2.451, 0.685, 0.689, 0.522], [1.0, 0.2, 0.2, 0.3], "untrained losses (a random network's)")
 
 # %% [markdown]
 # A few seconds of training on screen with the checkpoint's settings — two epochs of 20 steps
 # on 160 + 160 slices, enough to watch the cycle loss fall, far too little to translate well:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 seed_everything(0)
 demo = CycleGAN(**zoo.TRANSLATION05)
 demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batch_size=8, lr=zoo.CYCLEGAN05_LR,
                               d_lr=zoo.CYCLEGAN05_D_LR, lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC,
                               lambda_id=zoo.CYCLEGAN05_LAMBDA_ID, ema_decay=zoo.TRANSLATION05_EMA)
 print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
+assert_close(demo_history["cycle"], [0.349, 0.141], [0.05, 0.03], "cycle loss per epoch")
 
 # %% [markdown]
 # The checkpoint `zoo.load("cyclegan05")` is the same network trained the same way for
@@ -254,7 +261,7 @@ print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
 # `zoo.TRANSLATION05_EMA` (`course_lib.training.weight_average`; every translator of this
 # lecture gets the same).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 cyclegan = zoo.load("cyclegan05")
 cycle_t2 = translate(cyclegan.G, test_t1)
 cycle_back = translate(cyclegan.F, cycle_t2)
@@ -264,9 +271,11 @@ wrong_back = translate(cyclegan.F, cycle_t2[wrong_input])  # the shuffled output
 print(f"cycle error ‖F(G(x)) − x‖₁ on held-out slices: {(cycle_back - test_t1).abs().mean():.4f};  "
       f"with another slice's G(x): {(wrong_back - test_t1).abs().mean():.4f}")
 assert (wrong_back - test_t1).abs().mean() > 2 * (cycle_back - test_t1).abs().mean()
+assert_close([s["mae"].mean().item(), s["ssim"].mean().item(), (cycle_back - test_t1).abs().mean().item(),
+              (wrong_back - test_t1).abs().mean().item()], [0.034, 0.902, 0.0225, 0.1830], [0.002, 0.002, 0.0005, 0.002],
+             "CycleGAN: MAE, SSIM, cycle errors")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 image_grid([test_t1[show], cycle_t2[show], cycle_back[show], test_t2[show]],
            row_titles=["input x (T1)", "G(x)", "F(G(x))", "true partner"])
 plt.show()
@@ -290,7 +299,7 @@ plt.show()
 #
 # Every method on the same 500 held-out slices, both directions, against the true partners:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 pix2pix = {"t1_to_t2": zoo.load("pix2pix05_t1_t2"), "t2_to_t1": zoo.load("pix2pix05_t2_t1")}
 table, scores, translations = {}, {}, {}
 for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_t2, y_train, "G"),
@@ -307,6 +316,14 @@ for direction, source, target, reference, g_name in (("t1_to_t2", test_t1, test_
     print(f"{direction.replace('_to_', ' → ').upper():9s} {'MAE':>7s} {'PSNR dB':>8s} {'SSIM':>6s}")
     for method, r in table[direction].items():
         print(f"  {method:22s} {r['mae']:.3f} {r['psnr']:8.1f} {r['ssim']:6.3f}")
+assert_close({d: {m: (r["mae"], r["psnr"], r["ssim"]) for m, r in rows.items()} for d, rows in table.items()},
+             {"t1_to_t2": {"identity": (0.149, 12.8, -0.076), "histogram matching": (0.163, 12.3, -0.161),
+                           "naive GAN": (0.044, 22.7, 0.805), "CycleGAN (unpaired)": (0.034, 25.2, 0.902),
+                           "pix2pix (paired)": (0.030, 26.5, 0.913)},
+              "t2_to_t1": {"identity": (0.149, 12.8, -0.076), "histogram matching": (0.206, 9.8, -0.059),
+                           "naive GAN": (0.041, 23.7, 0.829), "CycleGAN (unpaired)": (0.032, 26.3, 0.905),
+                           "pix2pix (paired)": (0.030, 27.1, 0.908)}},
+             (0.002, 0.1, 0.002), "(MAE, PSNR dB, SSIM)")
 
 # %%
 for direction, rows in table.items():
@@ -366,7 +383,7 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 # table's scores are per slice before they are averaged; compare the two learned translators
 # block by block:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 band = test_meta["band"]
 t1_to_t2 = {"CycleGAN": translations["t1_to_t2"]["CycleGAN (unpaired)"],
             "pix2pix": translations["t1_to_t2"]["pix2pix (paired)"]}
@@ -376,11 +393,12 @@ by_band = {name: {b: v[band == b].mean().item() for b in range(len(LEVEL_BANDS))
 print("T1 → T2 SSIM    slices  CycleGAN  pix2pix")
 for b, band_name in enumerate(LEVEL_BANDS):
     print(f"  {band_name:13s} {int((band == b).sum()):6d} {by_band['CycleGAN'][b]:9.3f} {by_band['pix2pix'][b]:8.3f}")
+assert_close(by_band, {"CycleGAN": {0: 0.875, 1: 0.907, 2: 0.921, 3: 0.909},
+                       "pix2pix": {0: 0.898, 1: 0.914, 2: 0.921, 3: 0.922}}, 0.002, "SSIM by block")
 gap = {b: by_band["pix2pix"][b] - by_band["CycleGAN"][b] for b in range(len(LEVEL_BANDS))}
 assert gap[0] > 0.015 and gap[0] > 1.5 * max(abs(gap[b]) for b in (1, 2, 3)), gap
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 inferior = (band == 0).nonzero().flatten()
 worst = inferior[(ssim_per_slice["pix2pix"] - ssim_per_slice["CycleGAN"])[inferior].argsort(descending=True)[:6]]
 image_grid([test_t1[worst], t1_to_t2["CycleGAN"][worst], t1_to_t2["pix2pix"][worst], test_t2[worst],
@@ -422,7 +440,7 @@ plt.show()
 # partner shows how bright the lesion should come out. We measure what each translator does to
 # it: `lesion_signal(translate(G, t1 with lesion), translate(G, t1 without), mask)`.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 (t1_les, t2_les, mask), (t1_clean, t2_clean) = zoo.lesion05_test_data()
 signal = {"input T1": lesion_signal(t1_les, t1_clean, mask), "true T2 partner": lesion_signal(t2_les, t2_clean, mask)}
 lesion_outputs = {}
@@ -433,9 +451,11 @@ print(f"{len(mask)} held-out slices with lesions; lesion signal (median over sli
 for name, v in signal.items():
     kept = "" if name.startswith("input") else f"   {(v / signal['true T2 partner']).median():5.0%} of the true T2 signal"
     print(f"  {name:16s} {v.median():+.3f}{kept}")
+assert_close({name: v.median().item() for name, v in signal.items()},
+             {"input T1": -0.366, "true T2 partner": 0.344, "naive GAN": 0.311, "CycleGAN": 0.375, "pix2pix": 0.351},
+             0.003, "median lesion signal")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 order = signal["true T2 partner"].argsort(descending=True)[:6]
 image_grid([t1_les[order], lesion_outputs["CycleGAN"][order], lesion_outputs["pix2pix"][order], t2_les[order],
             mask[order]], row_titles=["T1 with lesion", "CycleGAN G(x)", "pix2pix G(x)", "true T2", "lesion mask"])

@@ -105,7 +105,7 @@ check_linear_autoencoder(MyLinearAutoencoder)
 # ratio of the linear autoencoder's error to PCA's and the cosines of the principal angles
 # between the two subspaces (lecture 01, section 3).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 K = 4
 pca = pca_fit(x_train, K)
 flat = x_train.flatten(1)
@@ -174,7 +174,7 @@ check_train_step(my_train_step)
 # trained with your step and your loss inside the course's `fit` loop, then compared with PCA
 # at the same code size on held-out slices.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 seed_everything(0)
 conv_ae = ConvAutoencoder(latent_dim=8, size=32)
 optimizer = torch.optim.Adam(conv_ae.parameters(), lr=2e-3)

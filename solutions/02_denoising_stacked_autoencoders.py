@@ -86,8 +86,7 @@ check_salt_and_pepper(my_salt_and_pepper)
 # %% [markdown]
 # Your two corruptions on a slice, at ν = 0.25 and 0.5:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 g = torch.Generator().manual_seed(0)
 rows = [x[:1].expand(4, -1, -1, -1),
         torch.cat([my_masking_noise(x[:1], nu, g) for nu in (0.1, 0.25, 0.5, 0.75)]),
@@ -142,7 +141,7 @@ check_pretrain_stage(my_pretrain_stage)
 # on 32 px slices, two epochs each. Watch each stage's loss on *its own* input codes fall, while
 # the stages below stay exactly as they were.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 seed_everything(0)
 x_small = brain_slices(400, size=32, seed=0)
 stack = StackedAutoencoder((1, 8, 16, 32))
@@ -185,8 +184,7 @@ check_modality_dropout(my_modality_dropout)
 # Your batch, on six training pairs: each column one sample, the input's two channels above
 # the target's.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 t1, t2 = paired_brain_slices(6, size=64, seed=0)
 inputs, targets = my_modality_dropout(t1, t2, torch.Generator().manual_seed(0))
 image_grid([inputs[:, :1], inputs[:, 1:], targets[:, :1], targets[:, 1:]],

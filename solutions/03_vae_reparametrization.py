@@ -131,7 +131,7 @@ check_cvae_condition(condition)
 # your `reparametrize` draws its codes and your `negative_elbo` is its loss. Ten epochs on 1,500
 # slices, then ask it for slices of each band and check the nearest real slice's band.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 class MyCVAE(ConvVAE):
     def _condition(self, features, labels):
         return condition(features, labels, self.n_classes)

@@ -147,7 +147,7 @@ check_mode_coverage(my_mode_coverage)
 # rounds, and your count judges it. This is the plain recipe of the original paper (no penalty,
 # constant learning rate), so do not expect the lecture's numbers — look at which modes it finds.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 seed_everything(0)
 ring = ring_gaussians(1, seed=0)
 sampler = mixture_sampler(ring.modes, 0.01)
