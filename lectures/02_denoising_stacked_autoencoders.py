@@ -81,7 +81,6 @@ seed_everything(0)
 demo = StackedAutoencoder(zoo.AE02_CHANNELS, stride=1)
 demo_history = train_autoencoder(demo, x_train, epochs=2, lr=zoo.AE02_LR)
 print("loss per image after 2 epochs:", round(demo_history["loss"][-1], 1))
-assert_close(demo_history["loss"][-1], 11.6, 1.0, "loss per image after 2 epochs")
 
 # %%
 assert demo_history["loss"][-1] < demo_history["loss"][0] / 2

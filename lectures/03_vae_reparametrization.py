@@ -40,6 +40,7 @@ from course_lib.autoencoders import encode_all, reconstruct_all
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.metrics import nearest_neighbour_ssim, nearest_neighbours, psnr, ssim
 from course_lib.plotting import image_grid, loss_curves
+from course_lib.tolerances import assert_close
 from course_lib.vae import (
     ConvVAE, encoder_gradient_variances, evaluate_elbo, exact_estimator_variances, interpolate,
     kl_to_standard_normal, negative_elbo, pathwise_gradients, reparametrize, sample_prior,
@@ -231,6 +232,8 @@ demo_history = train_vae(demo_vae, x_train, epochs=4, sigma_x=zoo.VAE03_SIGMA_X)
 print("reconstruction term per epoch:", [round(v, 1) for v in demo_history["reconstruction"]])
 print("KL term per epoch:            ", [round(v, 1) for v in demo_history["kl"]])
 assert demo_history["loss"][-1] < demo_history["loss"][0]
+assert_close([demo_history["reconstruction"][-1], demo_history["kl"][-1]], [3801.6, 11.5], [6.0, 1.5],
+             "last epoch: reconstruction term, KL term")
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 loss_curves({"E_q[−log p(x|z)]": demo_history["reconstruction"]}, ax=axes[0], title="reconstruction term (nats/image)")
 loss_curves({"KL[q(z|x) ‖ p(z)]": demo_history["kl"]}, ax=axes[1], title="KL term (nats/image)")
@@ -245,6 +248,8 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 held_out = evaluate_elbo(vae, x_test, sigma_x=zoo.VAE03_SIGMA_X)
 print({name: round(value, 1) for name, value in held_out.items()}, "nats per image")
+assert_close(held_out, {"negative_elbo": 3797.0, "reconstruction": 3787.0, "kl": 9.9},
+             {"negative_elbo": 1.0, "reconstruction": 1.0, "kl": 0.1}, "held-out ELBO terms")
 assert held_out["kl"] > 5 and math.isclose(held_out["negative_elbo"], held_out["reconstruction"] + held_out["kl"],
                                             rel_tol=1e-6)
 
@@ -285,9 +290,11 @@ ae16 = zoo.load("ae01_conv_k16")
 with torch.no_grad():
     vae_recon = vae.decode(mu_test)
 ae_recon = reconstruct_all(ae16, x_test)
-for name, recon in (("VAE", vae_recon), ("AE", ae_recon)):
-    print(f"{name} reconstructions of held-out slices: PSNR {psnr(recon, x_test).mean():.2f} dB, "
-          f"SSIM {ssim(recon, x_test).mean():.3f}")
+recon_scores = {name: (psnr(recon, x_test).mean().item(), ssim(recon, x_test).mean().item())
+                for name, recon in (("VAE", vae_recon), ("AE", ae_recon))}
+for name, (psnr_db, ssim_value) in recon_scores.items():
+    print(f"{name} reconstructions of held-out slices: PSNR {psnr_db:.2f} dB, SSIM {ssim_value:.3f}")
+assert_close(recon_scores, {"VAE": (20.58, 0.507), "AE": (22.49, 0.618)}, (0.02, 0.002), "(PSNR dB, SSIM)")
 image_grid([x_test[:8], vae_recon[:8], ae_recon[:8]], row_titles=["slice", "VAE f(μ)", "AE"],
            suptitle="held-out slices and reconstructions")
 plt.show()
@@ -370,6 +377,10 @@ for name, model, sigma_x in (("σ_x = 1.0 (α = 0.5)", vae, zoo.VAE03_SIGMA_X),
                        "sample SSIM": nearest_neighbour_ssim(samples, x_test).mean().item()}
     print(f"{name}: KL {trade_off[name]['KL']:5.1f} nats/image | reconstruction SSIM "
           f"{trade_off[name]['recon SSIM']:.3f} | prior samples, SSIM to nearest slice {trade_off[name]['sample SSIM']:.3f}")
+assert_close(trade_off, {"σ_x = 1.0 (α = 0.5)": {"KL": 9.9, "recon SSIM": 0.507, "sample SSIM": 0.400},
+                         "σ_x = 0.3 (α ≈ 5.6)": {"KL": 35.8, "recon SSIM": 0.529, "sample SSIM": 0.247}},
+             {"σ_x = 1.0 (α = 0.5)": {"KL": 0.1, "recon SSIM": 0.002, "sample SSIM": 0.025},
+              "σ_x = 0.3 (α ≈ 5.6)": {"KL": 0.1, "recon SSIM": 0.002, "sample SSIM": 0.02}}, "α trade-off")
 smooth_row, sharp_row = trade_off.values()
 assert sharp_row["KL"] > smooth_row["KL"] and sharp_row["sample SSIM"] < smooth_row["sample SSIM"]
 
@@ -410,6 +421,7 @@ for name, decode, codes in (("VAE", vae.decode, mu_test), ("AE", ae16.decode, co
     path_quality[name] = ends - middles
     print(f"{name}: end frames {ends:.3f}, intermediate frames {middles:.3f} (drop {ends - middles:.3f})")
 assert path_quality["VAE"] < path_quality["AE"]
+assert_close(path_quality, {"VAE": 0.027, "AE": 0.089}, {"VAE": 0.006, "AE": 0.035}, "SSIM drop along the paths")
 
 # %% [markdown]
 # Both paths stay brain-like — the AE's codes of real slices are not far apart either — but the

@@ -235,7 +235,7 @@ for name, value in terms.items():
 d_loss = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y.detach())).item()
 print(f"D's least-squares loss on D_Y: {d_loss:.3f}")
 assert_close([terms["L_GAN(G, D_Y) + L_GAN(F, D_X)"].item(), terms["L_cyc"].item(), terms["L_id"].item(), d_loss],
-             [2.451, 0.685, 0.689, 0.522], [1.0, 0.2, 0.2, 0.3], "untrained losses (a random network's)")
+             [2.451, 0.685, 0.689, 0.522], [1.3, 0.08, 0.06, 0.45], "untrained losses (a random network's)")
 
 # %% [markdown]
 # A few seconds of training on screen with the checkpoint's settings — two epochs of 20 steps
@@ -248,7 +248,7 @@ demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batc
                               d_lr=zoo.CYCLEGAN05_D_LR, lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC,
                               lambda_id=zoo.CYCLEGAN05_LAMBDA_ID, ema_decay=zoo.TRANSLATION05_EMA)
 print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
-assert_close(demo_history["cycle"], [0.349, 0.141], [0.05, 0.03], "cycle loss per epoch")
+assert_close(demo_history["cycle"], [0.349, 0.141], [0.06, 0.02], "cycle loss per epoch")
 
 # %% [markdown]
 # The checkpoint `zoo.load("cyclegan05")` is the same network trained the same way for
@@ -332,7 +332,7 @@ for direction, rows in table.items():
         assert cycle["ssim"] > rows[weak]["ssim"] + 0.5 and cycle["mae"] < rows[weak]["mae"] / 2, (direction, weak)
     assert cycle["ssim"] > naive_row["ssim"] + 0.05 and cycle["mae"] < naive_row["mae"], direction
     assert paired["mae"] < cycle["mae"] < 1.25 * paired["mae"], direction
-assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleGAN (unpaired)"]["ssim"] >= 0.90
+assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleGAN (unpaired)"]["ssim"]
 
 # %% [markdown]
 # What the table says:
@@ -343,9 +343,13 @@ assert table["t1_to_t2"]["pix2pix (paired)"]["ssim"] > table["t1_to_t2"]["CycleG
 #   use them.
 # - Our CycleGAN, which never saw a pair, comes close: its MAE is 13 % above pix2pix's for
 #   T1 → T2 and 4 % for T2 → T1, its SSIM 0.011 and 0.002 behind. The naive GANs, with the same
-#   budget, stay well behind (SSIM 0.81 and 0.83). The course's target for CycleGAN T1 → T2 —
-#   an SSIM of at least 0.90 with an MAE at most 1.25 × pix2pix's — is met, with 0.902 and
-#   1.13 × (asserted above). The end of this section shows where the remaining gap is.
+#   budget, stay well behind (SSIM 0.81 and 0.83). The course's target for CycleGAN T1 → T2 is
+#   an SSIM of at least 0.90 with an MAE at most 1.25 × pix2pix's. The shipped checkpoint meets
+#   it, with 0.902 and 1.13 ×. But that is one training run. Trained again from another seed
+#   (`python -m benchmarks cyclegan_seeds`), the same recipe scored 0.899 and 1.12 ×, with
+#   pix2pix at 0.913 and 0.915. So the MAE part of the target holds on both seeds, and the SSIM
+#   part sits right at the edge of the seed-to-seed spread: this recipe reaches about 0.90, not
+#   reliably more. The end of this section shows where the remaining gap is.
 # - Getting here took four changes to the paper's recipe. Our first checkpoint trained both
 #   players at the same rate for 10 epochs, on 2,000 slices per set. We watched its SSIM on
 #   *training-level* pairs (never the test set): it rose to 0.86 after four epochs and fell
@@ -407,10 +411,12 @@ image_grid([test_t1[worst], t1_to_t2["CycleGAN"][worst], t1_to_t2["pix2pix"][wor
 plt.show()
 
 # %% [markdown]
-# In three of the four blocks CycleGAN is within 0.013 of pix2pix, level with it in one. The
-# largest gap, 0.023, sits in the inferior block — the cerebellum and the temporal lobes, small
-# islands of brain with CSF all round them — and makes up more than half of the mean gap. The
-# error maps show where it is: on the outlines. In T2 the CSF around each island is bright. In
+# In the shipped checkpoint, CycleGAN is within 0.013 of pix2pix in three of the four blocks
+# and level with it in one. The largest gap, 0.023, sits in the inferior block — the
+# cerebellum and the temporal lobes, small islands of brain with CSF all round them — and makes
+# up more than half of the mean gap. The second training seed of `benchmarks cyclegan_seeds`
+# shows the same pattern, more strongly: 0.044 in the inferior block, at most 0.017 elsewhere.
+# The error maps show where it is: on the outlines. In T2 the CSF around each island is bright. In
 # T1 it is a dull grey (about 0.28 in the clean template, where grey matter is 0.59), the same
 # value the blurred border between tissue and background passes through. So the input says
 # little about how far the bright rim should reach. pix2pix learnt the rim from pairs.
@@ -419,16 +425,17 @@ plt.show()
 # anatomy changes fast here: the T2 set's nearest levels to this block are 4–5 below it and
 # 18–19 above (the block is levels 8–15).
 #
-# Two observations say that this coverage matters; neither was used to choose a setting, as
-# both are measured on the test blocks. First, the data change of section 5 — twice as many
-# slices from the same levels, for fewer epochs — lifted CycleGAN's inferior block from 0.851
-# to 0.875 and every other block by 0.004 at most. Second, with the earlier recipe (2,000 slices per set, six
-# epochs) we dealt the runs the other way round, so that the T2 set's nearest levels became 3
-# and 20. Same seed: CycleGAN's SSIM in the inferior block fell from 0.85 to 0.81, while the
-# other blocks moved by 0.013 at most. An unpaired translator is only as good as the target
-# set's coverage of the anatomy it is asked to translate. Where that set is thin, "looks like
-# T2" is learnt from other anatomy. This is the lecture's warning again, seen in the data:
-# distribution matching matches the distribution it was shown.
+# That coverage is the cause is our explanation, not a measurement. Two experiments bear on
+# it, both one training run each. Doubling the slices from the same levels (section 5) lifted
+# CycleGAN's inferior block from 0.851 to 0.875, and every other block by 0.004 at most; with
+# the earlier recipe, dealing the runs the other way round — so that the T2 set's nearest
+# levels became 3 and 20 — lowered it from 0.85 to 0.81. Both point the same way, but the
+# second training seed alone moved the inferior block by 0.016 (0.859 against 0.875), so they
+# are hints, not findings: settling it would take several seeds of each variant. If the
+# explanation holds, an unpaired translator is only as good as the target set's coverage of
+# the anatomy it is asked to translate: where that set is thin, "looks like T2" is learnt from
+# other anatomy — the lecture's warning again: distribution matching matches the distribution
+# it was shown.
 
 # %% [markdown]
 # ## 6. The danger: what happens to a lesion?
@@ -462,8 +469,9 @@ image_grid([t1_les[order], lesion_outputs["CycleGAN"][order], lesion_outputs["pi
 plt.show()
 
 # %% [markdown]
-# Here the lesions survived: CycleGAN and pix2pix reproduce the true T2 lesion signal in full,
-# the naive GAN most of it. Our T1 → T2 map is nearly a function of each pixel's intensity, and
+# Here the lesions survived: CycleGAN and pix2pix reproduce the true T2 lesion signal in full
+# (109 % and 102 % of it on both training seeds of `benchmarks cyclegan_seeds`), the naive GAN,
+# trained once, most of it. Our T1 → T2 map is nearly a function of each pixel's intensity, and
 # a lesion's T1 intensity is close to that of grey matter or CSF, which the translators have learnt to
 # make bright. That is luck of this problem, not a property of the method. Nothing in
 # $L_{GAN}$ asks for a lesion to be kept — the target images had none, so a lesion makes an
@@ -487,9 +495,10 @@ plt.show()
 #   depends on the network and the training length — measure it against true partners.
 # - With registered pairs, pix2pix's L1 intensity loss gives the lowest error for the same
 #   budget: pairs are worth having when you can get them. Without pairs, CycleGAN came close
-#   here (SSIM 0.90 against 0.91) — after its training length, its data and its
-#   discriminators' learning rate were tuned, and with its generators' weights averaged. Its
-#   largest remaining gap sits where its T2 set covers the anatomy most thinly.
+#   here (SSIM 0.90 against 0.91, on each of two training seeds) — after its training length,
+#   its data and its discriminators' learning rate were tuned, and with its generators' weights
+#   averaged. Its largest remaining gap sits in the inferior block, on both seeds, where its T2
+#   set covers the anatomy most thinly.
 # - Distribution matching can remove or invent features. Measure what a translator does to the
 #   findings that matter (here, lesions) before trusting its output.
 #
