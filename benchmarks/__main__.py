@@ -31,8 +31,6 @@ def main() -> None:
                              "cyclegan_seeds: the training seeds (default 0 1)")
     parser.add_argument("--only", nargs="+", default=[], help="spread: only the notebooks whose path contains one of these")
     args = parser.parse_args()
-    args.seeds_given = args.seeds is not None
-    args.seeds = args.seeds or [0, 1, 2, 3, 4]
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     results = []
     for name in names:
@@ -42,9 +40,9 @@ def main() -> None:
         start = time.perf_counter()
         kwargs = {"from_checkpoints": args.from_checkpoints} if name in TRAINS_MODELS else {}
         if name == "spread":
-            kwargs = {"seeds": tuple(args.seeds), "only": tuple(args.only)}
-        if name == "cyclegan_seeds" and args.seeds_given:
-            kwargs = {"seeds": tuple(args.seeds)}
+            kwargs = {"only": tuple(args.only)}
+        if name in ("spread", "cyclegan_seeds") and args.seeds:  # else each benchmark's own default
+            kwargs["seeds"] = tuple(args.seeds)
         result = {"name": name, **BENCHMARKS[name](out=out, **kwargs)}
         result["wall_s"] = round(time.perf_counter() - start, 1)
         results.append(result)

@@ -28,8 +28,8 @@ import os
 import re
 import statistics
 import time
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import jupytext
 from nbclient import NotebookClient
@@ -48,21 +48,6 @@ def reseed(source: str, seed: int) -> str:
     return SEED_CALL.sub(lambda m: f"{m.group(1)}({int(m.group(2)) + 1000 * seed})", source)
 
 
-@contextmanager
-def environment(extra: dict[str, str]):
-    """Set ``extra`` in os.environ while a kernel is started (the kernel inherits it)."""
-    saved = {key: os.environ.get(key) for key in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def execute(py: Path, seed: int, env: dict[str, str]) -> dict:
     """Run one twin with its seeds shifted; return per code cell its stdout, tags and error."""
     nb = jupytext.read(py)
@@ -74,7 +59,7 @@ def execute(py: Path, seed: int, env: dict[str, str]) -> dict:
         if cell.cell_type == "code":
             cell.source = reseed(cell.source, seed)
     start = time.perf_counter()
-    with environment(env):
+    with mock.patch.dict(os.environ, env):  # the kernel inherits the environment it starts in
         NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(py.parent)}}).execute()
     cells = []
