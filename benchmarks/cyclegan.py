@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from course_lib import zoo
-from course_lib.cyclegan import histogram_match, lesion_signal, translate, translation_scores
+from course_lib.cyclegan import histogram_match, translate
+from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.data import LEVEL_BANDS
 
 from ._models import recipe_model

@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from course_lib import zoo
-from course_lib.cyclegan import lesion_signal, translate, translation_scores
+from course_lib.cyclegan import translate
+from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.data import LEVEL_BANDS
 
 from ._models import recipe_model

@@ -16,8 +16,9 @@ import torch
 
 from course_lib import zoo
 from course_lib.data import brain_slices
-from course_lib.gan import slice_features
-from course_lib.metrics import frechet_distance, mse, nearest_neighbours
+from course_lib.evaluation import slice_features
+from course_lib.metrics import mse
+from course_lib.evaluation import frechet_distance, nearest_neighbours
 from course_lib.vae import sample_prior
 
 from ._models import recipe_model

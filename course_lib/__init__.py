@@ -22,8 +22,8 @@ def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's global random generators with ``seed``.
 
     Also asks PyTorch for deterministic kernels where it has them, so that a notebook run
-    twice on the same machine prints the same numbers. Returns a ``torch.Generator`` seeded
-    with the same value, for code that prefers an explicit generator.
+    twice on the same machine prints the same numbers. Returns nothing: code that prefers an
+    explicit generator makes its own, ``torch.Generator().manual_seed(seed)``.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
@@ -35,10 +35,12 @@ def seed_everything(seed: int) -> None:
 
 
 def default_device() -> torch.device:
-    """The device the course trains on: CUDA if present, else the CPU.
+    """The device a model *could* use here: CUDA if present, else the CPU.
 
-    The course is sized for a 2-core laptop CPU; a GPU only makes it faster. Set the
-    environment variable ``COURSE_DEVICE`` (e.g. ``cpu``) to override.
+    It only reports; no notebook or library function calls it. The notebooks and the library's
+    training functions keep every model and tensor on the CPU, whatever this returns (the course
+    is sized for a 2-core laptop CPU), so a GPU here speeds nothing up. Set the environment
+    variable ``COURSE_DEVICE`` (e.g. ``cpu``) to override what it reports.
     """
     requested = os.environ.get("COURSE_DEVICE")
     if requested:

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from .gan import discriminator_loss, generator_loss
-from .metrics import psnr, ssim
 from .training import History, WeightAverages, fit
 
 __all__ = [
@@ -43,8 +42,6 @@ __all__ = [
     "train_pix2pix",
     "histogram_match",
     "translate",
-    "translation_scores",
-    "lesion_signal",
 ]
 
 
@@ -439,7 +436,7 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
 
 
 # =============================================================================================
-# Baselines and evaluation
+# The histogram-matching baseline, and applying a trained generator
 # =============================================================================================
 
 
@@ -473,33 +470,3 @@ def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250)
     out = torch.cat([generator(chunk) for chunk in images.split(batch_size)])
     generator.train(was_training)
     return out
-
-
-def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-slice MAE, PSNR (dB) and SSIM of translated slices against their true partners,
-    each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``."""
-    _check_slices(outputs, "outputs")
-    _check_slices(partners, "partners")
-    _check_pairs(outputs, partners, "translation_scores")
-    return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
-            "ssim": ssim(outputs, partners)}
-
-
-def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesion_mask: torch.Tensor) -> torch.Tensor:
-    """What a lesion does to an image, per slice (B,): the mean of (image with the lesion − the
-    same image without it) over the lesion's core (mask ≥ 0.5).
-
-    The data module renders a slice with and without its lesions from the same anatomy, warp
-    and noise, so the difference is the lesion alone. Negative: the lesion is darker than the
-    tissue it replaced (T1); positive: brighter (T2). For a translator, pass its outputs for both
-    versions of the input: a lesion that survives translation keeps the true partner's signal.
-    Slices without a lesion core give NaN.
-    """
-    for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
-        _check_slices(t, name)
-    _check_pairs(with_lesion, without_lesion, "lesion_signal")
-    _check_pairs(with_lesion, lesion_mask, "lesion_signal")
-    core = (lesion_mask >= 0.5).float()
-    area = core.flatten(1).sum(1)
-    total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
-    return torch.where(area > 0, total / area.clamp(min=1), torch.nan)

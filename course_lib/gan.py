@@ -1,5 +1,6 @@
 """Lecture 04: the GAN minimax game — discriminator and generator losses, the saturation of the
-minimax generator loss, mode coverage on the 2-D toys, and MLP GANs to train on them.
+minimax generator loss, MLP GANs for the 2-D toys and a DCGAN for brain slices. (How the
+generators are judged — mode coverage, the Fréchet distance — is in :mod:`course_lib.evaluation`.)
 
 Notation of the lecture: a generator G maps noise z to a sample G(z); a discriminator D maps a
 sample x to D(x) ∈ (0, 1), the probability that x is real. The value function is
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -29,8 +29,6 @@ __all__ = [
     "generator_logit_gradient",
     "sample_latent",
     "mixture_sampler",
-    "Coverage",
-    "mode_coverage",
     "MLPGenerator",
     "MLPDiscriminator",
     "gan_training_step",
@@ -40,10 +38,6 @@ __all__ = [
     "DCGANGenerator",
     "DCGANDiscriminator",
     "train_dcgan",
-    "SliceFeatureNet",
-    "slice_features",
-    "level_bins",
-    "train_feature_net",
 ]
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
@@ -102,7 +96,8 @@ def generator_logit_gradient(d_of_g: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 def sample_latent(n: int, dim: int, kind: str = "gaussian", generator: torch.Generator | None = None) -> torch.Tensor:
-    """n noise vectors z: ``"uniform"`` on [−1, 1]^dim (as in the lecture) or ``"gaussian"`` N(0, I)."""
+    """n noise vectors z: ``"gaussian"`` N(0, I) (the lecture's choice) or ``"uniform"`` on [−1, 1]^dim
+    (the original GAN paper's, which lecture 04 found far worse on the toys)."""
     if kind == "uniform":
         return 2 * torch.rand(n, dim, generator=generator) - 1
     if kind == "gaussian":
@@ -121,27 +116,6 @@ def mixture_sampler(modes: torch.Tensor, std: float) -> Callable[[int, torch.Gen
         return modes[which] + std * torch.randn(n, modes.shape[1], generator=generator)
 
     return sampler
-
-
-class Coverage(NamedTuple):
-    """Mode coverage as in VEEGAN/PacGAN: modes captured (of ``n_modes``) and the high-quality fraction."""
-
-    modes: int
-    high_quality: float
-    n_modes: int
-
-
-def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Coverage:
-    """A sample is high-quality when within 3σ of its nearest mode; a mode is captured when it is
-    the nearest mode of at least one high-quality sample (Srivastava et al. 2017; Lin et al. 2018)."""
-    if samples.ndim != 2 or modes.ndim != 2 or samples.shape[1] != modes.shape[1]:
-        raise ValueError(f"samples (N, d) and modes (K, d) must share d, got {tuple(samples.shape)} and {tuple(modes.shape)}")
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
-    distances = torch.cdist(samples.double(), modes.double())
-    nearest_distance, nearest_mode = distances.min(dim=1)
-    good = nearest_distance <= 3 * std
-    return Coverage(int(nearest_mode[good].unique().numel()), good.double().mean().item(), len(modes))
 
 
 class MLPGenerator(nn.Module):
@@ -405,61 +379,3 @@ class DCGAN(nn.Module):
         self.discriminator = DCGANDiscriminator(width)
         self.register_buffer("snapshots", torch.zeros(n_snapshots, snapshot_size, 1, 64, 64))
         self.register_buffer("snapshot_epochs", torch.zeros(n_snapshots, dtype=torch.long))
-
-
-class SliceFeatureNet(nn.Module):
-    """The feature network of the course's Fréchet distance: a small CNN trained to tell which of
-    ``n_levels`` axial-level bins a 64 px slice comes from. Its ``features`` (8w numbers: the
-    global average of the last convolution's channels) describe anatomy; Inception features,
-    which FID uses, know nothing about brain MR."""
-
-    def __init__(self, width: int = 16, n_levels: int = 8) -> None:
-        super().__init__()
-        self.trunk = nn.Sequential(*_conv_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(8 * width, n_levels)
-        self.n_levels = n_levels
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        _check_slices(x)
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-@torch.no_grad()
-def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches."""
-    model.eval()
-    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
-    """The bin index 0 … n_levels − 1 of each slice's relative axial level in [0, 1]."""
-    return (level * n_levels).long().clamp(0, n_levels - 1)
-
-
-def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tensor, *, epochs: int = 5,
-                      lr: float = 2e-3, batch_size: int = 64, seed: int = 0, progress: bool = True) -> dict:
-    """Fit the feature network to predict each slice's axial-level bin (cross-entropy, Adam).
-
-    ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). Returns the
-    per-epoch loss history.
-    """
-    _check_slices(x)
-    targets = level_bins(level, model.n_levels)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-
-    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> float:
-        images, bins = batch
-        loss = nn.functional.cross_entropy(model(images), bins)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc="feature network")
-    model.eval()
-    return history

@@ -1,18 +1,17 @@
-"""Image-quality metrics (lectures 02–05) and nearest neighbours (the memorisation check).
+"""Pixel metrics (lectures 01–05): MSE, PSNR and SSIM of an image against its partner.
 
 Images are float tensors of shape (B, C, H, W) with values in [0, L], L = ``data_range``.
 Every metric compares x[b] with y[b] and returns one number per image: a tensor of shape (B,).
-Average it yourself if you want one figure for the batch. The Fréchet distance is the
-exception: it compares two *sets* (of feature vectors) and returns one number.
+Average it yourself if you want one figure for the batch. Judging a generator, which has no
+partner images, is :mod:`course_lib.evaluation`'s job.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["mse", "psnr", "ssim", "ssim_map", "nearest_neighbours", "nearest_neighbour_ssim", "frechet_distance"]
+__all__ = ["mse", "psnr", "ssim", "ssim_map"]
 
 
 def _check_images(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
@@ -105,69 +104,3 @@ def ssim_map(
     var_y = local_mean(y * y) - mu_y**2
     cov_xy = local_mean(x * y) - mu_x * mu_y
     return ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-
-
-def nearest_neighbours(
-    queries: torch.Tensor, reference: torch.Tensor, k: int = 1
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k nearest reference samples of every query, by Euclidean distance of flattened samples.
-
-        d(q, r) = ‖vec(q) − vec(r)‖₂
-
-    Returns ``(distances, indices)``, both of shape (Q, k) and sorted nearest first; indices
-    are long and index ``reference``. A generated sample at distance ≈ 0 from a training image
-    is a copy: the model memorised it.
-    """
-    for name, t in (("queries", queries), ("reference", reference)):
-        if not isinstance(t, torch.Tensor) or t.ndim < 2 or not t.dtype.is_floating_point:
-            raise ValueError(f"{name} must be a floating-point tensor of shape (N, ...), got "
-                             f"{getattr(t, 'dtype', type(t).__name__)} {tuple(getattr(t, 'shape', ()))}")
-    q, r = queries.flatten(1), reference.flatten(1)
-    if q.shape[1] != r.shape[1]:
-        raise ValueError(f"queries and reference must have the same per-sample size, got "
-                         f"{tuple(queries.shape[1:])} and {tuple(reference.shape[1:])}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(r):
-        raise ValueError(f"k must be an int in [1, len(reference)] = [1, {len(r)}], got {k!r}")
-    dtype = torch.promote_types(q.dtype, r.dtype)
-    q, r = q.to(dtype), r.to(dtype)
-    _, indices = torch.cdist(q, r).topk(k, dim=1, largest=False, sorted=True)
-    # cdist's fast path expands ‖q‖² − 2q·r + ‖r‖², which loses precision (an exact copy can
-    # come out at 1e-2); recompute the k winners' distances directly and re-sort them.
-    distances = (q[:, None, :] - r[indices]).norm(dim=-1)
-    distances, order = distances.sort(dim=1)
-    return distances, indices.gather(1, order)
-
-
-def nearest_neighbour_ssim(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """SSIM of each image to its nearest reference image (by pixel distance), shape (B,).
-
-    How much each generated image looks like *some* real one: the course's measure of whether
-    random codes decode to plausible slices (lectures 01 and 03).
-    """
-    _, nearest = nearest_neighbours(images, reference)
-    return ssim(images, reference[nearest[:, 0]])
-
-
-def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature vectors (N, d):
-
-        FD = ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})
-
-    (Heusel et al., 2017: with Inception features this is the FID). The matrix square root is
-    scipy's ``sqrtm``; a tiny imaginary part from round-off is dropped. 0 for identical
-    statistics; it compares whole *sets* of images, not pairs, and needs N well above d for
-    stable covariances.
-    """
-    from scipy import linalg  # imported here: scipy.linalg is slow to import and only this needs it
-
-    for name, f in (("features_a", features_a), ("features_b", features_b)):
-        if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < 2:
-            raise ValueError(f"{name} must be a tensor of feature vectors (N ≥ 2, d), got {tuple(getattr(f, 'shape', ()))}")
-    if features_a.shape[1] != features_b.shape[1]:
-        raise ValueError(f"the two feature sets differ in width: {features_a.shape[1]} vs {features_b.shape[1]}")
-    a, b = features_a.detach().double().cpu().numpy(), features_b.detach().double().cpu().numpy()
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    root = linalg.sqrtm(cov_a @ cov_b)
-    root = root.real if np.iscomplexobj(root) else root
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))

@@ -1,5 +1,6 @@
 """Lecture 03: the variational autoencoder — reparametrization, the closed-form KL, the ELBO,
-a convolutional (conditional) VAE, and the two gradient estimators the trick is about.
+a convolutional (conditional) VAE, and the two gradient estimators the trick is about (pathwise and
+score function, the latter also with a leave-one-out baseline).
 
 Notation of the lecture: the encoder gives q_φ(z|x) = N(μ_x, diag σ²_x) through two heads,
 μ_x = g(x) and log σ²_x = h(x); the prior is p(z) = N(0, I); the decoder f(z) is the mean of
@@ -41,9 +42,10 @@ __all__ = [
     "score_function_gradients",
     "exact_estimator_variances",
     "encoder_gradient_variances",
+    "ENCODER_GRADIENT_ROWS",
 ]
 
-DEFAULT_SIGMA_X = 0.1  # the decoder's pixel noise: α = 1/(2σ_x²) = 50
+DEFAULT_SIGMA_X = 1.0  # the decoder's pixel noise σ_x, as in the lectures' main model: α = 1/(2σ_x²) = 0.5
 
 
 def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -247,18 +249,43 @@ def pathwise_gradients(f: Callable[[torch.Tensor], torch.Tensor], mu: torch.Tens
     return grad
 
 
+SCORE_FUNCTION_BASELINES = (None, "leave_one_out")
+
+
 @torch.no_grad()
 def score_function_gradients(f: Callable[[torch.Tensor], torch.Tensor], mu: torch.Tensor, sigma: torch.Tensor,
-                             eps: torch.Tensor) -> torch.Tensor:
+                             eps: torch.Tensor, *, baseline: str | None = None) -> torch.Tensor:
     """Single-sample score-function (REINFORCE) estimates f(z) · ∂ log N(z; μ, σ²)/∂μ = f(z) (z − μ)/σ².
 
     ∂/∂μ E[f(z)] = E[f(z) ∂ log q(z)/∂μ]: needs only values of f, never its gradient — and pays
-    for that with a much larger variance.
+    for that with a much larger variance. The samples z_i = μ + σ ε_i run along the first
+    dimension of ``eps``; one estimate per sample, shaped like z.
+
+    ``baseline="leave_one_out"`` (Kool, van Hoof & Welling, 2019, "Buy 4 REINFORCE samples, get a
+    baseline for free!"; Mohamed et al., JMLR 2020, on control variates) subtracts from each
+    f(z_i) the mean of the other n − 1 samples' values,
+
+        ĝ_i = (f(z_i) − b_i) (z_i − μ)/σ²,   b_i = (1/(n − 1)) Σ_{j≠i} f(z_j)
+            = n/(n − 1) · (f(z_i) − f̄) (z_i − μ)/σ²,   f̄ = (1/n) Σ_j f(z_j).
+
+    Each ĝ_i stays unbiased: b_i does not depend on z_i and E[(z_i − μ)/σ²] = 0, so
+    E[b_i (z_i − μ)/σ²] = 0. Any constant added to f cancels in f(z_i) − b_i. (Subtracting the
+    mean f̄ itself, z_i included, would shrink the estimate by (n − 1)/n.) The n estimates are then
+    no longer independent; their mean is the usual leave-one-out estimator. Needs n ≥ 2.
     """
+    if baseline not in SCORE_FUNCTION_BASELINES:
+        raise ValueError(f"baseline must be one of {SCORE_FUNCTION_BASELINES} (None: no baseline), got {baseline!r}")
+    if baseline == "leave_one_out" and (eps.ndim == 0 or eps.shape[0] < 2):
+        raise ValueError(f"the leave-one-out baseline needs at least 2 samples along eps's first dimension, "
+                         f"got eps of shape {tuple(eps.shape)}")
     z = mu + sigma * eps
     values = f(z)
     if values.ndim < z.ndim:  # one f per sample of a vector z: broadcast it over z's coordinates
         values = values.reshape(*values.shape, *[1] * (z.ndim - values.ndim))
+    if baseline == "leave_one_out":
+        n = values.shape[0]
+        # f(z_i) − b_i, written as n/(n − 1)(f(z_i) − f̄): no large sums of large values, same number
+        values = n / (n - 1) * (values - values.mean(dim=0, keepdim=True))
     return values * (z - mu) / sigma**2
 
 
@@ -275,27 +302,70 @@ def exact_estimator_variances(a: torch.Tensor | float, sigma: float = 1.0) -> tu
     return pathwise, score
 
 
+ENCODER_GRADIENT_ROWS = (
+    "pathwise",
+    "score function, log-likelihood with its constant",
+    "score function, constant dropped",
+    "score function, leave-one-out baseline",
+)
+
+
 def encoder_gradient_variances(model: ConvVAE, x: torch.Tensor, *, n_samples: int = 256,
-                               sigma_x: float = DEFAULT_SIGMA_X, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Variances of the single-sample pathwise and score-function estimates of ∂/∂μ E_q[log p_θ(x|z)].
+                               sigma_x: float = DEFAULT_SIGMA_X, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Variances of single-sample estimates of ∂/∂μ E_q[log p_θ(x|z)], pathwise and three score-function ones.
 
     For each image, q_φ(z|x) = N(μ, σ²) comes from the trained encoder, and ``n_samples`` draws
     of ε give that many estimates of the gradient of the reconstruction term with respect to μ
-    (the encoder's output, through which every encoder weight gets its gradient). Returns the
-    two variances per image and latent dimension, each (B, latent_dim).
+    (the encoder's output, through which every encoder weight gets its gradient). The same ε
+    serve every row (common random numbers). Returns a dict of variances per image and latent
+    dimension, each (B, latent_dim), under the keys of ``ENCODER_GRADIENT_ROWS``:
+
+    - ``"pathwise"``: ∇_z log p_θ(x|z) at z = μ + σ ε;
+    - ``"score function, log-likelihood with its constant"``: f(z) (z − μ)/σ² with
+      f(z) = log p_θ(x|z) = −α‖x − f_θ(z)‖² − c, α = 1/(2σ_x²), c = (D/2) log(2πσ_x²);
+    - ``"score function, constant dropped"``: the same with f(z) = −α‖x − f_θ(z)‖²;
+    - ``"score function, leave-one-out baseline"``: the full log-likelihood with the
+      leave-one-out baseline of :func:`score_function_gradients` (which removes c by itself).
+
+    Why the constant c matters to one estimator and not the other: the pathwise estimate
+    ∇_z(f(z) − c) = ∇_z f(z) loses c sample by sample. The score-function estimate is
+    (f(z) − c) ε/σ for z = μ + σε; c ε/σ has mean 0, so every row estimates the same gradient,
+    but it adds to the variance of coordinate j
+
+        Var[(f − c) ε_j/σ_j] = Var[f ε_j/σ_j] − 2c E[f ε_j²]/σ_j² + c²/σ_j²,
+
+    and c is thousands of nats (≈ 3,764 for D = 64² pixels at σ_x = 1) against a squared-error
+    term that varies by a few. A baseline b_i removes any constant, because f(z_i) − b_i does not
+    change when c is added to every value of f.
     """
+    if not (isinstance(n_samples, int) and n_samples >= 2):
+        raise ValueError(f"n_samples must be an int ≥ 2 (a variance needs two samples), got {n_samples!r}")
+    if not sigma_x > 0:
+        raise ValueError(f"sigma_x must be positive, got {sigma_x!r}")
+    alpha = 1 / (2 * sigma_x**2)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         mu, logvar = model.encode(x)
     sigma = torch.exp(0.5 * logvar)
-    pathwise, score = [], []
+    variances: dict[str, list[torch.Tensor]] = {row: [] for row in ENCODER_GRADIENT_ROWS}
     for b in range(len(x)):
         target = x[b:b + 1].expand(n_samples, *x.shape[1:])
 
         def log_likelihood(z: torch.Tensor, target: torch.Tensor = target) -> torch.Tensor:
             return -gaussian_nll(model.decode(z), target, sigma_x)
 
+        def without_constant(z: torch.Tensor, target: torch.Tensor = target) -> torch.Tensor:
+            return -alpha * (target - model.decode(z)).pow(2).flatten(1).sum(dim=1)
+
         eps = torch.randn(n_samples, model.latent_dim, generator=generator)
-        pathwise.append(pathwise_gradients(log_likelihood, mu[b], sigma[b], eps).var(dim=0))
-        score.append(score_function_gradients(log_likelihood, mu[b], sigma[b], eps).var(dim=0))
-    return torch.stack(pathwise), torch.stack(score)
+        estimates = {
+            "pathwise": pathwise_gradients(log_likelihood, mu[b], sigma[b], eps),
+            "score function, log-likelihood with its constant":
+                score_function_gradients(log_likelihood, mu[b], sigma[b], eps),
+            "score function, constant dropped": score_function_gradients(without_constant, mu[b], sigma[b], eps),
+            "score function, leave-one-out baseline":
+                score_function_gradients(log_likelihood, mu[b], sigma[b], eps, baseline="leave_one_out"),
+        }
+        for row, estimate in estimates.items():
+            variances[row].append(estimate.var(dim=0))
+    return {row: torch.stack(values) for row, values in variances.items()}

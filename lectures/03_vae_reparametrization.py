@@ -38,7 +38,8 @@ import torch
 from course_lib import zoo
 from course_lib.autoencoders import encode_all, reconstruct_all
 from course_lib.data import LEVEL_BANDS, brain_slices
-from course_lib.metrics import nearest_neighbour_ssim, nearest_neighbours, psnr, ssim
+from course_lib.metrics import psnr, ssim
+from course_lib.evaluation import nearest_neighbour_ssim, nearest_neighbours
 from course_lib.plotting import image_grid, loss_curves
 from course_lib.tolerances import assert_close
 from course_lib.vae import (

@@ -44,9 +44,10 @@ import torch
 
 from course_lib import zoo
 from course_lib.cyclegan import (
-    CycleGAN, cycle_consistency_loss, histogram_match, identity_loss, lesion_signal, lsgan_discriminator_loss,
-    lsgan_generator_loss, train_cyclegan, translate, translation_scores,
+    CycleGAN, cycle_consistency_loss, histogram_match, identity_loss, lsgan_discriminator_loss, lsgan_generator_loss,
+    train_cyclegan, translate,
 )
+from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.data import LEVEL_BANDS
 from course_lib.gan import generator_loss
 from course_lib.plotting import image_grid

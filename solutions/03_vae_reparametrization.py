@@ -36,7 +36,7 @@ import torch
 
 from course_lib.checks import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
 from course_lib.data import LEVEL_BANDS, brain_slices
-from course_lib.metrics import nearest_neighbours
+from course_lib.evaluation import nearest_neighbours
 from course_lib.plotting import image_grid
 from course_lib.training import fit
 from course_lib.vae import ConvVAE

@@ -36,7 +36,8 @@ from course_lib import zoo
 from course_lib.checks import (
     check_cycle_consistency_loss, check_cyclegan_generator_step, check_identity_loss, check_lsgan_losses,
 )
-from course_lib.cyclegan import CycleGAN, GeneratorStep, cyclegan_discriminator_step, translate, translation_scores
+from course_lib.cyclegan import CycleGAN, GeneratorStep, cyclegan_discriminator_step, translate
+from course_lib.evaluation import translation_scores
 from course_lib.plotting import image_grid
 from course_lib.tolerances import assert_close
 

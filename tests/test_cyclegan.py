@@ -6,8 +6,8 @@ import torch
 
 from course_lib.cyclegan import (
     CycleGAN, ImagePool, PatchDiscriminator, Pix2Pix, ResnetGenerator, cycle_consistency_loss, cyclegan_discriminator_step,
-    cyclegan_generator_step, histogram_match, identity_loss, lesion_signal, lsgan_discriminator_loss,
-    lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate, translation_scores,
+    cyclegan_generator_step, histogram_match, identity_loss, lsgan_discriminator_loss,
+    lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate,
 )
 from course_lib.data import paired_brain_slices, unpaired_brain_slices
 from course_lib.training import NonFiniteLossError
@@ -252,44 +252,12 @@ def test_histogram_match_cannot_invert_contrast():
     assert (matched - (1 - x)).abs().mean() > 0.2
 
 
-def test_translation_scores_of_a_perfect_translation():
-    y = torch.rand(4, 1, 32, 32)
-    scores = translation_scores(y, y)
-    assert torch.all(scores["mae"] == 0) and torch.allclose(scores["ssim"], torch.ones(4))
-    with pytest.raises(ValueError, match="paired"):
-        translation_scores(y, y[:3])
-
-
 def test_translate_is_batched_and_gradient_free():
     g = ResnetGenerator(4, 1)
     x = torch.rand(5, 1, 32, 32)
     out = translate(g, x, batch_size=2)
     assert out.shape == x.shape and not out.requires_grad
     assert torch.allclose(out, g.eval()(x), atol=1e-6)
-
-
-def test_lesion_signal_sign_and_size():
-    without = torch.full((2, 1, 32, 32), 0.5)
-    mask = torch.zeros(2, 1, 32, 32)
-    mask[:, :, 14:18, 14:18] = 1.0
-    mask[:, :, 13, 14:18] = 0.3  # the soft edge is not part of the core
-    with_lesion = without.clone()
-    with_lesion[0][mask[0] >= 0.5] = 0.2  # a dark lesion (T1)
-    with_lesion[1][mask[1] >= 0.5] = 0.9  # a bright one (T2)
-    with_lesion[:, :, 13] = 0.0
-    assert lesion_signal(with_lesion, without, mask).tolist() == pytest.approx([-0.3, 0.4])
-    assert lesion_signal(with_lesion, without, torch.zeros_like(mask)).isnan().all()  # no lesion: NaN, not 0
-    with pytest.raises(ValueError, match="paired"):
-        lesion_signal(with_lesion, without[:1], mask)
-
-
-def test_lesion_signal_of_the_data_modules_lesions():
-    t1, t2, meta = paired_brain_slices(20, seed=3, lesion_prob=1.0, return_meta=True)
-    t1_clean, t2_clean = paired_brain_slices(20, seed=3)
-    keep = meta["lesion"] == 1
-    s1 = lesion_signal(t1[keep], t1_clean[keep], meta["lesion_mask"][keep])
-    s2 = lesion_signal(t2[keep], t2_clean[keep], meta["lesion_mask"][keep])
-    assert keep.sum() >= 15 and (s1 < -0.1).all() and (s2 > 0.1).all()  # hypointense in T1, hyperintense in T2
 
 
 def test_image_pool_fills_then_serves_old_fakes_half_the_time():

@@ -45,16 +45,36 @@ def test_augmentation_varies_the_same_level():
 
 
 def test_splits_are_disjoint_with_a_guard_gap():
-    train, test = level_ids("train"), level_ids("test")
-    assert len(train) > 2 * len(test) > 0
-    assert np.abs(train[:, None] - test[None, :]).min() >= 3  # ≥ 3 mm between the splits
-    # the held-out levels cover every quarter of the brain
+    splits = {name: level_ids(name) for name in ("train", "val", "test")}
+    assert len(splits["train"]) > 2 * (len(splits["val"]) + len(splits["test"]))
+    assert len(splits["val"]) == len(splits["test"]) > 0
     n_levels = len(_template()["z_mm"])
-    bands = set((test / (n_levels - 1) * len(LEVEL_BANDS)).astype(int).clip(max=len(LEVEL_BANDS) - 1))
-    assert bands == set(range(len(LEVEL_BANDS)))
+    for a, b in [("train", "val"), ("train", "test"), ("val", "test")]:
+        # ≥ 3 levels (1 mm each) between any two splits: 2.1 mm with the ±0.45 mm level jitter
+        assert np.abs(splits[a][:, None] - splits[b][None, :]).min() >= 3, (a, b)
+    # validation and test levels both cover every quarter of the brain
+    for name in ("val", "test"):
+        bands = set((splits[name] / (n_levels - 1) * len(LEVEL_BANDS)).astype(int).clip(max=len(LEVEL_BANDS) - 1))
+        assert bands == set(range(len(LEVEL_BANDS))), name
 
 
-@pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_slices_of_different_splits_are_apart(split):
+    _, meta = brain_slices(400, split=split, seed=5, return_meta=True)
+    z = meta["z_mm"].numpy()
+    for other in {"train", "val", "test"} - {split}:
+        _, other_meta = brain_slices(400, split=other, seed=6, return_meta=True)
+        assert np.abs(z[:, None] - other_meta["z_mm"].numpy()[None, :]).min() >= 2.1 - 1e-4, other
+
+
+def test_validation_pairs_are_registered():
+    t1, t2, meta = paired_brain_slices(6, split="val", seed=2, return_meta=True)
+    assert torch.equal(t1, brain_slices(6, split="val", seed=2))
+    assert torch.equal(t2, brain_slices(6, split="val", seed=2, contrast="t2"))
+    assert set(np.rint(meta["level"].numpy() * (len(_template()["z_mm"]) - 1)).astype(int)) <= set(level_ids("val"))
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
 def test_meta_levels_belong_to_the_split(split):
     _, meta = brain_slices(300, split=split, seed=3, return_meta=True)
     n_levels = len(_template()["z_mm"])
@@ -117,7 +137,7 @@ def test_t2_like_contrast_orders_tissues_like_t2():
         (dict(n=2.5), "n must be a positive int"),
         (dict(n=2, size=48), "size must be one of"),
         (dict(n=2, contrast="flair"), "contrast must be one of"),
-        (dict(n=2, split="val"), "split must be one of"),
+        (dict(n=2, split="validation"), "split must be one of"),
         (dict(n=2, seed=-1), "seed must be"),
         (dict(n=2, lesion_prob=-0.1), "lesion_prob must be a probability"),
         (dict(n=2, lesion_prob=1.5), "lesion_prob must be a probability"),

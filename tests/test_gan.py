@@ -8,14 +8,13 @@ import torch
 from torch import nn
 
 from course_lib.gan import (
-    DCGANDiscriminator, DCGANGenerator, SliceFeatureNet, slice_features, train_dcgan,
+    DCGANDiscriminator, DCGANGenerator, train_dcgan,
     MLPDiscriminator,
     MLPGenerator,
     discriminator_loss,
     gan_training_step,
     generator_logit_gradient,
     generator_loss,
-    mode_coverage,
     sample_latent,
     train_toy_gan,
 )
@@ -55,15 +54,6 @@ def test_minimax_saturates_where_the_flipped_label_loss_does_not():
     confident = torch.tensor([1e-3])  # D(G(z)) ≈ 0: D rejects the fakes
     assert generator_logit_gradient(confident, "minimax").item() == pytest.approx(1e-3)
     assert generator_logit_gradient(confident, "non_saturating").item() == pytest.approx(0.999)
-
-
-def test_mode_coverage_counts_as_in_the_papers():
-    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    std = 0.01
-    samples = torch.tensor([[0.0, 0.02], [0.01, 0.0], [1.0, 0.029], [0.5, 0.5]])  # the last is far from all
-    coverage = mode_coverage(samples, modes, std)
-    assert coverage.modes == 2 and coverage.high_quality == pytest.approx(0.75) and coverage.n_modes == 3
-    assert mode_coverage(torch.tensor([[0.0, 0.031]]), modes, std).modes == 0  # just outside 3σ
 
 
 def test_sample_latent_kinds():
@@ -143,9 +133,7 @@ def test_divergence_is_a_clear_error():
     (lambda: generator_logit_gradient(torch.tensor([0.5]), "hinge"), "unknown generator loss"),
     (lambda: generator_logit_gradient(torch.tensor([1.0]), "minimax"), "strictly between 0 and 1"),
     (lambda: sample_latent(4, 2, "cauchy"), "unknown latent kind"),
-    (lambda: mode_coverage(torch.zeros(4, 3), torch.zeros(2, 2), 0.1), "share d"),
-    (lambda: mode_coverage(torch.zeros(4, 2), torch.zeros(2, 2), 0.0), "std must be positive"),
-], ids=["shapes", "logit-shape", "g-kind", "grad-kind", "grad-range", "latent", "coverage-dims", "coverage-std"])
+], ids=["shapes", "logit-shape", "g-kind", "grad-kind", "grad-range", "latent"])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -166,15 +154,12 @@ def test_dcgan_shapes_range_and_one_epoch_of_training():
     assert set(result["snapshots"]) == {0, 1, 2} and result["snapshots"][2].shape == (5, 1, 64, 64)
     assert len(result["history"]["d_loss"]) == 2
     assert any(not torch.equal(a, b) for a, b in zip(before, generator.parameters()))
-    features = slice_features(SliceFeatureNet(width=4), torch.rand(7, 1, 64, 64))
-    assert features.shape == (7, 32)
 
 
 @pytest.mark.parametrize("call, match", [
     (lambda: DCGANGenerator(latent_dim=0), "positive ints"),
     (lambda: DCGANGenerator(latent_dim=8)(torch.randn(2, 4)), r"noise of shape \(B, 8\)"),
     (lambda: DCGANDiscriminator()(torch.rand(2, 1, 32, 32)), r"\(B, 1, 64, 64\)"),
-    (lambda: SliceFeatureNet().features(torch.rand(2, 3, 64, 64)), r"\(B, 1, 64, 64\)"),
 ])
 def test_dcgan_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

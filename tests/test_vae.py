@@ -1,13 +1,19 @@
 """The VAE library: reparametrization, the closed-form KL against Monte Carlo and torch, the ELBO's
-reduction, the (conditional) conv VAE, the two gradient estimators against their exact variances."""
+reduction, the (conditional) conv VAE, the two gradient estimators against their exact variances,
+the score function's leave-one-out baseline, and the encoder-gradient variance table."""
 
 import math
 
 import pytest
 import torch
 
+from course_lib import zoo
+from course_lib.data import brain_slices
 from course_lib.vae import (
+    DEFAULT_SIGMA_X,
+    ENCODER_GRADIENT_ROWS,
     ConvVAE,
+    encoder_gradient_variances,
     evaluate_elbo,
     exact_estimator_variances,
     gaussian_nll,
@@ -107,6 +113,90 @@ def test_exact_variances_closed_form():
     assert torch.equal(score, torch.tensor([15.0, 30.0, 81 + 126 + 15], dtype=torch.float64))
 
 
+def _square(k: float):
+    def f(z):
+        return (z - k) ** 2
+    return f
+
+
+def test_leave_one_out_baseline_is_unbiased_with_less_variance():
+    one = torch.tensor(1.0, dtype=torch.float64)
+    eps = torch.randn(400_000, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    for a in (-2.0, 0.0, 1.5):
+        mu, f = torch.tensor(a + 0.3, dtype=torch.float64), _square(0.3)
+        pathwise = pathwise_gradients(f, mu, one, eps)
+        plain = score_function_gradients(f, mu, one, eps)
+        loo = score_function_gradients(f, mu, one, eps, baseline="leave_one_out")
+        assert abs(loo.mean() - 2 * a) < 0.05 and abs(loo.mean() - pathwise.mean()) < 0.05
+        # (f − E f) ε = 2aε² + ε³ − ε: variance 8a² + 10, against a⁴ + 14a² + 15 without the baseline
+        assert abs(loo.var() / (8 * a**2 + 10) - 1) < 0.05
+        assert loo.var() < plain.var()
+
+
+def test_leave_one_out_baseline_is_unbiased_with_few_samples():
+    # n = 4 samples along dim 0, 200,000 independent replicates along dim 1: b_i is the mean of only
+    # three other values. Subtracting the plain mean f̄ (z_i included) would give (1 − 1/n) · 2a.
+    one, a, n = torch.tensor(1.0, dtype=torch.float64), 1.5, 4
+    eps = torch.randn(n, 200_000, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    mu, f = torch.tensor(a + 0.3, dtype=torch.float64), _square(0.3)
+    loo = score_function_gradients(f, mu, one, eps, baseline="leave_one_out")
+    assert loo.shape == eps.shape
+    standard_error = (loo.var() / loo.numel()).sqrt()
+    assert abs(loo.mean() - 2 * a) < 4 * standard_error < 0.1 * (2 * a / n)
+    assert loo.var() < score_function_gradients(f, mu, one, eps).var()
+
+
+def test_a_constant_in_f_costs_variance_only_without_a_baseline():
+    one = torch.tensor(1.0, dtype=torch.float64)
+    eps = torch.randn(100_000, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    mu, f = torch.tensor(0.5, dtype=torch.float64), _square(0.0)
+    def shifted(z):
+        return f(z) - 1000.0
+    plain, plain_shifted = (score_function_gradients(g, mu, one, eps) for g in (f, shifted))
+    assert plain_shifted.var() > 1e4 * plain.var()  # + c² Var[ε] = 10⁶ on top of a⁴ + 14a² + 15
+    assert abs(plain_shifted.mean() - 2 * 0.5) < 0.1 * plain_shifted.std()  # ... but still unbiased
+    loo, loo_shifted = (score_function_gradients(g, mu, one, eps, baseline="leave_one_out") for g in (f, shifted))
+    assert torch.allclose(loo, loo_shifted, rtol=1e-9, atol=1e-9)
+
+
+def test_score_function_baseline_is_validated():
+    mu, sigma, eps = torch.tensor(0.0), torch.tensor(1.0), torch.randn(8)
+    with pytest.raises(ValueError, match=r"baseline must be one of \(None, 'leave_one_out'\).*'mean'"):
+        score_function_gradients(_square(0.0), mu, sigma, eps, baseline="mean")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        score_function_gradients(_square(0.0), mu, sigma, torch.randn(1, 3), baseline="leave_one_out")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        score_function_gradients(_square(0.0), mu, sigma, torch.tensor(0.3), baseline="leave_one_out")
+
+
+def test_encoder_gradient_variances_table():
+    vae = ConvVAE(4, size=32).eval()
+    x = brain_slices(3, size=32, seed=2)
+    variances = encoder_gradient_variances(vae, x, n_samples=64, sigma_x=1.0)
+    assert tuple(variances) == ENCODER_GRADIENT_ROWS == (
+        "pathwise",
+        "score function, log-likelihood with its constant",
+        "score function, constant dropped",
+        "score function, leave-one-out baseline",
+    )
+    for row, value in variances.items():
+        assert value.shape == (3, 4), row
+        assert torch.isfinite(value).all() and (value > 0).all(), row
+    ratio = {row: (variances[row] / variances["pathwise"]).median().item() for row in ENCODER_GRADIENT_ROWS[1:]}
+    # the constant (D/2) log 2π ≈ 941 nats for D = 32² dwarfs the untrained decoder's squared error
+    # (≈ 70 nats), so dropping it divides the variance by ≈ ((941 + 70) / 70)² ≈ 200 (30 asserted)
+    assert 30 * ratio["score function, constant dropped"] < ratio["score function, log-likelihood with its constant"]
+    assert ratio["score function, leave-one-out baseline"] < ratio["score function, constant dropped"]
+    again = encoder_gradient_variances(vae, x, n_samples=64, sigma_x=1.0)
+    assert all(torch.equal(variances[row], again[row]) for row in ENCODER_GRADIENT_ROWS)  # seeded
+    with pytest.raises(ValueError, match="n_samples"):
+        encoder_gradient_variances(vae, x, n_samples=1)
+
+
+def test_default_sigma_x_is_the_lectures_main_model():
+    assert DEFAULT_SIGMA_X == zoo.VAE03_SIGMA_X == 1.0  # α = 1/(2σ_x²) = 0.5
+
+
 # --- the conv VAE --------------------------------------------------------------------------------
 
 def test_conv_vae_shapes_and_conditioning():
@@ -182,9 +272,9 @@ def test_interpolation_runs_from_z0_to_z1():
 def test_short_training_lowers_the_negative_elbo():
     x = torch.rand(64, 1, 32, 32) * 0.2 + torch.linspace(0, 0.8, 32)[None, None, None, :]
     vae = ConvVAE(4, size=32, width=8)
-    before = evaluate_elbo(vae, x)
-    history = train_vae(vae, x, epochs=8, batch_size=16, lr=5e-3, progress=False)
-    after = evaluate_elbo(vae, x)
+    before = evaluate_elbo(vae, x, sigma_x=0.1)
+    history = train_vae(vae, x, epochs=8, batch_size=16, lr=5e-3, sigma_x=0.1, progress=False)
+    after = evaluate_elbo(vae, x, sigma_x=0.1)
     assert set(history) == {"loss", "reconstruction", "kl"}
     assert after["negative_elbo"] < before["negative_elbo"]
     assert math.isclose(after["negative_elbo"], after["reconstruction"] + after["kl"], rel_tol=1e-6)

@@ -16,9 +16,12 @@ white-matter lesions are. They are drawn from their own generator, so a call wit
 has the same anatomy, warp and noise as the same call without; the meta dict then also holds
 ``lesion`` (0/1 per slice) and ``lesion_mask`` (n, 1, size, size) in [0, 1].
 
-Splits: the levels are cut into blocks of 8; every fourth block (one in each quarter of the
-brain) is ``"test"``, and the two levels either side of a test block are used by neither split,
-so held-out slices are at least 3 mm away from any training slice.
+Splits: the levels (1 mm apart) are cut into blocks of 8; every fourth block (one in each quarter
+of the brain) is held out. Its first three levels are ``"val"``, where every recipe choice is
+made, its last three ``"test"``, touched once by the final evaluation; the two levels between
+them, and the two either side of the block, belong to no split. With the sub-millimetre level
+jitter, slices of different splits are at least 2.1 mm apart. All splits are the same averaged
+brain: held-out *levels*, not anatomy the models never saw.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from scipy import ndimage
 __all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "LEVEL_BANDS"]
 
 CONTRASTS = ("t1", "t2")
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 SIZES = (32, 64)
 LEVEL_BANDS = ("inferior", "mid-inferior", "mid-superior", "superior")
 # Tissue intensities of the synthetic T2-like contrast (CSF > GM > WM, as in T2-weighted MR).
 T2_INTENSITY = {"csf": 0.95, "gm": 0.55, "wm": 0.30}
+# Blocks of _BLOCK levels, every fourth held out; _GUARD unused levels separate the splits.
 _BLOCK, _GUARD = 8, 2
+_VAL_LEVELS = _TEST_LEVELS = (_BLOCK - _GUARD) // 2  # 3 + 2 guard + 3 = one held-out block
 # Lesion appearance: T1 loses up to this fraction of its intensity at a lesion's centre; the
 # T2-like image moves this far towards the CSF brightness.
 LESION_T1_DROP, LESION_T2_RISE = 0.6, 0.8
@@ -67,17 +72,21 @@ def _smoothed(contrast: str, size: int) -> np.ndarray:
 
 
 def level_ids(split: str) -> np.ndarray:
-    """Indices of the vendored axial levels that belong to ``split`` (disjoint, with a guard gap)."""
+    """Indices of the vendored axial levels that belong to ``split``: ``"train"``, ``"val"`` or
+    ``"test"``, pairwise disjoint, with at least ``_GUARD`` unused levels between any two."""
     _check_choice("split", split, SPLITS)
     n_levels = _template()["t1"].shape[0]
     idx = np.arange(n_levels)
-    test = (idx // _BLOCK) % 4 == 1
+    held_out = (idx // _BLOCK) % 4 == 1
+    offset = idx % _BLOCK
+    if split == "val":
+        return idx[held_out & (offset < _VAL_LEVELS)]
     if split == "test":
-        return idx[test]
-    near_test = np.zeros(n_levels, bool)
+        return idx[held_out & (offset >= _BLOCK - _TEST_LEVELS)]
+    near_held_out = np.zeros(n_levels, bool)
     for shift in range(-_GUARD, _GUARD + 1):
-        near_test |= np.roll(test, shift)
-    return idx[~near_test]
+        near_held_out |= np.roll(held_out, shift)
+    return idx[~near_held_out]
 
 
 def _check_choice(name: str, value, allowed: tuple) -> None:
@@ -203,7 +212,8 @@ def brain_slices(
     Args:
         size: 32 or 64 px.
         contrast: ``"t1"`` (the template's T1) or ``"t2"`` (synthetic T2-like, see the module doc).
-        split: ``"train"`` or ``"test"``: disjoint sets of axial levels.
+        split: ``"train"``, ``"val"`` (for choosing recipes) or ``"test"`` (for the final
+            evaluation): disjoint sets of axial levels (see the module doc).
         seed: the same seed gives the same slices; for a given seed ``"t1"`` and ``"t2"`` share
             the anatomy and warp (only bias field and noise differ), as in ``paired_brain_slices``.
         augment: random level jitter, affine + elastic warp, bias field and Rician noise.

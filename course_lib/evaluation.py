@@ -1,0 +1,361 @@
+"""How to judge a generative model (lectures 01–05): features, distances between sets, fidelity
+and diversity, memorisation, coverage, and translations against their true partners.
+
+A generator has no partner image to compare with; it is judged by comparing *sets*. Which set
+is the reference is part of the measurement, and each function below says which one it needs:
+
+- **A generator of the training population** (the AEs' random decodes, the VAE, the DCGAN)
+  learnt the training levels. Judge it against *fresh* real slices of those levels — new warps,
+  bias fields and noise, e.g. ``brain_slices(n, split="train", seed=<a seed no model trained
+  on>)`` — and compute the real-vs-real floor the same way, from two such fresh sets. Held-out
+  (val/test) levels are another population: against them even perfect samples score badly.
+- **A memorisation check** compares the distance from each sample to its nearest *training*
+  slice with the same distance for fresh real slices of the training levels.
+- **A translator** (lecture 05) is judged on held-out registered pairs, each output against its
+  own true partner: recipes on ``split="val"``, the final figure once on ``split="test"``.
+
+Feature-space measures use the course's own feature network (:class:`SliceFeatureNet`, trained
+to tell a slice's axial level): Inception features, which FID uses, know nothing of brain MR.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+# The feature network reuses the DCGAN discriminator's trunk and its check for 64 px slices.
+from .gan import _check_slices as _check_64px_slices
+from .gan import _conv_trunk
+from .metrics import psnr, ssim
+from .training import fit
+
+__all__ = [
+    "SliceFeatureNet", "slice_features", "level_bins", "train_feature_net",
+    "frechet_distance", "precision_recall", "PrecisionRecall",
+    "nearest_neighbours", "nearest_neighbour_ssim", "nearest_neighbour_mse",
+    "Coverage", "mode_coverage", "level_histogram", "level_coverage", "LevelCoverage",
+    "translation_scores", "lesion_signal",
+]
+
+
+def _check_image_batch(x: torch.Tensor, name: str) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of images, got {getattr(x, 'dtype', type(x).__name__)}")
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"{name} must have shape (B ≥ 1, C, H, W), got {tuple(x.shape)}")
+
+
+def _check_same_shape(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+    if x.shape != y.shape:
+        raise ValueError(f"{what} needs paired images of equal shape (pair i = x[i], y[i]); "
+                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
+
+
+def _check_feature_set(f: torch.Tensor, name: str, minimum: int = 2) -> None:
+    if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < minimum or not f.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor of feature vectors (N ≥ {minimum}, d), "
+                         f"got {getattr(f, 'dtype', type(f).__name__)} {tuple(getattr(f, 'shape', ()))}")
+    if not torch.isfinite(f).all():
+        raise ValueError(f"{name} contains NaN or ±inf")
+
+
+# =============================================================================================
+# The feature network: what "semantically similar" means for brain slices
+# =============================================================================================
+
+class SliceFeatureNet(nn.Module):
+    """The feature network of the course's Fréchet distance: a small CNN trained to tell which of
+    ``n_levels`` axial-level bins a 64 px slice comes from. Its ``features`` (8w numbers: the
+    global average of the last convolution's channels) describe anatomy; Inception features,
+    which FID uses, know nothing about brain MR."""
+
+    def __init__(self, width: int = 16, n_levels: int = 8) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(*_conv_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(8 * width, n_levels)
+        self.n_levels = n_levels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _check_64px_slices(x)
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@torch.no_grad()
+def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches."""
+    model.eval()
+    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
+    """The bin index 0 … n_levels − 1 of each slice's relative axial level in [0, 1]."""
+    return (level * n_levels).long().clamp(0, n_levels - 1)
+
+
+def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tensor, *, epochs: int = 5,
+                      lr: float = 2e-3, batch_size: int = 64, seed: int = 0, progress: bool = True) -> dict:
+    """Fit the feature network to predict each slice's axial-level bin (cross-entropy, Adam).
+
+    ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). Returns the
+    per-epoch loss history.
+    """
+    _check_64px_slices(x)
+    targets = level_bins(level, model.n_levels)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+
+    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> float:
+        images, bins = batch
+        loss = nn.functional.cross_entropy(model(images), bins)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                  desc="feature network")
+    model.eval()
+    return history
+
+
+# =============================================================================================
+# Comparing two sets in feature space: Fréchet distance, precision and recall
+# =============================================================================================
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature vectors (N, d):
+
+        FD = ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})
+
+    (Heusel et al., 2017: with Inception features this is the FID). The matrix square root is
+    scipy's ``sqrtm``; a tiny imaginary part from round-off is dropped. 0 for identical
+    statistics; it compares whole *sets* of images, not pairs, and needs N well above d for
+    stable covariances. Reference set: fresh real slices of the population the generator models
+    (see the module doc), with the floor FD(real, real′) of two such sets beside it.
+    """
+    from scipy import linalg  # imported here: scipy.linalg is slow to import and only this needs it
+
+    _check_feature_set(features_a, "features_a")
+    _check_feature_set(features_b, "features_b")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"the two feature sets differ in width: {features_a.shape[1]} vs {features_b.shape[1]}")
+    a, b = features_a.detach().double().cpu().numpy(), features_b.detach().double().cpu().numpy()
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root = linalg.sqrtm(cov_a @ cov_b)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+class PrecisionRecall(NamedTuple):
+    """Fidelity and diversity of a sample set against a real one (Kynkäänniemi et al., 2019)."""
+
+    precision: float
+    recall: float
+
+
+def _knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each point to its k-th nearest *other* point of the same set."""
+    distances = torch.cdist(features, features)
+    return distances.topk(k + 1, dim=1, largest=False).values[:, k]  # column 0 is the point itself
+
+
+def _inside_manifold(points: torch.Tensor, support: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
+    """Whether each point lies in at least one ball B(support_j, radii_j)."""
+    return (torch.cdist(points, support) <= radii[None, :]).any(dim=1)
+
+
+def precision_recall(real_features: torch.Tensor, fake_features: torch.Tensor, k: int = 3) -> PrecisionRecall:
+    """Improved precision and recall of a sample set (Kynkäänniemi et al., 2019, NeurIPS).
+
+    Each set's *manifold* is the union of balls around its points, each with the radius of that
+    point's k-th nearest neighbour in its own set. Then
+
+        precision = (1/M) Σ_j 1[φ(g_j) ∈ manifold(real)]     — how many samples look real (fidelity)
+        recall    = (1/N) Σ_i 1[φ(x_i) ∈ manifold(fake)]     — how much of the real data the
+                                                               samples cover (diversity)
+
+    Unlike one Fréchet distance, the pair separates blurry-but-diverse from sharp-but-collapsed
+    generators. Reference set: fresh real slices of the population the generator models, with
+    the real-vs-real values of two such sets as the ceiling (not 1: finite sets do not cover
+    each other). Use equal set sizes when comparing generators; k = 3 as in the paper.
+    """
+    _check_feature_set(real_features, "real_features", minimum=k + 1)
+    _check_feature_set(fake_features, "fake_features", minimum=k + 1)
+    if real_features.shape[1] != fake_features.shape[1]:
+        raise ValueError(f"the two feature sets differ in width: {real_features.shape[1]} vs {fake_features.shape[1]}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    real, fake = real_features.detach().double(), fake_features.detach().double()
+    precision = _inside_manifold(fake, real, _knn_radii(real, k)).double().mean().item()
+    recall = _inside_manifold(real, fake, _knn_radii(fake, k)).double().mean().item()
+    return PrecisionRecall(precision, recall)
+
+
+# =============================================================================================
+# Nearest neighbours: does a sample look like *some* real image, or copy a training image?
+# =============================================================================================
+
+def nearest_neighbours(
+    queries: torch.Tensor, reference: torch.Tensor, k: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest reference samples of every query, by Euclidean distance of flattened samples.
+
+        d(q, r) = ‖vec(q) − vec(r)‖₂
+
+    Returns ``(distances, indices)``, both of shape (Q, k) and sorted nearest first; indices
+    are long and index ``reference``. A generated sample at distance ≈ 0 from a training image
+    is a copy: the model memorised it.
+    """
+    for name, t in (("queries", queries), ("reference", reference)):
+        if not isinstance(t, torch.Tensor) or t.ndim < 2 or not t.dtype.is_floating_point:
+            raise ValueError(f"{name} must be a floating-point tensor of shape (N, ...), got "
+                             f"{getattr(t, 'dtype', type(t).__name__)} {tuple(getattr(t, 'shape', ()))}")
+    q, r = queries.flatten(1), reference.flatten(1)
+    if q.shape[1] != r.shape[1]:
+        raise ValueError(f"queries and reference must have the same per-sample size, got "
+                         f"{tuple(queries.shape[1:])} and {tuple(reference.shape[1:])}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(r):
+        raise ValueError(f"k must be an int in [1, len(reference)] = [1, {len(r)}], got {k!r}")
+    dtype = torch.promote_types(q.dtype, r.dtype)
+    q, r = q.to(dtype), r.to(dtype)
+    _, indices = torch.cdist(q, r).topk(k, dim=1, largest=False, sorted=True)
+    # cdist's fast path expands ‖q‖² − 2q·r + ‖r‖², which loses precision (an exact copy can
+    # come out at 1e-2); recompute the k winners' distances directly and re-sort them.
+    distances = (q[:, None, :] - r[indices]).norm(dim=-1)
+    distances, order = distances.sort(dim=1)
+    return distances, indices.gather(1, order)
+
+
+def nearest_neighbour_ssim(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """SSIM of each image to its nearest reference image (by pixel distance), shape (B,).
+
+    How much each generated image looks like *some* real one: the course's measure of whether
+    random codes decode to plausible slices (lectures 01 and 03). Reference set: fresh real
+    slices of the training levels (the population the decoder learnt), never the held-out
+    levels; the same score of other fresh real slices is the ceiling.
+    """
+    _, nearest = nearest_neighbours(images, reference)
+    return ssim(images, reference[nearest[:, 0]])
+
+
+def nearest_neighbour_mse(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Pixel MSE of each image to its nearest reference image, shape (B,): the memorisation check.
+
+        m(x) = min_j ‖x − r_j‖² / D
+
+    With the generator's *training* slices as reference, a sample with m ≈ 0 is a copy. The
+    comparison that tells memorising from generalising: m of the samples against m of fresh
+    real slices of the same training levels (new warps and noise) — never against held-out
+    levels, which are farther from the training set for reasons that have nothing to do with
+    the generator.
+    """
+    distances, _ = nearest_neighbours(images, reference)
+    return distances[:, 0].pow(2) / images[0].numel()
+
+
+
+# =============================================================================================
+# Coverage: modes of the 2-D toys, axial levels of brain slices
+# =============================================================================================
+
+class Coverage(NamedTuple):
+    """Mode coverage as in VEEGAN/PacGAN: modes captured (of ``n_modes``) and the high-quality fraction."""
+
+    modes: int
+    high_quality: float
+    n_modes: int
+
+
+def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Coverage:
+    """A sample is high-quality when within 3σ of its nearest mode; a mode is captured when it is
+    the nearest mode of at least one high-quality sample (Srivastava et al. 2017; Lin et al. 2018)."""
+    if samples.ndim != 2 or modes.ndim != 2 or samples.shape[1] != modes.shape[1]:
+        raise ValueError(f"samples (N, d) and modes (K, d) must share d, got {tuple(samples.shape)} and {tuple(modes.shape)}")
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    distances = torch.cdist(samples.double(), modes.double())
+    nearest_distance, nearest_mode = distances.min(dim=1)
+    good = nearest_distance <= 3 * std
+    return Coverage(int(nearest_mode[good].unique().numel()), good.double().mean().item(), len(modes))
+
+
+def level_histogram(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The share of slices the feature network places in each of its axial-level bins, (n_levels,)."""
+    model.eval()
+    with torch.no_grad():
+        predicted = torch.cat([model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
+    return torch.bincount(predicted, minlength=model.n_levels).double() / len(x)
+
+
+class LevelCoverage(NamedTuple):
+    """How a sample set spreads over the brain's axial levels, against a real set."""
+
+    total_variation: float
+    missing_bins: list[int]
+    samples: torch.Tensor
+    reference: torch.Tensor
+
+
+def level_coverage(model: SliceFeatureNet, samples: torch.Tensor, reference: torch.Tensor,
+                   min_share: float = 0.25) -> LevelCoverage:
+    """Level coverage of a sample set: the feature network's level histogram of the samples (p)
+    against that of real slices (r), compared by the total variation distance
+
+        TV(p, r) = ½ Σ_b |p_b − r_b|      (0: the same spread over levels; 1: disjoint),
+
+    and the *missing* bins: those where the samples have less than ``min_share`` of the real
+    share. The brain-slice analogue of counting modes on the toys. Reference set: fresh real
+    slices of the levels the generator was trained on; the TV of two such real sets is the floor.
+    """
+    _check_image_batch(samples, "samples")
+    _check_image_batch(reference, "reference")
+    if not 0 < min_share <= 1:
+        raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
+    p, r = level_histogram(model, samples), level_histogram(model, reference)
+    missing = [b for b in range(len(r)) if r[b] > 0 and p[b] < min_share * r[b]]
+    return LevelCoverage(0.5 * (p - r).abs().sum().item(), missing, p, r)
+
+
+# =============================================================================================
+# Translation (lecture 05): outputs against their true partners
+# =============================================================================================
+
+
+
+def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-slice MAE, PSNR (dB) and SSIM of translated slices against their true partners,
+    each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``.
+    Reference set: held-out registered pairs — ``split="val"`` while a recipe is chosen, the
+    ``"test"`` split once, for the final figure."""
+    _check_image_batch(outputs, "outputs")
+    _check_image_batch(partners, "partners")
+    _check_same_shape(outputs, partners, "translation_scores")
+    return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
+            "ssim": ssim(outputs, partners)}
+
+
+def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesion_mask: torch.Tensor) -> torch.Tensor:
+    """What a lesion does to an image, per slice (B,): the mean of (image with the lesion − the
+    same image without it) over the lesion's core (mask ≥ 0.5).
+
+    The data module renders a slice with and without its lesions from the same anatomy, warp
+    and noise, so the difference is the lesion alone. Negative: the lesion is darker than the
+    tissue it replaced (T1); positive: brighter (T2). For a translator, pass its outputs for both
+    versions of the input: a lesion that survives translation keeps the true partner's signal.
+    Slices without a lesion core give NaN.
+    """
+    for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
+        _check_image_batch(t, name)
+    _check_same_shape(with_lesion, without_lesion, "lesion_signal")
+    _check_same_shape(with_lesion, lesion_mask, "lesion_signal")
+    core = (lesion_mask >= 0.5).float()
+    area = core.flatten(1).sum(1)
+    total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
+    return torch.where(area > 0, total / area.clamp(min=1), torch.nan)

@@ -1,0 +1,195 @@
+"""Tests for course_lib.evaluation: each measure against a case with a known answer, and its reference-set logic."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib.data import brain_slices, paired_brain_slices
+from course_lib.evaluation import (
+    SliceFeatureNet, frechet_distance, lesion_signal, level_coverage, level_histogram, mode_coverage,
+    nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, precision_recall, slice_features,
+    translation_scores,
+)
+
+
+def random_images(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def test_nearest_neighbours_finds_planted_copies():
+    reference = random_images(200, 1, 16, 16, seed=8, dtype=torch.float32)
+    planted = torch.tensor([17, 3, 150])
+    queries = torch.cat([reference[planted], random_images(2, 1, 16, 16, seed=9, dtype=torch.float32)])
+    distances, indices = nearest_neighbours(queries, reference, k=3)
+    assert distances.shape == indices.shape == (5, 3) and indices.dtype == torch.long
+    assert indices[:3, 0].tolist() == planted.tolist()
+    assert torch.all(distances[:3, 0] == 0)  # exact copies are at distance exactly 0
+    assert torch.all(distances[:, 1:] >= distances[:, :-1])  # sorted nearest first
+    brute = torch.cdist(queries.flatten(1).double(), reference.flatten(1).double())
+    assert torch.allclose(distances.double(), brute.gather(1, indices), atol=1e-5)
+    assert torch.allclose(distances[:, 0].double(), brute.min(dim=1).values, atol=1e-5)
+
+
+def test_nearest_neighbours_accepts_flat_queries_of_same_size():
+    reference = random_images(10, 1, 4, 4)
+    distances, indices = nearest_neighbours(reference[4:6].reshape(2, 16), reference)
+    assert indices[:, 0].tolist() == [4, 5] and distances.shape == (2, 1)
+
+
+def test_nearest_neighbour_ssim_finds_the_copy():
+    reference = torch.rand(10, 1, 16, 16)
+    images = torch.stack([reference[3], reference[7] * 0.0 + 0.5])
+    scores = nearest_neighbour_ssim(images, reference)
+    assert scores.shape == (2,) and torch.isclose(scores[0], torch.tensor(1.0)) and scores[1] < 0.5
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200_000, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(200_000, 3, generator=g, dtype=torch.float64) * torch.tensor([1.0, 2.0, 0.5]) + torch.tensor([1.0, 0.0, -2.0])
+    # Diagonal covariances: FD = ‖μ_a − μ_b‖² + Σ_i (σ_a,i − σ_b,i)² = 5 + (0 + 1 + 0.25).
+    assert frechet_distance(a, b) == pytest.approx(6.25, abs=0.05)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(a[:1000], b[:1000]) > frechet_distance(a[:1000], a[1000:2000])
+
+
+@pytest.mark.parametrize("a, b, match", [
+    (torch.randn(10, 3), torch.randn(10, 4), "differ in width"),
+    (torch.randn(10), torch.randn(10, 1), r"\(N ≥ 2, d\)"),
+    (torch.randn(1, 3), torch.randn(10, 3), r"\(N ≥ 2, d\)"),
+])
+def test_frechet_distance_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        frechet_distance(a, b)
+
+
+
+def test_mode_coverage_counts_as_in_the_papers():
+    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    std = 0.01
+    samples = torch.tensor([[0.0, 0.02], [0.01, 0.0], [1.0, 0.029], [0.5, 0.5]])  # the last is far from all
+    coverage = mode_coverage(samples, modes, std)
+    assert coverage.modes == 2 and coverage.high_quality == pytest.approx(0.75) and coverage.n_modes == 3
+    assert mode_coverage(torch.tensor([[0.0, 0.031]]), modes, std).modes == 0  # just outside 3σ
+
+
+def test_translation_scores_of_a_perfect_translation():
+    y = torch.rand(4, 1, 32, 32)
+    scores = translation_scores(y, y)
+    assert torch.all(scores["mae"] == 0) and torch.allclose(scores["ssim"], torch.ones(4))
+    with pytest.raises(ValueError, match="paired"):
+        translation_scores(y, y[:3])
+
+
+def test_lesion_signal_sign_and_size():
+    without = torch.full((2, 1, 32, 32), 0.5)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 14:18, 14:18] = 1.0
+    mask[:, :, 13, 14:18] = 0.3  # the soft edge is not part of the core
+    with_lesion = without.clone()
+    with_lesion[0][mask[0] >= 0.5] = 0.2  # a dark lesion (T1)
+    with_lesion[1][mask[1] >= 0.5] = 0.9  # a bright one (T2)
+    with_lesion[:, :, 13] = 0.0
+    assert lesion_signal(with_lesion, without, mask).tolist() == pytest.approx([-0.3, 0.4])
+    assert lesion_signal(with_lesion, without, torch.zeros_like(mask)).isnan().all()  # no lesion: NaN, not 0
+    with pytest.raises(ValueError, match="paired"):
+        lesion_signal(with_lesion, without[:1], mask)
+
+
+def test_lesion_signal_of_the_data_modules_lesions():
+    t1, t2, meta = paired_brain_slices(20, seed=3, lesion_prob=1.0, return_meta=True)
+    t1_clean, t2_clean = paired_brain_slices(20, seed=3)
+    keep = meta["lesion"] == 1
+    s1 = lesion_signal(t1[keep], t1_clean[keep], meta["lesion_mask"][keep])
+    s2 = lesion_signal(t2[keep], t2_clean[keep], meta["lesion_mask"][keep])
+    assert keep.sum() >= 15 and (s1 < -0.1).all() and (s2 > 0.1).all()  # hypointense in T1, hyperintense in T2
+
+
+def test_nearest_neighbours_bad_arguments():
+    reference = torch.rand(5, 1, 4, 4)
+    with pytest.raises(ValueError, match="k must be"):
+        nearest_neighbours(reference, reference, k=6)
+    with pytest.raises(ValueError, match="k must be"):
+        nearest_neighbours(reference, reference, k=0)
+    with pytest.raises(ValueError, match="per-sample size"):
+        nearest_neighbours(torch.rand(3, 1, 4, 5), reference)
+    with pytest.raises(ValueError, match="floating-point"):
+        nearest_neighbours(torch.zeros(3, 16, dtype=torch.long), reference)
+
+
+def test_nearest_neighbour_mse_is_zero_for_copies_and_the_squared_distance_otherwise():
+    reference = random_images(20, 1, 8, 8, seed=1)
+    images = torch.cat([reference[[4]], reference[[9]] + 0.1])
+    m = nearest_neighbour_mse(images, reference)
+    assert m.shape == (2,) and m[0] == 0
+    brute = ((images[1:] - reference) ** 2).flatten(1).mean(1).min()
+    assert m[1] == pytest.approx(brute.item(), rel=1e-9)
+
+
+def test_precision_recall_separates_fidelity_from_diversity():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(1000, 2, generator=g, dtype=torch.float64)
+    same = torch.randn(1000, 2, generator=g, dtype=torch.float64)
+    collapsed = 0.2 * torch.randn(1000, 2, generator=g, dtype=torch.float64)  # sharp, but one corner only
+    spread = 3.0 * torch.randn(1000, 2, generator=g, dtype=torch.float64)  # covers everything, mostly off-manifold
+    ok, narrow, wide = (precision_recall(real, f) for f in (same, collapsed, spread))
+    assert ok.precision > 0.9 and ok.recall > 0.9
+    assert narrow.precision > 0.95 and narrow.recall < 0.3  # real-looking samples, little diversity
+    assert wide.precision < 0.6 and wide.recall > 0.9  # diverse samples, many of them unlike real ones
+    shifted = precision_recall(real, same + 10.0)
+    assert shifted.precision == 0 and shifted.recall == 0
+
+
+def test_precision_recall_bad_input():
+    real = torch.randn(10, 3)
+    with pytest.raises(ValueError, match="differ in width"):
+        precision_recall(real, torch.randn(10, 4))
+    with pytest.raises(ValueError, match=r"N ≥ 4"):
+        precision_recall(real, torch.randn(3, 3))
+    with pytest.raises(ValueError, match="k must be"):
+        precision_recall(real, torch.randn(10, 3), k=0)
+    with pytest.raises(ValueError, match="NaN"):
+        precision_recall(real, torch.full((10, 3), float("nan")))
+
+
+def test_slice_features_shape_and_64px_check():
+    features = slice_features(SliceFeatureNet(width=4), torch.rand(7, 1, 64, 64))
+    assert features.shape == (7, 32)
+    with pytest.raises(ValueError, match=r"\(B, 1, 64, 64\)"):
+        SliceFeatureNet().features(torch.rand(2, 3, 64, 64))
+
+
+class _LevelOracle(SliceFeatureNet):
+    """A 'feature network' whose level prediction is the mean brightness of the image, in 4 bins."""
+
+    def __init__(self) -> None:
+        super().__init__(width=4, n_levels=4)
+
+    def forward(self, x):
+        bins = (x.flatten(1).mean(1) * 4).long().clamp(0, 3)
+        return torch.nn.functional.one_hot(bins, 4).float()
+
+
+def test_level_coverage_counts_missing_levels_and_total_variation():
+    levels = torch.tensor([0.1, 0.3, 0.6, 0.9]).repeat_interleave(25)  # a reference spread over the 4 bins
+    reference = levels.view(-1, 1, 1, 1).expand(-1, 1, 64, 64).contiguous()
+    oracle = _LevelOracle()
+    assert torch.allclose(level_histogram(oracle, reference), torch.full((4,), 0.25, dtype=torch.float64))
+    same = level_coverage(oracle, reference.flip(0), reference)
+    assert same.total_variation == 0 and same.missing_bins == []
+    two_bins = level_coverage(oracle, reference[:50], reference)  # only the two lowest bins
+    assert two_bins.total_variation == pytest.approx(0.5) and two_bins.missing_bins == [2, 3]
+    with pytest.raises(ValueError, match="min_share"):
+        level_coverage(oracle, reference, reference, min_share=0)
+    with pytest.raises(TypeError, match="floating-point"):
+        level_coverage(oracle, reference.long(), reference)
+
+
+def test_held_out_levels_are_a_different_population_from_the_training_levels():
+    # The lesson of the reference set, in pixels: fresh training-level slices sit nearer the
+    # training set than held-out-level slices do, so held-out slices are the wrong memorisation yardstick.
+    train = brain_slices(400, size=64, seed=0)
+    fresh = nearest_neighbour_mse(brain_slices(100, size=64, seed=11), train).median()
+    held_out = nearest_neighbour_mse(brain_slices(100, size=64, split="test", seed=11), train).median()
+    assert held_out > 1.2 * fresh
