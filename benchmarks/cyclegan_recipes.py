@@ -14,6 +14,10 @@ and SSIM, overall and per quarter of the brain. The test split is not touched he
 - ``d_lr_equal``: the discriminators at the generators' rate.
 - ``data_2000x6``: 2,000 slices per set for 6 epochs (1,500 steps instead of 2,000).
 
+The shipped checkpoints of CycleGAN and pix2pix are scored on the same pairs beside them, and
+the rerun of the recipe is compared with the shipped CycleGAN weight by weight: ``make
+checkpoints`` should give back the shipped file bit for bit.
+
 About 26 core-minutes per variant. With ``--out DIR`` each variant's result is written as it
 finishes (``{variant}.json``) and a later run skips the variants it finds there.
 """
@@ -119,8 +123,9 @@ def run(out: Path | None = None) -> dict:
         if saved is not None:
             saved.write_text(json.dumps(result, indent=1) + "\n")
     recipe = results["shipped"][f"β = {zoo.TRANSLATION05_EMA}"]["ssim"]
+    checkpoints = {name: _scores(zoo.load(name), t1, t2, meta["band"]) for name in ("cyclegan05", "pix2pix05_t1_t2")}
     return {
-        "validation_pairs": len(t1), "variants": results,
+        "validation_pairs": len(t1), "variants": results, "shipped_checkpoints": checkpoints,
         "targets": {
             "each choice at least as good as its alternative on validation (SSIM)": all(
                 recipe >= r["ssim"] for v, rows in results.items() for label, r in rows.items()

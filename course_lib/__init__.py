@@ -1,8 +1,9 @@
 """course_lib — the small, tested library behind *Generative Models for Medical Imaging*.
 
 Each lecture has one module (``autoencoders``, ``vae``, ``gan``, ``cyclegan``, ``flows``);
-``data``, ``training``, ``metrics``, ``plotting``, ``widgets``, ``checks`` and ``authoring``
-are shared by all of them.
+``data``, ``training``, ``metrics`` (pixel metrics), ``evaluation`` (how to judge a generator:
+features, Fréchet distance, precision/recall, memorisation, coverage), ``plotting``, ``widgets``,
+``checks`` and ``authoring`` are shared by all of them.
 """
 
 from __future__ import annotations

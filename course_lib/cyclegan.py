@@ -8,7 +8,7 @@ generators; D_Y tells real y from G(x), D_X real x from F(y). The CycleGAN objec
     L(G, F, D_X, D_Y) = L_GAN(G, D_Y) + L_GAN(F, D_X) + λ_cyc L_cyc(G, F) + λ_id L_id(G, F),
 
 with least-squares adversarial terms (Mao et al., 2017) and L1 cycle and identity terms. The
-discriminators are PatchGANs: they score every overlapping patch of the image, so the output is a
+discriminators are PatchGANs: they score overlapping windows of the image, so the output is a
 map of scores (B, 1, h, w), not one number per image. Reductions: every loss here is a mean over
 the batch and over pixels (or patches).
 """
@@ -182,8 +182,10 @@ class ResnetGenerator(nn.Module):
 
 class PatchDiscriminator(nn.Module):
     """The 70 × 70 PatchGAN discriminator of pix2pix and CycleGAN (Isola et al., 2017): a fully
-    convolutional net whose output is a map of scores, one per overlapping 70 × 70 px patch —
-    a 6 × 6 map for a 64 px slice, each patch reaching across most of the brain. 4 × 4
+    convolutional net whose output is a map of scores, one per overlapping 70 × 70 px window (its
+    receptive field) — a 6 × 6 map for a 64 px slice. The window is wider than such a slice: each
+    score sees 47–63 px of it in each direction (the rest is zero padding), so on 64 px slices this
+    is in effect a global discriminator with 36 overlapping verdicts, not a local one. 4 × 4
     convolutions: three stride-2 (width, 2·width, 4·width channels), one stride-1 (8·width), then
     a stride-1 convolution to one score channel; instance norm after all but the first and the
     last, LeakyReLU(0.2). ``in_channels`` = 2 for pix2pix's conditional D, which sees (x, y) stacked.
@@ -334,9 +336,10 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     then one discriminator step on the fakes it made, drawn through an :class:`ImagePool` of
     ``pool_size`` earlier fakes per domain (0: no pool). Adam (lr 2·10⁻⁴, β₁ = 0.5), the rate held
     for half the epochs and then decayed linearly, as in the paper. ``d_lr`` gives the
-    discriminators a rate of their own (default: ``lr``); a slower D keeps it from winning the
-    game outright (two time-scale updates, Heusel et al., 2017). With ``ema_decay`` = β, G and F
-    end as the moving averages of their weights over training
+    discriminators a rate of their own (default: ``lr``): two rates, as in the two time-scale
+    update rule (Heusel et al., 2017), but the other way round — they give D the faster one. Here
+    a slower D keeps it from winning the game outright in a short training on a small data set.
+    With ``ema_decay`` = β, G and F end as the moving averages of their weights over training
     (:func:`~course_lib.training.weight_average`); the game itself, and D_X and D_Y, are the same
     as without. With ``lambda_cyc`` = ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
 

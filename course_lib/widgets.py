@@ -39,8 +39,10 @@ def decode_latent(decoder: nn.Module, z: Sequence[float]) -> np.ndarray:
 
 
 def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.Tensor,
-                           values: torch.Tensor | None = None, value_label: str = "") -> Figure:
-    """Left: the 2D codes of real slices with the current point z marked; right: f_θ(z)."""
+                           values: torch.Tensor | None = None, value_label: str = "",
+                           codes_title: str = "codes z = g(x)") -> Figure:
+    """Left: the 2D codes of real slices (titled ``codes_title``: say whose codes they are) with the
+    current point z marked; right: f_θ(z)."""
     codes = torch.as_tensor(codes)
     if codes.ndim != 2 or codes.shape[1] != 2 or len(z) != 2:
         raise ValueError(f"the explorer shows a 2D latent space: codes (N, 2) and z of length 2, "
@@ -52,7 +54,7 @@ def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.
         points = ax_z.scatter(codes[:, 0], codes[:, 1], c=values, s=6, cmap="viridis")
         fig.colorbar(points, ax=ax_z, label=value_label)
     ax_z.plot(*z, marker="x", color="red", markersize=12, markeredgewidth=3)
-    ax_z.set(xlabel="z₁", ylabel="z₂", title="codes of held-out slices")
+    ax_z.set(xlabel="z₁", ylabel="z₂", title=codes_title)
     ax_x.imshow(decode_latent(decoder, z), cmap="gray", vmin=0, vmax=1)
     ax_x.set(title=f"decoded f(z), z = ({z[0]:.2f}, {z[1]:.2f})")
     ax_x.axis("off")
@@ -61,7 +63,7 @@ def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.
 
 
 def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tensor | None = None,
-                    value_label: str = "", steps: int = 40):
+                    value_label: str = "", steps: int = 40, codes_title: str = "codes z = g(x)"):
     """Two sliders (z₁, z₂) spanning the codes' range; moving them re-decodes the slice.
 
     Returns the ``ipywidgets.interactive`` box: make it the last expression of a cell to show it.
@@ -77,7 +79,7 @@ def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tenso
     }
 
     def show(**z):
-        latent_explorer_figure(decoder, [z["z1"], z["z2"]], codes, values, value_label)
+        latent_explorer_figure(decoder, [z["z1"], z["z2"]], codes, values, value_label, codes_title)
         plt.show()
 
     return widgets.interactive(show, **sliders)  # draws once now; display it to get the sliders

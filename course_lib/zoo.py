@@ -250,18 +250,17 @@ _GAN04 = [
 # One budget for every translator: the same generator network, training-set size, batch size
 # and number of epochs; only the losses (and, for pix2pix, paired data) differ.
 TRANSLATION05 = dict(width=16, n_blocks=4, d_width=32, downsamplings=1)
-# 4,000 slices per set for 4 epochs (2,000 steps). With 2,000 slices, training past 6 epochs
-# let the discriminators win and the translations got worse (lecture 05, section 5); more slices,
-# each seen fewer times, gave better ones for about the same number of steps. Chosen on pairs
-# from the guard levels (in neither split): 4,000 × 4 and 3,000 × 5 tied at SSIM 0.899, 2,000 × 6
-# scored 0.891.
+# The three settings below that are ours, not the papers' (data size × epochs, weight averaging,
+# the discriminators' slower rate), their alternatives' validation scores and the history of how
+# they were found: `python -m benchmarks cyclegan_recipes` and benchmarks/README.md.
+# 4,000 slices per set for 4 epochs (2,000 steps): more slices, each seen fewer times.
 TRANSLATION05_N_TRAIN, TRANSLATION05_EPOCHS, TRANSLATION05_BATCH = 4000, 4, 8
 # Every translator's generators are the moving averages of their weights, β = 0.995 (about the
 # last 200 of 2,000 steps): the last iterate of a GAN circles; its average sits nearer the middle.
-# β was chosen among 0.99, 0.995 and 0.998 on validation pairs from the training levels.
 TRANSLATION05_EMA = 0.995
-# The discriminators learn at half the generators' rate: at equal rates (and over 8–10 epochs)
-# they won the game late in training and the translations got worse (lecture 05, section 5).
+# The discriminators learn at half the generators' rate, so that they do not win the game
+# outright late in training. Two rates as in Heusel et al.'s two time-scale update rule (2017),
+# but reversed: they give D the faster one.
 CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, CYCLEGAN05_LR, CYCLEGAN05_D_LR = 10.0, 0.0, 5e-4, 2.5e-4
 
 

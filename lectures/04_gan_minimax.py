@@ -369,34 +369,41 @@ plt.show()
 features = zoo.load("features04")
 real_a = brain_slices(1000, size=64, seed=21)  # fresh slices of the training levels
 real_b = brain_slices(1000, size=64, seed=22)
-held_out = brain_slices(1000, size=64, split="test", seed=1)  # the wrong reference: other levels
+held_out_a = brain_slices(1000, size=64, split="test", seed=1)  # the wrong reference: other levels
+held_out_b = brain_slices(1000, size=64, split="test", seed=2)
 g = torch.Generator().manual_seed(3)
 with torch.no_grad():
     gan_samples = dcgan.generator(torch.randn(1000, 64, generator=g))
     vae_samples = sample_prior(zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}"), 1000, generator=g)
-feats = {name: slice_features(features, images) for name, images in
-         (("real A", real_a), ("real B", real_b), ("held-out", held_out), ("DCGAN", gan_samples), ("VAE", vae_samples))}
-fd = {ref: {name: frechet_distance(feats[ref], feats[other]) for name, other in
-            (("real B (floor)", "real B"), ("DCGAN samples", "DCGAN"), ("VAE prior samples (lecture 03)", "VAE"))}
-      for ref in ("real A", "held-out")}
-print(f"{'Fréchet distance to':32s} {'training-level real A':>22s} {'held-out levels':>16s}")
-for name in fd["real A"]:
-    print(f"  {name:30s} {fd['real A'][name]:22.2f} {fd['held-out'][name]:16.2f}")
-assert fd["real A"]["real B (floor)"] < fd["real A"]["DCGAN samples"] < fd["real A"]["VAE prior samples (lecture 03)"]
-assert fd["held-out"]["DCGAN samples"] > 4 * fd["real A"]["DCGAN samples"]
-assert_close(fd, {"real A": {"real B (floor)": 0.25, "DCGAN samples": 3.47, "VAE prior samples (lecture 03)": 13.43},
-                  "held-out": {"real B (floor)": 12.91, "DCGAN samples": 14.88, "VAE prior samples (lecture 03)": 25.27}},
-             {"real A": {"real B (floor)": 0.02, "DCGAN samples": 0.7, "VAE prior samples (lecture 03)": 1.2},
-              "held-out": {"real B (floor)": 0.2, "DCGAN samples": 2.5, "VAE prior samples (lecture 03)": 1.2}},
+sets = {"real B, training levels": real_b, "held-out B, held-out levels": held_out_b, "DCGAN samples": gan_samples,
+        "VAE prior samples (lecture 03)": vae_samples}
+feats = {name: slice_features(features, images) for name, images in sets.items()}
+feats_a = {"training-level real A": slice_features(features, real_a), "held-out A": slice_features(features, held_out_a)}
+fd = {ref: {name: frechet_distance(f_ref, f) for name, f in feats.items()} for ref, f_ref in feats_a.items()}
+print(f"{'Fréchet distance to':32s} {'training-level real A':>22s} {'held-out A':>11s}")
+for name in sets:
+    print(f"  {name:30s} {fd['training-level real A'][name]:22.2f} {fd['held-out A'][name]:11.2f}")
+right, wrong = fd["training-level real A"], fd["held-out A"]
+assert right["real B, training levels"] < right["DCGAN samples"] < right["VAE prior samples (lecture 03)"]
+assert wrong["DCGAN samples"] > 4 * right["DCGAN samples"] and wrong["held-out B, held-out levels"] < 0.5
+assert_close(fd, {"training-level real A": {"real B, training levels": 0.25, "held-out B, held-out levels": 13.41,
+                                            "DCGAN samples": 3.47, "VAE prior samples (lecture 03)": 13.43},
+                  "held-out A": {"real B, training levels": 12.91, "held-out B, held-out levels": 0.12,
+                                 "DCGAN samples": 14.88, "VAE prior samples (lecture 03)": 25.27}},
+             {"training-level real A": {"real B, training levels": 0.02, "held-out B, held-out levels": 0.2,
+                                        "DCGAN samples": 0.7, "VAE prior samples (lecture 03)": 1.2},
+              "held-out A": {"real B, training levels": 0.2, "held-out B, held-out levels": 0.02,
+                             "DCGAN samples": 2.5, "VAE prior samples (lecture 03)": 1.2}},
              "Fréchet distance")
 
 # %% [markdown]
-# Against the right reference the DCGAN's samples are 3.5 from real slices, where two real sets
-# are 0.25 apart: well above the floor, and far closer than the VAE's blurry samples. Now the
-# right-hand column. Real training-level slices themselves are 12.9 from the held-out set — the
-# two are different parts of the brain — and the DCGAN's distance to it grows fourfold, to about
-# 15. Had we judged the GAN against held-out slices (as an earlier version of this lecture did),
-# most of its Fréchet distance would have measured the choice of reference, not the generator:
+# Against the right reference (left column) the DCGAN's samples are 3.5 from real slices, where
+# two real sets of the same levels are 0.25 apart: well above the floor, and far closer than the
+# VAE's blurry samples. Now the right-hand column. Two held-out sets are only 0.12 apart, but real
+# training-level slices are 12.9 from them — the two are different parts of the brain — and the
+# DCGAN's distance grows fourfold, to about 15. Had we judged the GAN against held-out slices (as
+# an earlier version of this lecture did), most of its Fréchet distance would have measured the
+# choice of reference, not the generator:
 # **a generator is judged against real data of the population it models**, and the floor is
 # computed the same way. Held-out levels are what you evaluate *reconstruction* on (lectures 01–03).
 #
@@ -411,9 +418,10 @@ assert_close(fd, {"real A": {"real B (floor)": 0.25, "DCGAN samples": 3.47, "VAE
 
 # %% tags=["nbval-ignore-output"]
 quality = {}
-for name, key in (("real B (ceiling)", "real B"), ("DCGAN samples", "DCGAN"), ("VAE prior samples", "VAE")):
-    pr = precision_recall(feats["real A"], feats[key])
-    images = {"real B": real_b, "DCGAN": gan_samples, "VAE": vae_samples}[key]
+for name, key in (("real B (ceiling)", "real B, training levels"), ("DCGAN samples", "DCGAN samples"),
+                  ("VAE prior samples", "VAE prior samples (lecture 03)")):
+    pr = precision_recall(feats_a["training-level real A"], feats[key])
+    images = sets[key]
     quality[name] = {"precision": pr.precision, "recall": pr.recall,
                      "level TV": level_coverage(features, images, real_a).total_variation}
     print(f"{name:18s} precision {pr.precision:.2f}  recall {pr.recall:.2f}  "
@@ -448,7 +456,7 @@ assert_close(quality, {"real B (ceiling)": {"precision": 0.914, "recall": 0.907,
 x_train = zoo.dcgan04_train_data()
 nearest_mse = {name: nearest_neighbour_mse(images[:300], x_train)
                for name, images in (("DCGAN samples", gan_samples), ("fresh training-level slices", real_a),
-                                    ("held-out-level slices", held_out))}
+                                    ("held-out-level slices", held_out_a))}
 for name, m in nearest_mse.items():
     print(f"{name:28s} MSE to the nearest training slice: median {m.median():.4f}, min {m.min():.4f}")
 assert nearest_mse["DCGAN samples"].median() > nearest_mse["fresh training-level slices"].median()

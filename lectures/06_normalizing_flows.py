@@ -191,9 +191,13 @@ plt.show()
 #   authors show that IAF, MAF and RealNVP are members of one family.
 # * **Parallel WaveNet** (van den Oord et al., 2017) uses that mirror symmetry: a slow-sampling
 #   autoregressive teacher trains a fast-sampling IAF student, which put WaveNet into production.
-# * **Glow** (Kingma and Dhariwal, 2018) adds learned invertible 1×1 convolutions (a learned
-#   permutation of the channels) and activation normalisation to RealNVP. It generated sharp
-#   high-resolution faces and interpolated smoothly between them.
+# * **Glow** (Kingma and Dhariwal, 2018) adds invertible 1×1 convolutions and activation
+#   normalisation to RealNVP. The 1×1 convolution maps the channels at every pixel by one learned
+#   invertible matrix $W$ (adding $\log|\det W|$ per pixel to the log-determinant). It
+#   generalises the fixed permutation that earlier flows put between couplings (reversing the
+#   channels, as our `Reverse` layer reverses coordinates): that is the special case of $W$ a
+#   permutation matrix. Glow generated sharp high-resolution faces and interpolated smoothly
+#   between them.
 #
 # We build the two ends of that family that matter most: RealNVP's affine coupling and MAF.
 

@@ -45,8 +45,10 @@ def test_decode_latent_bad_input(model):
 
 def test_explorer_figure_marks_z_and_shows_the_decode(model):
     codes = torch.randn(50, 2)
-    fig = latent_explorer_figure(model.decode, [0.5, 0.25], codes, values=torch.rand(50), value_label="level")
+    fig = latent_explorer_figure(model.decode, [0.5, 0.25], codes, values=torch.rand(50), value_label="level",
+                                 codes_title="codes of held-out slices")
     ax_z, ax_x = fig.axes[:2]
+    assert ax_z.get_title() == "codes of held-out slices"  # the caption names whose codes are shown
     marker = ax_z.lines[-1]
     assert marker.get_xdata()[0] == 0.5 and marker.get_ydata()[0] == 0.25
     assert np.allclose(ax_x.images[0].get_array(), decode_latent(model.decode, [0.5, 0.25]))
