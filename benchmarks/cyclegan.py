@@ -16,8 +16,8 @@ import torch
 
 from course_lib import zoo
 from course_lib.cyclegan import histogram_match, translate
-from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.data import LEVEL_BANDS
+from course_lib.evaluation import lesion_signal, translation_scores
 
 from ._models import recipe_model
 

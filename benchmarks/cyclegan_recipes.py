@@ -33,8 +33,8 @@ import torch
 from course_lib import cyclegan as cyclegan_module
 from course_lib import seed_everything, zoo
 from course_lib.cyclegan import CycleGAN, train_cyclegan, translate
-from course_lib.evaluation import translation_scores
 from course_lib.data import LEVEL_BANDS, paired_brain_slices, unpaired_brain_slices
+from course_lib.evaluation import translation_scores
 from course_lib.training import WeightAverages, single_threaded, weight_average
 
 VARIANTS = ("shipped", "d_lr_equal", "data_2000x6")

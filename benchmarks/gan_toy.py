@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from course_lib import zoo
-from course_lib.gan import sample_latent
 from course_lib.evaluation import mode_coverage
+from course_lib.gan import sample_latent
 
 SEEDS = (0, 1, 2, 3, 4)
 N_SAMPLES = 2500

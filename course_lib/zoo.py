@@ -24,10 +24,10 @@ from .autoencoders import (
 )
 from .cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
 from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians, unpaired_brain_slices
-from .gan import DCGAN, ToyGAN, mixture_sampler, train_dcgan, train_toy_gan
 from .evaluation import SliceFeatureNet, train_feature_net
-from .vae import ConvVAE, train_vae
+from .gan import DCGAN, ToyGAN, mixture_sampler, train_dcgan, train_toy_gan
 from .training import History, load_checkpoint, save_checkpoint, single_threaded
+from .vae import ConvVAE, train_vae
 
 __all__ = ["Recipe", "RECIPES", "checkpoint_path", "load", "fit_fresh", "train"]
 

@@ -39,8 +39,8 @@ from course_lib.autoencoders import (
     linear_probe_accuracy, pca_fit, reconstruct_all, reconstruction_loss, train_autoencoder,
 )
 from course_lib.data import LEVEL_BANDS, brain_slices
-from course_lib.metrics import psnr, ssim, ssim_map
 from course_lib.evaluation import nearest_neighbours
+from course_lib.metrics import psnr, ssim, ssim_map
 from course_lib.plotting import image_grid, scatter_2d
 from course_lib.tolerances import assert_close
 from course_lib.widgets import latent_explorer

@@ -47,8 +47,8 @@ from course_lib.cyclegan import (
     CycleGAN, cycle_consistency_loss, histogram_match, identity_loss, lsgan_discriminator_loss, lsgan_generator_loss,
     train_cyclegan, translate,
 )
-from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.data import LEVEL_BANDS
+from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.gan import generator_loss
 from course_lib.plotting import image_grid
 from course_lib.tolerances import assert_close

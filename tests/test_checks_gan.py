@@ -6,8 +6,8 @@ from torch.nn.functional import binary_cross_entropy_with_logits as bce
 from torch.nn.functional import softplus
 
 from course_lib.checks import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
-from course_lib.gan import discriminator_loss, gan_training_step, generator_loss
 from course_lib.evaluation import mode_coverage
+from course_lib.gan import discriminator_loss, gan_training_step, generator_loss
 from tests.check_helpers import blank, rejects
 
 

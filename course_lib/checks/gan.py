@@ -13,8 +13,8 @@ from torch.nn.functional import softplus
 from course_lib.checks._framework import (
     _close, _expect_callable, _fail, _passed, _seeded, _student_code,
 )
-from course_lib.gan import discriminator_loss, gan_training_step, generator_loss
 from course_lib.evaluation import mode_coverage
+from course_lib.gan import discriminator_loss, gan_training_step, generator_loss
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_step", "check_mode_coverage"]
 
