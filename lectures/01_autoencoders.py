@@ -72,8 +72,9 @@ from course_lib.widgets import latent_explorer
 # the numbers would not.
 #
 # Training and test slices come from disjoint sets of axial levels, at least 2.1 mm apart (a
-# third set, for validation, sits between them; lecture 05 uses it). Every test figure below is
-# measured on *held-out levels* — of the same averaged brain, so not on anatomy the models never saw.
+# third set, for validation, has levels of its own; lecture 05 uses it). Every test figure below
+# is measured on *held-out levels* — of the same averaged brain, so not on anatomy the models
+# never saw.
 
 # %%
 x_train, meta_train = brain_slices(2000, size=64, seed=0, return_meta=True)

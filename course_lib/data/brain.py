@@ -17,8 +17,8 @@ has the same anatomy, warp and noise as the same call without; the meta dict the
 ``lesion`` (0/1 per slice) and ``lesion_mask`` (n, 1, size, size) in [0, 1].
 
 Splits: the levels (1 mm apart) are cut into blocks of 8; every fourth block (one in each quarter
-of the brain) is held out. Its first three levels are ``"val"``, where every recipe choice is
-made, its last three ``"test"``, touched once by the final evaluation; the two levels between
+of the brain) is held out. Its first three levels are ``"val"``, for choosing recipes, its last
+three ``"test"``, for the final evaluation only; the two levels between
 them, and the two either side of the block, belong to no split. With the sub-millimetre level
 jitter, slices of different splits are at least 2.1 mm apart. All splits are the same averaged
 brain: held-out *levels*, not anatomy the models never saw.
