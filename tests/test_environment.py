@@ -1,9 +1,11 @@
-"""pyproject.toml and environment.yml must pin the same packages the same way."""
+"""pyproject.toml and the conda environments must pin the same packages the same way: environment.yml
+(students) its dependencies, environment-dev.yml (working on the course) those and every extra."""
 
 import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 import course_lib
@@ -18,25 +20,33 @@ def _normalise(requirement: str) -> tuple[str, str]:
     return match.group(1).lower().replace("_", "-"), match.group(3).replace(" ", "")
 
 
-def pyproject_requirements() -> dict[str, str]:
+def pyproject_requirements(extras: bool = True) -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    reqs = project["dependencies"]
+    if extras:
+        reqs = reqs + [r for extra in project["optional-dependencies"].values() for r in extra]
     return dict(map(_normalise, reqs))
 
 
-def environment_requirements() -> tuple[dict[str, str], str]:
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+def environment_requirements(name: str = "environment.yml") -> tuple[dict[str, str], str]:
+    env = yaml.safe_load((ROOT / name).read_text())
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     return dict(_normalise(r) for r in pip if not r.startswith("-e")), python
 
 
-def test_pyproject_and_environment_agree():
-    ours, (theirs, _) = pyproject_requirements(), environment_requirements()
+@pytest.mark.parametrize("name, extras", [("environment.yml", False), ("environment-dev.yml", True)])
+def test_pyproject_and_environment_agree(name, extras):
+    ours, (theirs, _) = pyproject_requirements(extras), environment_requirements(name)
     assert ours == theirs, (
         f"only in pyproject: {sorted(set(ours.items()) - set(theirs.items()))}; "
-        f"only in environment.yml: {sorted(set(theirs.items()) - set(ours.items()))}"
+        f"only in {name}: {sorted(set(theirs.items()) - set(ours.items()))}"
     )
+
+
+def test_the_student_environment_has_no_test_tools():
+    theirs, _ = environment_requirements("environment.yml")
+    assert not {"pytest", "nbval", "playwright", "jupytext"} & set(theirs)
 
 
 def test_the_pins_the_course_is_tested_with():
@@ -46,14 +56,16 @@ def test_the_pins_the_course_is_tested_with():
     assert ours["pytest"] == "<10"
 
 
-def test_python_version_agrees():
+@pytest.mark.parametrize("name", ["environment.yml", "environment-dev.yml"])
+def test_python_version_agrees(name):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    _, python = environment_requirements()
+    _, python = environment_requirements(name)
     assert python == "python=3.11" and project["requires-python"].startswith(">=3.11")
 
 
-def test_environment_installs_the_package_itself():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+@pytest.mark.parametrize("name", ["environment.yml", "environment-dev.yml"])
+def test_environment_installs_the_package_itself(name):
+    env = yaml.safe_load((ROOT / name).read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert "-e ." in pip
 
