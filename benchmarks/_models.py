@@ -9,6 +9,11 @@ from torch import nn
 
 from course_lib import zoo
 
+# Seeds of the fresh training-level slices that judge a generator (lectures 01, 03 and 04 use the
+# same): the reference set, and a second set for the real-vs-real floor or ceiling. No recipe
+# draws its training data with them.
+FRESH_TRAINING_SEEDS = (21, 22)
+
 
 def recipe_model(name: str, from_checkpoints: bool, seed: int | None = None) -> tuple[nn.Module, float]:
     """(model in eval mode, training seconds): recipe ``name`` trained from scratch (with training

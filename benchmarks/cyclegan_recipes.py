@@ -32,10 +32,11 @@ import torch
 
 from course_lib import cyclegan as cyclegan_module
 from course_lib import seed_everything, zoo
-from course_lib.cyclegan import CycleGAN, train_cyclegan, translate
-from course_lib.data import LEVEL_BANDS, paired_brain_slices, unpaired_brain_slices
-from course_lib.evaluation import translation_scores
+from course_lib.cyclegan import CycleGAN, train_cyclegan
+from course_lib.data import paired_brain_slices, unpaired_brain_slices
 from course_lib.training import WeightAverages, single_threaded, weight_average
+
+from .cyclegan_seeds import t1_to_t2_scores
 
 VARIANTS = ("shipped", "d_lr_equal", "data_2000x6")
 EXTRA_DECAYS = (0.99, 0.998)
@@ -100,13 +101,14 @@ def _train(variant: str) -> dict[str, CycleGAN]:
 
 
 def _scores(model: CycleGAN, t1: torch.Tensor, t2: torch.Tensor, band: torch.Tensor) -> dict:
-    s = translation_scores(translate(model.G, t1), t2)
-    return {"mae": round(s["mae"].mean().item(), 4), "ssim": round(s["ssim"].mean().item(), 4),
-            "ssim_by_band": [round(s["ssim"][band == b].mean().item(), 4) for b in range(len(LEVEL_BANDS))]}
+    """``cyclegan_seeds.t1_to_t2_scores`` of the model's G, rounded to 4 digits."""
+    s = t1_to_t2_scores(model.G, t1, t2, band)
+    return {"mae": round(s["mae"], 4), "ssim": round(s["ssim"], 4), "ssim_by_band": [round(v, 4) for v in s["ssim_by_band"]]}
 
 
 def run(out: Path | None = None) -> dict:
     t1, t2, meta = validation_pairs()
+    shipped = {name: zoo.load(name) for name in ("cyclegan05", "pix2pix05_t1_t2")}
     results = {}
     for variant in VARIANTS:
         saved = out / f"{variant}.json" if out else None
@@ -116,14 +118,14 @@ def run(out: Path | None = None) -> dict:
         models = _train(variant)
         result = {label: _scores(m, t1, t2, meta["band"]) for label, m in models.items()}
         if variant == "shipped":  # the rerun must be the shipped checkpoint, or the comparison is not of the recipe
-            shipped = zoo.load("cyclegan05").state_dict()
-            result["reproduces_checkpoint"] = all(torch.equal(v, shipped[k])
+            shipped_weights = shipped["cyclegan05"].state_dict()
+            result["reproduces_checkpoint"] = all(torch.equal(v, shipped_weights[k])
                                                   for k, v in models[f"β = {zoo.TRANSLATION05_EMA}"].state_dict().items())
         results[variant] = result
         if saved is not None:
             saved.write_text(json.dumps(result, indent=1) + "\n")
     recipe = results["shipped"][f"β = {zoo.TRANSLATION05_EMA}"]["ssim"]
-    checkpoints = {name: _scores(zoo.load(name), t1, t2, meta["band"]) for name in ("cyclegan05", "pix2pix05_t1_t2")}
+    checkpoints = {name: _scores(model, t1, t2, meta["band"]) for name, model in shipped.items()}
     return {
         "validation_pairs": len(t1), "variants": results, "shipped_checkpoints": checkpoints,
         "targets": {

@@ -32,6 +32,14 @@ SEEDS = (0, 1)
 MODELS = {"CycleGAN": "cyclegan05", "pix2pix": "pix2pix05_t1_t2"}
 
 
+def t1_to_t2_scores(generator: torch.nn.Module, t1: torch.Tensor, t2: torch.Tensor, band: torch.Tensor) -> dict:
+    """Mean MAE and SSIM of G's translations of ``t1`` against their true partners ``t2``, and the
+    mean SSIM per quarter of the brain (``band``: 0 inferior … 3 superior)."""
+    scores = translation_scores(translate(generator, t1), t2)
+    return {"mae": scores["mae"].mean().item(), "ssim": scores["ssim"].mean().item(),
+            "ssim_by_band": [scores["ssim"][band == b].mean().item() for b in range(len(LEVEL_BANDS))]}
+
+
 def one_seed(seed: int, out: Path | None) -> dict:
     test_t1, test_t2, meta = zoo.translation05_test_data(return_meta=True)
     band = meta["band"]
@@ -48,10 +56,8 @@ def one_seed(seed: int, out: Path | None) -> dict:
             model, seconds = recipe_model(name, from_checkpoints=(seed == 0), seed=seed)
             if saved is not None:
                 torch.save(model.state_dict(), saved)
-        scores = translation_scores(translate(model.G, test_t1), test_t2)
         signal = lesion_signal(translate(model.G, t1_les), translate(model.G, t1_clean), mask)
-        result[label] = {"mae": scores["mae"].mean().item(), "ssim": scores["ssim"].mean().item(),
-                         "ssim_by_band": [scores["ssim"][band == b].mean().item() for b in range(len(LEVEL_BANDS))],
+        result[label] = {**t1_to_t2_scores(model.G, test_t1, test_t2, band),
                          "lesion_signal_kept": (signal / true_signal).median().item(), "train_s": round(seconds, 1)}
     if out:
         (out / f"seed{seed}.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -27,10 +27,10 @@ from course_lib.data import brain_slices
 from course_lib.evaluation import frechet_distance, level_coverage, nearest_neighbour_mse, precision_recall, slice_features
 from course_lib.vae import sample_prior
 
+from ._models import FRESH_TRAINING_SEEDS as REFERENCE_SEEDS
 from ._models import recipe_model
 
 N, N_MEMORISATION = 1000, 300
-REFERENCE_SEEDS = (21, 22)  # fresh training-level slices: no recipe draws its training data with these seeds
 
 
 def reference_sets() -> dict[str, torch.Tensor]:

@@ -27,10 +27,11 @@ from course_lib.vae import (
     pathwise_gradients, sample_prior, score_function_gradients,
 )
 
-from ._models import recipe_model
+from ._models import FRESH_TRAINING_SEEDS, recipe_model
 
 N_TEST, TEST_SEED, N_RANDOM = 500, 1, 200  # lecture 03's held-out slices and random decodes
-REFERENCE_SEED, REAL_SEED, N_REFERENCE = 21, 22, 1000  # fresh training-level slices, as in lectures 01, 03, 04
+REFERENCE_SEED, REAL_SEED = FRESH_TRAINING_SEEDS
+N_REFERENCE = 1000
 TOLERANCE = 0.05
 N_GRADIENT_SLICES, N_GRADIENT_SAMPLES = 20, 128  # lecture 03 §3(b): the first 20 held-out slices, 128 ε each
 WITH_CONSTANT, CONSTANT_DROPPED, LEAVE_ONE_OUT = ENCODER_GRADIENT_ROWS[1:]
