@@ -1,7 +1,11 @@
 # Generative Models for Medical Imaging — the two commands are `make lab` and `make test`.
 # Everything installs into .venv from nothing but python3 and make.
 
-PYTHON ?= python3
+# The interpreter .venv is built from: the first of python3, python3.13, python3.12, python3.11
+# that is Python 3.11 or newer; `make PYTHON=python3.13 ...` chooses one explicitly.
+SUITABLE_PYTHON = $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(shell \
+    $(p) -c 'import sys; print("$(p)" if sys.version_info >= (3, 11) else "")' 2>/dev/null)))
+PYTHON ?= $(SUITABLE_PYTHON)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -11,20 +15,29 @@ BROWSER_OUT ?= browser-out
 
 .PHONY: lab test test-lib test-notebooks test-portable test-browser notebooks exercises bench checkpoints clean-venv
 
-# PyTorch goes in first and pinned: the CPU build of 2.13.0 is the one the course is tested
-# with, and installing it before the package stops pip from resolving a (huge) CUDA build.
+# The interpreter is checked before anything is downloaded. PyTorch goes in first and pinned:
+# 2.13.0 is the version the course is tested with, and scripts/install_torch.py takes the CPU
+# build on Linux where PyTorch's CPU index answers (TORCH_INDEX_URL=... picks another build).
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python 3.11 or newer found (tried python3, python3.13," \
+	    "python3.12, python3.11). Install one, or name it: make PYTHON=/path/to/python3.13 $(MAKECMDGOALS)"; exit 1; }
+	$(PYTHON) scripts/check_python.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install torch==2.13.0
+	$(PY) scripts/install_torch.py
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Students work on copies in my-work/ (git-ignored; scripts/workspace.py says what it copies and
+# never overwrites their changes), so running and saving notebooks leaves the checkout clean.
+WORK_DIR ?= my-work
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(LAB_ARGS)
+	$(PY) scripts/workspace.py --into "$(WORK_DIR)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(abspath $(WORK_DIR))" $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: test-lib test-notebooks
 

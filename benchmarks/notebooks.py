@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from course_lib.notebook_client import CourseNotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = {"lectures": 90, "solutions": 45}
@@ -22,7 +23,7 @@ def run(out: Path | None = None) -> dict:
         for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
             nb = nbformat.read(path, as_version=4)
             start = time.perf_counter()
-            NotebookClient(nb, timeout=1200, kernel_name="python3",
+            CourseNotebookClient(nb, timeout=1200, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
             times[f"{folder}/{path.name}"] = {"seconds": round(time.perf_counter() - start, 1), "budget_s": budget}
     return {

@@ -32,7 +32,8 @@ from pathlib import Path
 from unittest import mock
 
 import jupytext
-from nbclient import NotebookClient
+
+from course_lib.notebook_client import CourseNotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("lectures", "solutions")
@@ -51,8 +52,7 @@ def reseed(source: str, seed: int) -> str:
 def execute(py: Path, seed: int, env: dict[str, str]) -> dict:
     """Run one twin with its seeds shifted; return per code cell its stdout, tags and error."""
     nb = jupytext.read(py)
-    # As scripts/build_notebooks.py does: without this metadata nbclient waits out its whole
-    # timeout after each widget cell (seen here: 60 s per widget with timeout=60).
+    # As scripts/build_notebooks.py does (the kernel and the pairing the notebook is built with).
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     for cell in nb.cells:
@@ -60,7 +60,7 @@ def execute(py: Path, seed: int, env: dict[str, str]) -> dict:
             cell.source = reseed(cell.source, seed)
     start = time.perf_counter()
     with mock.patch.dict(os.environ, env):  # the kernel inherits the environment it starts in
-        NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
+        CourseNotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(py.parent)}}).execute()
     cells = []
     for index, cell in enumerate(nb.cells):

@@ -3,7 +3,8 @@
 Each lecture has one module (``autoencoders``, ``vae``, ``gan``, ``cyclegan``, ``flows``);
 ``data``, ``training``, ``metrics`` (pixel metrics), ``evaluation`` (how to judge a generator:
 features, Fréchet distance, precision/recall, memorisation, coverage), ``plotting``, ``widgets``,
-``checks`` and ``authoring`` are shared by all of them.
+``checks`` and ``authoring`` are shared by all of them; ``notebook_client`` runs notebooks
+headless for the course's tools (it needs the ``[dev]`` extra and is not imported here).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import numpy as np
 import torch
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "seed_everything", "default_device"]
 

@@ -5,17 +5,23 @@
 ``make test-browser`` runs this. Without arguments it checks every notebook under ``lectures/``
 that has a widget, so a new lecture is covered as soon as it lands. For each one it
 
-1. opens JupyterLab, walks the file browser into ``lectures/`` and opens the notebook,
-   clears the outputs and runs every cell from the menu (Run → Run All Cells);
-2. checks that no cell failed and that each widget rendered as real controls, not
+1. opens JupyterLab on a student's working copy (``make lab``'s, made by scripts/workspace.py),
+   walks the file browser into ``lectures/`` and opens the notebook;
+2. before running anything, checks that every saved widget (sliders, progress bars) renders
+   from the state saved with the notebook, and saves a screenshot ``DIR/NN_topic-saved.png``;
+3. clears the outputs and runs every cell from the menu (Run → Run All Cells);
+4. checks that no cell failed and that each widget rendered as real controls, not
    "Error displaying widget" or the plain-text repr ``interactive(children=...)`` that
    JupyterLab falls back to when the ipywidgets front-end is missing;
-3. moves a slider with the keyboard and checks that the output it drives changed;
-4. saves a screenshot to ``DIR/NN_topic.png`` (default ``browser-out/``).
+5. moves a slider with the keyboard and checks that the output it drives changed;
+6. adds a cell of notes, saves with Ctrl+S, and checks that the save wrote only the working copy:
+   no jupytext ``.py`` twin appeared and ``git status`` is what it was before the check;
+7. saves a screenshot to ``DIR/NN_topic.png`` (default ``browser-out/``).
 
-The server runs on copies of the notebooks in a temporary root, so the committed ``.ipynb``
-files are never touched; the kernel is still the project's ``.venv`` Python (the server's own
-``python3`` kernel), which imports ``course_lib`` from the editable install.
+The working copy is made in a scratch folder inside ``my-work/`` (which git ignores, as for a
+student), so a student's own ``my-work/`` is left alone and the committed ``.ipynb`` files are
+never touched; the kernel is the project's ``.venv`` Python (the server's own ``python3``
+kernel), which imports ``course_lib`` from the editable install.
 
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright; Playwright's own browser
 download is never used. Only the pure helpers at the top are imported by the tests: Playwright
@@ -42,6 +48,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import workspace  # noqa: E402  (scripts/workspace.py: the working copy `make lab` opens)
+
 CHROMIUM = "/usr/bin/chromium"
 # The machine has no internet: without the last four flags Chromium keeps trying to reach
 # Google's services and floods the log with refused connections.
@@ -103,6 +112,38 @@ def error_outputs(nb: dict) -> list[str]:
             for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
+def saved_widget_problems(cells: list[dict], expected_widgets: int) -> list[str]:
+    """What is wrong with the widgets of a notebook opened from disk, before anything runs: each
+    of its ``expected_widgets`` saved widget outputs must render as controls from the saved state."""
+    problems = [f"code cell {i} shows a saved widget as plain text (no saved widget state, or the "
+                f"notebook is not trusted): {out['text'][:100]!r}"
+                for i, cell in enumerate(cells) for out in cell["outputs"]
+                if out["mime"] == "text/plain" and WIDGET_REPR.search(out["text"])]
+    rendered = sum(out["widget"] and out["controls"] > 0 for cell in cells for out in cell["outputs"])
+    if rendered != expected_widgets:
+        problems.append(f"{rendered} saved widget view(s) rendered as controls; the notebook has {expected_widgets}")
+    return problems
+
+
+def git_state(root: Path) -> dict[str, str]:
+    """What ``git status`` sees: every changed or untracked path (ignored ones excluded) with a
+    hash of its content, so that a file changed again is noticed too."""
+    out = subprocess.run(["git", "-C", str(root), "status", "--porcelain=v1", "--untracked-files=all", "-z"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise CheckFailed(f"the browser check proves a clean `git status`, so it needs a git checkout: {out.stderr.strip()}")
+    state = {}
+    for entry in filter(None, out.stdout.split("\0")):
+        path = root / entry[3:]
+        state[entry[3:]] = entry[:2] + (" " + sha256(path) if path.is_file() else "")
+    return state
+
+
+def git_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The paths whose git status (or content) differs between two ``git_state`` snapshots."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
 def free_port() -> int:
     """A port nobody listens on now (the OS picks it); the server is told to take no other."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -157,16 +198,16 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def jupyter_lab(root_dir: Path, log_path: Path, timeout: float):
+def jupyter_lab(root_dir: Path, state: Path, log_path: Path, timeout: float):
     """Start `jupyter lab` on 127.0.0.1:<free port> with a token; yield its base URL and token.
+    Its settings, runtime files and trust database live under ``state``, not the user's.
 
     On exit, whatever happened: ask the server to shut down (it stops its kernels), then
     SIGTERM/SIGKILL the process group and every descendant still alive.
     """
     port, token = free_port(), secrets.token_hex(16)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
-    state = root_dir.parent / "jupyter-state"  # the user's ~/.jupyter settings stay out of it
-    env = dict(os.environ,
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(state / "data"),
                JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"), IPYTHONDIR=str(state / "ipython"))
@@ -380,6 +421,40 @@ def _scroll_to(page, locator) -> None:
         page.wait_for_timeout(500)
 
 
+NOTE = "# my notes: the code z is what the decoder sees"
+
+
+def _check_saved_widgets(page, notebook, expected: int, shot: Path, timeout_s: float = 60) -> int:
+    """Before anything runs: wait until every saved widget output renders as controls (or raise
+    what is wrong), then screenshot the first widget. Returns how many rendered."""
+    deadline = time.monotonic() + timeout_s
+    while problems := saved_widget_problems(notebook.evaluate(CELLS_JS), expected):
+        if time.monotonic() > deadline:
+            raise CheckFailed("the saved notebook's widgets did not render:\n  " + "\n  ".join(problems))
+        page.wait_for_timeout(1000)
+    widget_cells = notebook.locator(".jp-CodeCell").filter(has=page.locator(".jupyter-widgets"))
+    sliders = widget_cells.filter(has=page.locator(".widget-slider"))
+    if expected:
+        _scroll_to(page, sliders.first if sliders.count() else widget_cells.first)
+    page.screenshot(path=str(shot))
+    return expected
+
+
+def _add_note_cell(page, notebook, text: str) -> None:
+    """As a student would: select the last cell, insert a cell below (B), type into it."""
+    last = notebook.locator(".jp-Cell").last
+    _scroll_to(page, last)
+    last.locator(".jp-InputPrompt").first.click()  # selects the cell in command mode
+    cells_before = notebook.locator(".jp-Cell").count()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.wait_for_function("([nb, n]) => nb.querySelectorAll('.jp-Cell').length > n",
+                           arg=[notebook.element_handle(), cells_before], timeout=10_000)
+    page.keyboard.press("Enter")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")
+
+
 def _save_through_ui(page, path: Path) -> dict:
     """Ctrl+S (the notebook is a temporary copy) and read it back: the saved outputs say exactly
     which cells raised, where the page only shows red text."""
@@ -390,7 +465,7 @@ def _save_through_ui(page, path: Path) -> dict:
         if time.monotonic() > deadline:
             raise CheckFailed("Ctrl+S did not save the notebook within 30 s")
         time.sleep(0.5)
-    time.sleep(1)  # the server writes the file, then its jupytext twin
+    time.sleep(1)  # were the notebook paired, the server would write its jupytext twin next
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -410,13 +485,24 @@ def check_notebook(browser, base: str, token: str, root_dir: Path, rel: Path, ou
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
         step = "waiting for the kernel to start"
         _wait_idle(page, 120_000)
+        step = "rendering the saved widgets"
+        shown = _check_saved_widgets(page, notebook, widget_outputs(nb), out_dir / f"{rel.stem}-saved.png")
+        print(f"  before running: {shown} saved widget view(s) rendered as controls; screenshot "
+              f"{out_dir / f'{rel.stem}-saved.png'}", flush=True)
         step = f"running all cells (timeout {timeout_s:.0f} s)"
         cells = _run_all(page, notebook, timeout_s * 1000)
         print(f"  ran {len(cells)} code cells in {time.monotonic() - start:.0f} s", flush=True)
+        step = "adding a cell of notes"
+        _add_note_cell(page, notebook, NOTE)
         step = "saving the notebook"
         saved = _save_through_ui(page, root_dir / rel)
         if errors := error_outputs(saved):
             raise CheckFailed("cells raised errors:\n  " + "\n  ".join(errors), first_error_cell(saved))
+        if not any(cell.get("source") in (NOTE, [NOTE]) for cell in saved["cells"]):
+            raise CheckFailed(f"the saved notebook lacks the cell typed into it ({NOTE!r})")
+        if twins := sorted(str(p.relative_to(root_dir)) for p in root_dir.rglob("*.py")):
+            raise CheckFailed(f"saving wrote jupytext twins into the working copy: {twins}")
+        print("  edited and saved: only the working copy changed, no .py twin", flush=True)
         rendered = _check_cells(cells, code_cells(nb), widget_outputs(nb))
         print(f"  no error output; {rendered} widget view(s) rendered as controls", flush=True)
         if is_interactive(nb):
@@ -455,8 +541,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args(argv)
 
-    from playwright.sync_api import sync_playwright  # only here: `make test` does not need Playwright
-
     notebooks = [p.resolve() for p in args.notebooks] or widget_notebooks(ROOT / "lectures")
     if not notebooks:
         print("no lecture notebook with a widget found under lectures/: nothing to check", file=sys.stderr)
@@ -465,41 +549,66 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"browser check: {len(notebooks)} notebook(s); screenshots and logs in {out_dir}", flush=True)
     before = {p: sha256(p) for p in notebooks}
+    git_before = git_state(ROOT)
 
     # SIGTERM (e.g. CI's time limit) becomes an exception, so the finally blocks stop the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    failures = []
+    failures: list[Path] = []
+    work_parent = workspace.DEFAULT_DIR
+    made_parent = not work_parent.exists()
+    root_dir = work_parent / f"browser-check-{secrets.token_hex(4)}"
     with tempfile.TemporaryDirectory(prefix="browser-check-") as tmp:
-        root_dir = Path(tmp) / "course"
-        rels = []
-        for p in notebooks:
-            rel = p.relative_to(ROOT) if p.is_relative_to(ROOT) else Path(p.name)
-            (root_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, root_dir / rel)
-            rels.append(rel)
-        with jupyter_lab(root_dir, out_dir / "jupyter-server.log", timeout=180) as (base, token, track), \
-                sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
-            try:
-                for rel in rels:
-                    print(f"{rel}:", flush=True)
-                    start = time.monotonic()
-                    try:
-                        check_notebook(browser, base, token, root_dir, rel, out_dir, args.timeout)
-                        print(f"  PASS ({time.monotonic() - start:.0f} s)", flush=True)
-                    except CheckFailed as exc:
-                        print(f"  FAIL: {exc}", flush=True)
-                        failures.append(rel)
-                    finally:
-                        track()
-            finally:
-                browser.close()
-    changed = [str(p) for p in notebooks if sha256(p) != before[p]]
-    if changed:
+        state = Path(tmp) / "jupyter-state"
+        # The trust database workspace.sync signs into is the one the server reads.
+        os.environ["JUPYTER_DATA_DIR"] = str(state / "data")
+        try:
+            workspace.sync(root_dir)  # what `make lab` does, into a scratch folder of my-work/
+            rels = []
+            for p in notebooks:
+                rel = p.relative_to(ROOT) if p.is_relative_to(ROOT) else Path(p.name)
+                if not (root_dir / rel).exists():  # e.g. a solution notebook named on the command line
+                    (root_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (root_dir / rel).write_bytes(data := workspace.student_copy(p.read_bytes()))
+                    workspace.trust(data)
+                rels.append(rel)
+            failures += run_checks(args, root_dir, state, rels, out_dir)
+        finally:
+            shutil.rmtree(root_dir, ignore_errors=True)
+            if made_parent and work_parent.exists() and not any(work_parent.iterdir()):
+                work_parent.rmdir()
+    print(f"{len(notebooks) - len(failures)} of {len(notebooks)} notebook(s) passed", flush=True)
+    if changed := [str(p) for p in notebooks if sha256(p) != before[p]]:
         print(f"FAIL: committed notebooks changed on disk: {changed}", flush=True)
-        failures += changed
-    print(f"{len(notebooks) - len(failures)} passed, {len(failures)} failed", flush=True)
-    return 1 if failures else 0
+    if git_changed := git_changes(git_before, git_state(ROOT)):
+        print(f"FAIL: running and saving changed what `git status` sees: {git_changed}", flush=True)
+    else:
+        print("git status: unchanged by running, editing and saving the notebooks", flush=True)
+    return 1 if failures or changed or git_changed else 0
+
+
+def run_checks(args, root_dir: Path, state: Path, rels: list[Path], out_dir: Path) -> list[Path]:
+    """Start JupyterLab on the working copy and check each notebook; return the failed ones."""
+    from playwright.sync_api import sync_playwright  # only here: `make test` does not need Playwright
+
+    failures = []
+    with jupyter_lab(root_dir, state, out_dir / "jupyter-server.log", timeout=180) as (base, token, track), \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for rel in rels:
+                print(f"{rel}:", flush=True)
+                start = time.monotonic()
+                try:
+                    check_notebook(browser, base, token, root_dir, rel, out_dir, args.timeout)
+                    print(f"  PASS ({time.monotonic() - start:.0f} s)", flush=True)
+                except CheckFailed as exc:
+                    print(f"  FAIL: {exc}", flush=True)
+                    failures.append(rel)
+                finally:
+                    track()
+        finally:
+            browser.close()
+    return failures
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from nbclient import NotebookClient
+
+from course_lib.notebook_client import CourseNotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("lectures", "solutions")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -41,9 +43,15 @@ def build(py: Path, timeout: int = 900) -> float:
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(py.parent)}}).execute()
+    CourseNotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(py.parent)}}).execute()
     seconds = time.perf_counter() - start
-    nb.metadata.pop("widgets", None)  # widget state is per-run noise; the widget cells re-render
+    # nbclient has stored the widgets' final state in nb.metadata.widgets: kept, so that the saved
+    # sliders and progress bars render as static widgets wherever the notebook is displayed
+    # (nbviewer, a static site, JupyterLab before Run All). nbval ignores widget-view outputs.
+    if not nb.metadata.get("widgets") and any(WIDGET_VIEW in out.get("data", {}) for cell in nb.cells
+                                             for out in cell.get("outputs", [])):
+        raise RuntimeError(f"{py.name}: widget outputs without saved widget state")
     nbformat.write(nb, py.with_suffix(".ipynb"))
     return seconds
 

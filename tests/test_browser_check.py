@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("browser_check", ROOT / "scripts" / "browser_check.py")
 bc = importlib.util.module_from_spec(_spec)
@@ -89,3 +91,43 @@ def test_chromium_runs_offline_and_headless():
                  "--disable-component-update", "--disable-sync", "--no-first-run"):
         assert flag in bc.CHROMIUM_ARGS
     assert bc.CHROMIUM == "/usr/bin/chromium"
+
+
+def _out(mime="", widget=False, controls=0, text=""):
+    return {"mime": mime, "widget": widget, "controls": controls, "text": text}
+
+
+def test_saved_widgets_must_all_render_as_controls():
+    slider = _out(widget=True, controls=2, text="z1 -1.37")
+    as_text = _out("text/plain", text="interactive(children=(FloatSlider(value=-1.372, ...")
+    assert bc.saved_widget_problems([{"outputs": [slider]}, {"outputs": [slider]}], 2) == []
+    problems = bc.saved_widget_problems([{"outputs": [slider]}, {"outputs": [as_text]}], 2)
+    assert "code cell 1 shows a saved widget as plain text" in problems[0]
+    assert "1 saved widget view(s) rendered as controls; the notebook has 2" in problems[1]
+    assert bc.saved_widget_problems([{"outputs": [_out(widget=True, controls=0)]}], 1)  # an empty box
+
+
+def test_git_state_sees_what_git_status_sees(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / ".gitignore").write_text("/my-work/\n")
+    (tmp_path / "lecture.ipynb").write_text("{}")
+    git("add", "."); git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    before = bc.git_state(tmp_path)
+    assert before == {}
+    (tmp_path / "my-work").mkdir()
+    (tmp_path / "my-work" / "lecture.ipynb").write_text('{"saved": 1}')  # ignored: invisible
+    assert bc.git_changes(before, bc.git_state(tmp_path)) == []
+    (tmp_path / "lecture.ipynb").write_text('{"saved": 1}')
+    (tmp_path / "lecture.py").write_text("# twin")
+    assert bc.git_changes(before, bc.git_state(tmp_path)) == ["lecture.ipynb", "lecture.py"]
+    # A file already modified before the check, then changed again, is noticed by its content.
+    modified = bc.git_state(tmp_path)
+    (tmp_path / "lecture.ipynb").write_text('{"saved": 2}')
+    assert bc.git_changes(modified, bc.git_state(tmp_path)) == ["lecture.ipynb"]
+
+
+def test_git_state_needs_a_checkout(tmp_path):
+    with pytest.raises(bc.CheckFailed, match="needs a git checkout"):
+        bc.git_state(tmp_path / "nowhere")

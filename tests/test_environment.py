@@ -32,7 +32,7 @@ def environment_requirements(name: str = "environment.yml") -> tuple[dict[str, s
     env = yaml.safe_load((ROOT / name).read_text())
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    return dict(_normalise(r) for r in pip if not r.startswith("-e")), python
+    return dict(_normalise(r) for r in pip if not r.startswith("-")), python  # not -e . or --options
 
 
 @pytest.mark.parametrize("name, extras", [("environment.yml", False), ("environment-dev.yml", True)])
@@ -70,5 +70,18 @@ def test_environment_installs_the_package_itself(name):
     assert "-e ." in pip
 
 
+@pytest.mark.parametrize("name", ["environment.yml", "environment-dev.yml"])
+def test_environment_takes_the_cpu_build_of_torch(name):
+    env = yaml.safe_load((ROOT / name).read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
+
+
 def test_version_is_exposed():
     assert re.fullmatch(r"\d+\.\d+\.\d+", course_lib.__version__)
+
+
+def test_one_version_in_the_library_the_changelog_and_the_citation():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    released = re.findall(r"^## (\d+\.\d+\.\d+)", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert str(citation["version"]) == course_lib.__version__ == released[0]

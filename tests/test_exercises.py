@@ -15,10 +15,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_lib.authoring import BEGIN, END, count_blanks, generate, stale_exercises
+from course_lib.notebook_client import CourseNotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
@@ -36,7 +36,7 @@ def kernel_env(monkeypatch):
 def run_headless(path: Path) -> nbformat.NotebookNode:
     """Execute a notebook top to bottom in its own folder, recording errors instead of stopping."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+    client = CourseNotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return nb
