@@ -1,5 +1,5 @@
 # Generative Models for Medical Imaging — the two commands are `make lab` and `make test`.
-# Everything installs into .venv from nothing but python3 and make.
+# Everything installs into .venv from nothing but Python 3.11 or newer and make.
 
 # The interpreter .venv is built from: the first of python3, python3.13, python3.12, python3.11
 # that is Python 3.11 or newer; `make PYTHON=python3.13 ...` chooses one explicitly.

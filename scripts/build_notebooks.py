@@ -44,7 +44,7 @@ def build(py: Path, timeout: int = 900) -> float:
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     start = time.perf_counter()
     CourseNotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(py.parent)}}).execute()
+                         resources={"metadata": {"path": str(py.parent)}}).execute()
     seconds = time.perf_counter() - start
     # nbclient has stored the widgets' final state in nb.metadata.widgets: kept, so that the saved
     # sliders and progress bars render as static widgets wherever the notebook is displayed
