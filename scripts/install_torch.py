@@ -47,7 +47,7 @@ def choose_index(system: str, override: str | None, probe=reachable) -> tuple[st
         return None, f"{system}: the default index serves the CPU{'/MPS' if system == 'Darwin' else ''} build"
     if probe(CPU_INDEX):
         return CPU_INDEX, f"Linux: PyTorch's CPU index ({CPU_INDEX})"
-    return None, (f"Linux: {CPU_INDEX} did not answer within {PROBE_SECONDS:.0f} s; "
+    return None, (f"Linux: {CPU_INDEX} is not reachable (one try, {PROBE_SECONDS:.0f} s limit); "
                   "installing what pip finds (a mirror or local wheels, or PyPI's CUDA build)")
 
 
