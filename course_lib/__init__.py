@@ -46,5 +46,24 @@ def default_device() -> torch.device:
     """
     requested = os.environ.get("COURSE_DEVICE")
     if requested:
-        return torch.device(requested)
+        try:
+            device = torch.device(requested)
+        except RuntimeError as error:
+            raise ValueError(f"COURSE_DEVICE={requested!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1', "
+                             f"'mps'): {error}") from None
+        if not _available(device):
+            raise ValueError(f"COURSE_DEVICE={requested!r}, but this PyTorch ({torch.__version__}) cannot use it "
+                             f"here; unset it or choose 'cpu'")
+        return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _available(device: torch.device) -> bool:
+    """Whether the installed torch can put a tensor on ``device`` on this machine."""
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index is None or device.index < torch.cuda.device_count())
+    if device.type == "mps":
+        return torch.backends.mps.is_available()
+    return False

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .metrics import psnr, ssim
-from .training import History, fit, single_threaded, train_step
+from .training import History, LossWatch, NonFiniteLossError, fit, modes_restored_on_error, single_threaded, train_step
 
 __all__ = [
     "reconstruction_loss",
@@ -309,7 +309,6 @@ def train_autoencoder(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    model.train()  # e.g. StretchedSigmoid clamps in eval mode, which would cut gradients
 
     def loss_fn(m: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         noisy = batch if corrupt is None else corrupt(batch)
@@ -320,8 +319,10 @@ def train_autoencoder(
         schedule.step()
         return loss
 
-    return fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-               desc=type(model).__name__ if corrupt is None else f"denoising {type(model).__name__}")
+    with modes_restored_on_error(model):
+        model.train()  # e.g. StretchedSigmoid clamps in eval mode, which would cut gradients
+        return fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                   desc=type(model).__name__ if corrupt is None else f"denoising {type(model).__name__}")
 
 
 @torch.no_grad()
@@ -645,13 +646,18 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, step
         raise ValueError(f"expected images (N, C, H, W) and labels (N,), got {tuple(x.shape)} and {tuple(y.shape)}")
     rng = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
+    watch = LossWatch()
     losses = []
-    for _ in range(steps):
-        idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=rng) if len(x) < batch_size \
-            else torch.randperm(len(x), generator=rng)[:batch_size]
-        losses.append(train_step(model, optimizer, idx,
-                                 lambda m, i: nn.functional.cross_entropy(m(x[i]), y[i])))
+    with modes_restored_on_error(model):
+        model.train()
+        for step in range(1, steps + 1):
+            idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=rng) if len(x) < batch_size \
+                else torch.randperm(len(x), generator=rng)[:batch_size]
+            try:
+                loss = train_step(model, optimizer, idx, lambda m, i: nn.functional.cross_entropy(m(x[i]), y[i]))
+            except NonFiniteLossError as error:
+                raise NonFiniteLossError(f"{error} (step {step})") from None
+            losses.append(watch.check(loss, epoch=1, step=step)["loss"])
     return losses
 
 
@@ -756,8 +762,9 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
         schedule.step()
         return loss
 
-    return fit(step, (t1, t2), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-               desc="multimodal autoencoder")
+    with modes_restored_on_error(model):
+        return fit(step, (t1, t2), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                   desc="multimodal autoencoder")
 
 
 @torch.no_grad()

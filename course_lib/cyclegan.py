@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from .gan import discriminator_loss, generator_loss
-from .training import History, WeightAverages, fit
+from .training import (History, WeightAverages, check_loss, checked_step, fit, modes_restored_on_error,
+                       unchanged_on_nonfinite)
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -255,14 +256,16 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
     """
     _check_slices(x, "x")
     _check_slices(y, "y")
-    fake_y, fake_x = model.G(x), model.F(y)
-    adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
-    cycle = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
-    identity = identity_loss(x, model.F(x), y, model.G(y))
-    total = adversarial + lambda_cyc * cycle + lambda_id * identity
-    g_optimizer.zero_grad()
-    total.backward()
-    g_optimizer.step()
+    with unchanged_on_nonfinite(model):
+        fake_y, fake_x = model.G(x), model.F(y)
+        adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
+        cycle = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
+        identity = identity_loss(x, model.F(x), y, model.G(y))
+        total = adversarial + lambda_cyc * cycle + lambda_id * identity
+        g_optimizer.zero_grad()
+        check_loss(total, "g_total", "the generators' step")
+        total.backward()
+        checked_step(g_optimizer, "the generators' step")
     losses = {"g_adversarial": adversarial.item(), "cycle": cycle.item(), "identity": identity.item(), "g_total": total.item()}
     return GeneratorStep(losses, fake_x.detach(), fake_y.detach())
 
@@ -271,11 +274,13 @@ def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimi
                                 fake_x: torch.Tensor, fake_y: torch.Tensor) -> dict[str, float]:
     """One update of D_X and D_Y: L_D(D_Y) on (y, G(x)) plus L_D(D_X) on (x, F(y)), least squares.
     The fakes must come detached (from :func:`cyclegan_generator_step`), so G and F do not move."""
-    d_y = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y))
-    d_x = lsgan_discriminator_loss(model.D_X(x), model.D_X(fake_x))
-    d_optimizer.zero_grad()
-    (d_x + d_y).backward()
-    d_optimizer.step()
+    with unchanged_on_nonfinite(model):
+        d_y = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y))
+        d_x = lsgan_discriminator_loss(model.D_X(x), model.D_X(fake_x))
+        d_optimizer.zero_grad()
+        check_loss(d_x + d_y, "d_x + d_y", "the discriminators' step")
+        (d_x + d_y).backward()
+        checked_step(d_optimizer, "the discriminators' step")
     return {"d_x": d_x.item(), "d_y": d_y.item()}
 
 
@@ -365,9 +370,10 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
         return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
                                                           pool_y.query(g.fake_y))}
 
-    model.train()
-    history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+    with modes_restored_on_error(model):
+        model.train()
+        history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
     averaged.copy_into_networks()
     model.eval()
     return history
@@ -397,19 +403,22 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
     _check_slices(x, "x")
     _check_slices(y, "y")
     _check_pairs(x, y, "pix2pix")
-    fake = model.G(x)
-    real_logits = model.D(torch.cat([x, y], 1)).flatten()
-    fake_logits = model.D(torch.cat([x, fake.detach()], 1)).flatten()
-    d_loss = discriminator_loss(real_logits, fake_logits)
-    d_optimizer.zero_grad()
-    d_loss.backward()
-    d_optimizer.step()
-    adversarial = generator_loss(model.D(torch.cat([x, fake], 1)).flatten(), "non_saturating")
-    l1 = (fake - y).abs().mean()
-    g_loss = adversarial + lambda_l1 * l1
-    g_optimizer.zero_grad()
-    g_loss.backward()
-    g_optimizer.step()
+    with unchanged_on_nonfinite(model):
+        fake = model.G(x)
+        real_logits = model.D(torch.cat([x, y], 1)).flatten()
+        fake_logits = model.D(torch.cat([x, fake.detach()], 1)).flatten()
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        d_optimizer.zero_grad()
+        check_loss(d_loss, "d_loss", "the discriminator's step")
+        d_loss.backward()
+        checked_step(d_optimizer, "the discriminator's step")
+        adversarial = generator_loss(model.D(torch.cat([x, fake], 1)).flatten(), "non_saturating")
+        l1 = (fake - y).abs().mean()
+        g_loss = adversarial + lambda_l1 * l1
+        g_optimizer.zero_grad()
+        check_loss(g_loss, "g_loss", "the generator's step")
+        g_loss.backward()
+        checked_step(g_optimizer, "the generator's step")
     return {"d_loss": d_loss.item(), "g_adversarial": adversarial.item(), "l1": l1.item()}
 
 
@@ -430,9 +439,10 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
         averaged.update()
         return losses
 
-    model.train()
-    history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+    with modes_restored_on_error(model):
+        model.train()
+        history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
     averaged.copy_into_networks()
     model.eval()
     return history

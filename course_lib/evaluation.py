@@ -30,7 +30,7 @@ from torch import nn
 from .gan import _check_slices as _check_64px_slices
 from .gan import _conv_trunk
 from .metrics import psnr, ssim
-from .training import fit
+from .training import check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "SliceFeatureNet", "slice_features", "level_bins", "train_feature_net",
@@ -108,18 +108,21 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
     _check_64px_slices(x)
     targets = level_bins(level, model.n_levels)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> float:
         images, bins = batch
-        loss = nn.functional.cross_entropy(model(images), bins)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        with unchanged_on_nonfinite(model):
+            loss = nn.functional.cross_entropy(model(images), bins)
+            optimizer.zero_grad()
+            value = check_loss(loss)
+            loss.backward()
+            checked_step(optimizer)
+        return value
 
-    history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc="feature network")
+    with modes_restored_on_error(model):
+        model.train()
+        history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                      desc="feature network")
     model.eval()
     return history
 

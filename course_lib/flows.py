@@ -25,7 +25,7 @@ import torch
 from scipy import integrate
 from torch import nn
 
-from course_lib.training import History, fit
+from course_lib.training import History, check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "standard_normal_log_prob",
@@ -405,16 +405,18 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
 
     def step(batch: torch.Tensor) -> dict[str, torch.Tensor]:
         optimizer.zero_grad()
-        nll = -flow.log_prob(batch).mean()
-        if torch.isfinite(nll):  # a non-finite loss is reported by fit's guard, before any update
+        with unchanged_on_nonfinite(flow):
+            nll = -flow.log_prob(batch).mean()
+            check_loss(nll, "nll")
             nll.backward()
-            optimizer.step()
-            schedule.step()
+            checked_step(optimizer)
+        schedule.step()
         return {"nll": nll.detach()}
 
-    flow.train()
-    history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=f"training {flow.name}")
+    with modes_restored_on_error(flow):
+        flow.train()
+        history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                      desc=f"training {flow.name}")
     flow.eval()
     return history
 

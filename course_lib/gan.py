@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import WeightAverages, check_finite, fit, single_threaded
+from .training import (LossWatch, NonFiniteLossError, WeightAverages, check_loss, checked_step, fit,
+                       modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -168,26 +169,29 @@ def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimize
     """
     if kind not in GENERATOR_LOSSES:
         raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
-    for real in real_batches:
-        fake = generator(latent(len(real))).detach()
-        if r1_gamma > 0:
-            real = real.detach().requires_grad_(True)
-        real_logits = discriminator(real)
-        d_loss = discriminator_loss(real_logits, discriminator(fake))
-        penalty = 0.0
-        if r1_gamma > 0:
-            (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
-            penalty = r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
-        d_optimizer.zero_grad()
-        (d_loss + penalty).backward()
-        d_optimizer.step()
-    m = len(real_batches[-1])
-    g_loss = generator_loss(discriminator(generator(latent(m))), kind)
-    g_optimizer.zero_grad()
-    g_loss.backward()
-    # ‖∇_θG loss‖ (max_norm = inf: measured, not clipped) — how hard G is being pushed.
-    g_grad_norm = torch.nn.utils.clip_grad_norm_(generator.parameters(), float("inf"))
-    g_optimizer.step()
+    with unchanged_on_nonfinite(generator, discriminator):  # a NaN leaves no trace, not even in BatchNorm
+        for real in real_batches:
+            fake = generator(latent(len(real))).detach()
+            if r1_gamma > 0:
+                real = real.detach().requires_grad_(True)
+            real_logits = discriminator(real)
+            d_loss = discriminator_loss(real_logits, discriminator(fake))
+            penalty = 0.0
+            if r1_gamma > 0:
+                (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+                penalty = r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
+            d_optimizer.zero_grad()
+            check_loss(d_loss + penalty, "d_loss", "the discriminator's step")
+            (d_loss + penalty).backward()
+            checked_step(d_optimizer, "the discriminator's step")
+        m = len(real_batches[-1])
+        g_loss = generator_loss(discriminator(generator(latent(m))), kind)
+        g_optimizer.zero_grad()
+        check_loss(g_loss, "g_loss", "the generator's step")
+        g_loss.backward()
+        # ‖∇_θG loss‖ (max_norm = inf: measured, not clipped) — how hard G is being pushed.
+        g_grad_norm = torch.nn.utils.clip_grad_norm_(generator.parameters(), float("inf"))
+        checked_step(g_optimizer, "the generator's step")
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "g_grad_norm": g_grad_norm.item()}
 
 
@@ -236,13 +240,17 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "g_grad_norm": []}
     snapshots: dict[int, torch.Tensor] = {}
     fixed_noise = latent(snapshot_size)
+    watch = LossWatch()
     with single_threaded():  # tiny networks: see single_threaded
         for step in range(1, steps + 1):
             m = late_batch_size if late_batch_size and step > late_fraction * steps else batch_size
             gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
-            losses = gan_training_step(generator, discriminator, g_opt, d_opt, [sampler(m, rng) for _ in range(k_disc)],
-                                       latent, kind, r1_gamma=gamma)
-            check_finite(losses, epoch=1, step=step)
+            try:
+                losses = gan_training_step(generator, discriminator, g_opt, d_opt,
+                                           [sampler(m, rng) for _ in range(k_disc)], latent, kind, r1_gamma=gamma)
+            except NonFiniteLossError as error:
+                raise NonFiniteLossError(f"{error} (step {step})") from None
+            watch.check(losses, epoch=1, step=step)
             if step > hold_steps:
                 averaged.update()
             for schedule in schedules:
@@ -360,10 +368,11 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
         return gan_training_step(generator, discriminator, g_opt, d_opt, [batch], latent, kind)
 
     snapshot(0)
-    generator.train()
-    discriminator.train()
-    history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
-                  callback=lambda epoch, _: snapshot(epoch))
+    with modes_restored_on_error(generator, discriminator):
+        generator.train()
+        discriminator.train()
+        history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
+                      callback=lambda epoch, _: snapshot(epoch))
     generator.eval()
     discriminator.eval()
     return {"history": history, "snapshots": snapshots}

@@ -1,8 +1,15 @@
-"""Training (all lectures): one optimisation step, the fit loop with its NaN guard, checkpoint I/O.
+"""Training (all lectures): one optimisation step, the fit loop with its guards, checkpoint I/O.
 
 Every lecture trains with :func:`fit`: it walks the data in minibatches, calls the lecture's
 ``step(batch)`` (which updates θ, or D and G in turn) and keeps a history of per-epoch mean
 losses. Checkpoints are plain ``state_dict`` files checked against a recorded sha256.
+
+Training never damages what it trains. Each optimiser step goes through :func:`check_loss`
+(before ``backward``) and :func:`checked_step` (gradients, before ``optimizer.step()``): a NaN or
+±inf stops training with :class:`NonFiniteLossError` while the parameters are still those before
+the step. :class:`LossWatch` stops a loss that stays finite but explodes
+(:class:`TrainingDivergedError`), and :func:`modes_restored_on_error` puts train/eval modes back
+when training is interrupted (Ctrl-C) or fails.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -22,7 +30,8 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-__all__ = ["NonFiniteLossError", "ChecksumError", "check_finite", "train_step", "fit",
+__all__ = ["NonFiniteLossError", "TrainingDivergedError", "ChecksumError", "check_finite", "check_loss",
+           "checked_step", "LossWatch", "modes_restored_on_error", "unchanged_on_nonfinite", "train_step", "fit",
            "save_checkpoint", "load_checkpoint", "single_threaded", "weight_average", "WeightAverages"]
 
 Loss = float | torch.Tensor
@@ -82,7 +91,11 @@ class WeightAverages:
 
 
 class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or ±inf; training stopped before the parameters were corrupted further."""
+    """A loss or a gradient became NaN or ±inf; training stopped before that step changed the parameters."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss stayed finite but exploded (see :class:`LossWatch`): the learning rate is far too high."""
 
 
 class ChecksumError(ValueError):
@@ -114,6 +127,96 @@ def _non_finite(name: str, value: float, where: str) -> NonFiniteLossError:
     )
 
 
+def check_loss(loss: torch.Tensor, name: str = "loss", where: str = "this step") -> float:
+    """The loss as a float, or :class:`NonFiniteLossError` if it is NaN or ±inf. Call it before
+    ``loss.backward()``: the step is abandoned while the parameters are untouched."""
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise _non_finite(name, value, f"{where} (parameters left unchanged)")
+    return value
+
+
+def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> None:
+    """``optimizer.step()``, after checking that every gradient it would apply is finite.
+
+    The check is one number, the largest |∂L/∂p| over the optimiser's parameters (the ℓ∞ norm:
+    unlike a sum of squares it cannot overflow, and a NaN anywhere makes it NaN). If it is not
+    finite the gradients are cleared, :class:`NonFiniteLossError` is raised and the parameters
+    are exactly as before the step.
+    """
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if grads:
+        largest = float(torch.nn.utils.get_total_norm(grads, norm_type=math.inf))
+        if not math.isfinite(largest):
+            optimizer.zero_grad()
+            raise NonFiniteLossError(f"a gradient is {largest} at {where} (parameters left unchanged); "
+                                     "lower the learning rate or check the inputs")
+    optimizer.step()
+
+
+DIVERGENCE_FACTOR = 1e6
+
+
+class LossWatch:
+    """The per-step guard of a training loop: every loss finite (:func:`check_finite`), and none
+    exploding while finite — a loss is stopped when
+
+        |loss_t| > 10⁶ · max(1, min_{s < t} |loss_s|),
+
+    six orders of magnitude above the smallest value it has had (losses below 1 count as 1).
+    Training at a sane learning rate moves a loss by a few times, not a million; at lr = 10⁶ the
+    course's trainers reach 10¹²–10³⁰ and would otherwise finish without a word.
+    """
+
+    def __init__(self, factor: float = DIVERGENCE_FACTOR) -> None:
+        self.factor = factor
+        self.smallest: dict[str, float] = {}
+
+    def check(self, losses: Mapping[str, Loss] | Loss, *, epoch: int, step: int) -> dict[str, float]:
+        losses = _as_dict(losses)
+        check_finite(losses, epoch=epoch, step=step)
+        for name, value in losses.items():
+            smallest = min(self.smallest.get(name, abs(value)), abs(value))
+            if abs(value) > self.factor * max(smallest, 1.0):
+                raise TrainingDivergedError(
+                    f"loss {name!r} is {value:.3g} at epoch {epoch}, step {step}, more than {self.factor:.0e} times "
+                    f"its smallest value so far ({smallest:.3g}): training diverged; lower the learning rate")
+            self.smallest[name] = smallest
+        return losses
+
+
+@contextlib.contextmanager
+def unchanged_on_nonfinite(*modules: nn.Module) -> Iterator[None]:
+    """Wrap one training step: if it raises :class:`NonFiniteLossError`, put the modules' buffers
+    (BatchNorm's running statistics) back as they were. The forward pass that met the NaN has
+    already folded it into them; without this the parameters would be intact but every output in
+    eval mode NaN. (The parameters themselves are protected by :func:`check_loss` and
+    :func:`checked_step`.)"""
+    saved = [(buffer, buffer.clone()) for module in modules for buffer in module.buffers()]
+    try:
+        yield
+    except NonFiniteLossError:
+        with torch.no_grad():
+            for buffer, copy in saved:
+                buffer.copy_(copy)
+        raise
+
+
+@contextlib.contextmanager
+def modes_restored_on_error(*modules: nn.Module) -> Iterator[None]:
+    """If the block raises — an error, or Ctrl-C (KeyboardInterrupt) — put every submodule of
+    ``modules`` back in the train/eval mode it had on entry, then re-raise. (A model left in
+    train mode by an interrupted run gives different outputs: BatchNorm uses batch statistics.)"""
+    modes = [[m.training for m in module.modules()] for module in modules]
+    try:
+        yield
+    except BaseException:
+        for module, saved in zip(modules, modes):
+            for m, training in zip(module.modules(), saved):
+                m.training = training
+        raise
+
+
 def check_finite(losses: Mapping[str, Loss] | Loss, *, epoch: int, step: int) -> None:
     """Raise :class:`NonFiniteLossError` if any loss is NaN or ±inf, naming it, the epoch and the step.
 
@@ -141,18 +244,18 @@ def train_step(
     - the finiteness check comes *before* ``backward``/``step``: a NaN gradient would
       overwrite θ with NaN, and then no later step can recover;
     - ``loss.backward()`` — fills ``p.grad`` with ∂L/∂p for every parameter p;
-    - ``optimizer.step()`` — moves θ against the gradient;
+    - ``optimizer.step()`` — moves θ against the gradient (:func:`checked_step`: only if every
+      gradient is finite);
     - ``loss.item()`` — a Python float, so the graph can be freed and nothing keeps it alive.
     """
     optimizer.zero_grad()
-    loss = loss_fn(model, batch)
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', type(loss))}")
-    value = loss.item()
-    if not math.isfinite(value):
-        raise _non_finite("loss", value, "train_step (parameters left unchanged)")
-    loss.backward()
-    optimizer.step()
+    with unchanged_on_nonfinite(model):
+        loss = loss_fn(model, batch)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', type(loss))}")
+        value = check_loss(loss, "loss", "train_step")
+        loss.backward()
+        checked_step(optimizer, "train_step")
     return value
 
 
@@ -210,7 +313,8 @@ def fit(
     Epochs and steps are counted from 1. The history maps each loss name to its mean over each
     epoch's steps, history[name][e − 1] = (1/|steps of e|) Σ_{steps of e} loss; it is a plain
     dict of lists (JSON-able). After each epoch ``callback(epoch, history)`` is called; returning
-    True stops training early. Every step's losses pass :func:`check_finite`.
+    True stops training early. Every step's losses pass a :class:`LossWatch` (finite, not
+    exploding); a :class:`NonFiniteLossError` raised inside ``step`` gets the epoch and step added.
     """
     if not callable(step):
         raise TypeError(f"step must be callable, got {type(step).__name__}")
@@ -222,6 +326,7 @@ def fit(
     generator = torch.Generator().manual_seed(seed)
     history: History = {}
     global_step = 0
+    watch = LossWatch()
     with tqdm(range(1, epochs + 1), desc=desc, disable=not progress, unit="epoch") as bar:
         for epoch in bar:
             sums: dict[str, float] = {}
@@ -231,8 +336,11 @@ def fit(
                 if isinstance(data, torch.Tensor):
                     batch = batch[0]  # a single tensor gives a tensor batch, not a 1-tuple
                 global_step += 1
-                losses = _as_dict(step(batch))
-                check_finite(losses, epoch=epoch, step=global_step)
+                try:
+                    returned = step(batch)
+                except NonFiniteLossError as error:  # raised inside the step: say where in training
+                    raise NonFiniteLossError(f"{error} (epoch {epoch}, step {global_step})") from None
+                losses = watch.check(returned, epoch=epoch, step=global_step)
                 for name, value in losses.items():
                     sums[name] = sums.get(name, 0.0) + value
                     counts[name] = counts.get(name, 0) + 1
@@ -260,11 +368,31 @@ def _to_cpu(obj: Any) -> Any:
     return obj
 
 
-def save_checkpoint(model_or_state_dict: nn.Module | Mapping[str, Any], path: str | os.PathLike) -> str:
+def _check_path(path: Any, what: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TypeError(f"{what} must be a path (str or os.PathLike), got {type(path).__name__}")
+    return Path(path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path``: a reader (or a
+    crash half-way) sees the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def save_checkpoint(model_or_state_dict: nn.Module | Mapping[str, Any], path: str | os.PathLike, *,
+                    overwrite: bool = False) -> str:
     """Save a ``state_dict`` (tensors on the CPU) to ``path`` and its sha256 to ``<path>.sha256``.
 
     The sidecar uses ``sha256sum``'s format ("<hex>  <filename>"), so ``sha256sum -c`` in the
-    checkpoint's directory verifies it too. Returns the hex digest.
+    checkpoint's directory verifies it too. Returns the hex digest. An existing checkpoint is
+    replaced only with ``overwrite=True`` (``make checkpoints`` asks for it); both files are
+    written atomically, the checkpoint first and its digest last.
     """
     if isinstance(model_or_state_dict, nn.Module):
         state = model_or_state_dict.state_dict()
@@ -273,14 +401,19 @@ def save_checkpoint(model_or_state_dict: nn.Module | Mapping[str, Any], path: st
     else:
         got = type(model_or_state_dict).__name__
         raise TypeError(f"save_checkpoint expects an nn.Module or a state_dict, got {got}")
-    path = Path(path)
+    path = _check_path(path, "path")
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"checkpoint {path} exists; pass overwrite=True to replace it "
+                              "(shipped checkpoints are replaced by `make checkpoints` only)")
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(_to_cpu(state), buffer)
     payload = buffer.getvalue()
-    path.write_bytes(payload)
     digest = hashlib.sha256(payload).hexdigest()
-    Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
+    _write_atomically(path, payload)
+    _write_atomically(Path(f"{path}.sha256"), f"{digest}  {path.name}\n".encode())
     return digest
 
 
@@ -294,7 +427,12 @@ def load_checkpoint(
     unpickled, so a checkpoint cannot run code. With ``model``, the state is loaded into it
     strictly (every key must match). Returns the state dict.
     """
-    path = Path(path)
+    path = _check_path(path, "path")
+    if model is not None and not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module or None, got {type(model).__name__}")
+    if expected_sha256 is not None and not (isinstance(expected_sha256, str)
+                                            and len(expected_sha256.strip()) == 64):
+        raise TypeError(f"expected_sha256 must be a 64-character hex string or None, got {expected_sha256!r}")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found; run `make checkpoints` to create it")
     payload = path.read_bytes()
@@ -309,7 +447,15 @@ def load_checkpoint(
         raise ChecksumError(f"checkpoint {path} has sha256 {actual}, expected {expected_sha256.strip()}: "
                             "the file was modified or is corrupt; re-create it with `make checkpoints`")
     # Load the very bytes that were verified rather than reading the file a second time.
-    state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except (EOFError, RuntimeError, zipfile.BadZipFile) as error:  # empty or truncated; a refused object
+        # (pickle.UnpicklingError from weights_only) propagates with torch's own explanation
+        raise ValueError(f"checkpoint {path} ({len(payload)} bytes) is not a readable PyTorch checkpoint "
+                         f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'empty file'}); "
+                         "re-create it with `make checkpoints`") from error
+    if not isinstance(state, Mapping):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state_dict")
     if model is not None:
         model.load_state_dict(state, strict=True)
     return state

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
-from .training import History, fit
+from .training import History, check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "reparametrize",
@@ -183,19 +183,21 @@ def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None
 
     def step(batch) -> dict[str, torch.Tensor]:
         x, y = batch if labels is not None else (batch, None)
-        x_hat, mu, logvar = model(x, y)
-        terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=sigma_x, beta=beta)
-        optimizer.zero_grad()
-        if torch.isfinite(terms.loss):  # a non-finite loss is reported by fit's guard, before any update
+        with unchanged_on_nonfinite(model):
+            x_hat, mu, logvar = model(x, y)
+            terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=sigma_x, beta=beta)
+            optimizer.zero_grad()
+            check_loss(terms.loss)
             terms.loss.backward()
-            optimizer.step()
-            schedule.step()
+            checked_step(optimizer)
+        schedule.step()
         return {name: value.detach() for name, value in terms._asdict().items()}
 
-    model.train()
     data = x_train if labels is None else (x_train, labels)
-    history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                  desc=type(model).__name__ if model.n_classes == 0 else "conditional VAE")
+    with modes_restored_on_error(model):
+        model.train()
+        history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+                      desc=type(model).__name__ if model.n_classes == 0 else "conditional VAE")
     model.eval()
     return history
 

@@ -366,7 +366,7 @@ def train(name: str, progress: bool = True) -> tuple[Path, History]:
     """Train recipe ``name`` from scratch (seeded) and save its checkpoint with its sha256."""
     model, history = fit_fresh(name, progress)
     path = checkpoint_path(name)
-    save_checkpoint(model, path)
+    save_checkpoint(model, path, overwrite=True)  # make checkpoints: replacing is what was asked
     return path, history
 
 

@@ -211,7 +211,7 @@ def test_kl_estimate_against_a_closed_form():
 def test_divergence_stops_with_a_clear_error():
     torch.manual_seed(0)
     flow = realnvp(scale_bound=None)
-    with pytest.raises(NonFiniteLossError, match=r"'nll' is nan at epoch 1, step \d"):
+    with pytest.raises(NonFiniteLossError, match=r"'nll' is nan at .*epoch 1, step \d"):
         train_flow(flow, banana(4000, seed=1), epochs=3, batch_size=256, lr=0.3, progress=False)
 
 
