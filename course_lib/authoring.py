@@ -13,13 +13,28 @@ cell), clears all outputs and writes ``exercises/NN_topic.ipynb``. The same solu
 gives the same bytes, so ``--check`` (and ``tests/test_exercises.py``) can tell a stale file.
 
     python -m course_lib.authoring [--solutions DIR] [--exercises DIR] [--check]
+
+It is safe by construction, because students keep work next to what it writes:
+
+- every exercise it writes records, in its metadata (``course_exercise``), its own file name
+  and the sha256 of its text, so the generator knows its own files — and whether someone has
+  edited one since (a student's saved work);
+- it replaces or deletes only its own, unedited files: never a solution (it refuses to write
+  into the solutions folder), a student's edited exercise or a copy such as ``…-Copy1.ipynb``;
+- it writes nothing unless the whole run is valid: every notebook parsed, every marker
+  balanced and exact (near misses such as ``## BEGIN SOLUTION`` or ``###begin solution``, and
+  markers in raw cells, are errors naming the cell and line), and every generated code cell
+  compiles.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
+import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +43,7 @@ import nbformat
 from nbformat import NotebookNode
 
 __all__ = [
+    "ExerciseConflictError",
     "BEGIN",
     "END",
     "make_exercise",
@@ -35,6 +51,8 @@ __all__ = [
     "exercise_path",
     "generate",
     "stale_exercises",
+    "edited_exercises",
+    "is_own_unedited",
     "main",
 ]
 
@@ -47,6 +65,14 @@ _STUBS = {
 # Notebook metadata that belongs to the solution only: the jupytext pairing (an exercise
 # must not sync back to a .py) and the widget state of outputs that are cleared anyway.
 _DROPPED_METADATA = ("jupytext", "widgets")
+# What a marker looks like to a human: any line with BEGIN/END SOLUTION after some #'s, in any case.
+# A line like that which is not exactly BEGIN or END is a typo that would leak the answer.
+_MARKER_LIKE = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION\b", re.IGNORECASE)
+OWN = "course_exercise"  # the metadata key of a generated exercise: {"file": name, "sha256": digest}
+
+
+class ExerciseConflictError(ValueError):
+    """The generator would overwrite or delete a file it did not write, or one edited since."""
 
 
 def _regions(lines: list[str], where: str) -> list[tuple[int, int]]:
@@ -54,6 +80,9 @@ def _regions(lines: list[str], where: str) -> list[tuple[int, int]]:
     regions, begin = [], None
     for i, line in enumerate(lines):
         marker = line.strip()
+        if _MARKER_LIKE.match(line) and marker not in (BEGIN, END):
+            raise ValueError(f"{where}, line {i + 1}: {marker!r} looks like a solution marker but is not "
+                             f"exactly {BEGIN!r} or {END!r}; fix it, or the answer would be copied into the exercise")
         if marker == BEGIN:
             if begin is not None:
                 raise ValueError(f"{where}: nested {BEGIN!r} on line {i + 1} (the region opened on line {begin + 1} is not closed)")
@@ -78,10 +107,28 @@ def _blank(source: str, stub: tuple[str, ...], where: str) -> str:
 
 
 def _cells_with_markers(nb: NotebookNode, name: str) -> Iterator[tuple[int, NotebookNode, str]]:
-    """The cells that may hold regions (code and markdown), with their index and a label for errors."""
+    """The cells that may hold regions (code and markdown), with their index and a label for errors.
+    A marker in any other cell (raw) would be copied as it is, answer included: an error."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type in _STUBS:
             yield index, cell, f"{name}, cell {index}"
+        else:
+            for number, line in enumerate(cell.source.split("\n"), start=1):
+                if _MARKER_LIKE.match(line):
+                    raise ValueError(f"{name}, cell {index} ({cell.cell_type}), line {number}: a solution marker "
+                                     f"outside a code or markdown cell is not blanked; move the region into a code cell")
+
+
+def _check_compiles(source: str, where: str) -> None:
+    """The generated code cell must be valid (IPython) Python, e.g. a BEGIN marker indented
+    differently from its code leaves a stub the interpreter rejects."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        compile(TransformerManager().transform_cell(source), where, "exec")
+    except SyntaxError as error:
+        raise ValueError(f"{where}: the generated exercise does not compile ({error.msg}, line {error.lineno}); "
+                         "check the indentation of the markers against the code they enclose") from None
 
 
 def count_blanks(nb: NotebookNode, name: str = "notebook") -> int:
@@ -103,6 +150,8 @@ def make_exercise(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
         exercise.metadata.pop(key, None)
     for _, cell, where in _cells_with_markers(exercise, name):
         cell.source = _blank(cell.source, _STUBS[cell.cell_type], where)
+        if cell.cell_type == "code":
+            _check_compiles(cell.source, where)
     for cell in exercise.cells:
         cell.metadata.pop("execution", None)  # nbclient's timestamps change on every run
         if cell.cell_type == "code":
@@ -123,43 +172,87 @@ def _solutions(solutions_dir: str | os.PathLike) -> list[Path]:
     return sorted(solutions_dir.glob("*.ipynb"))
 
 
-def _render(solution: Path) -> str:
-    """The exact text of the exercise for ``solution`` (the single place that defines its bytes)."""
-    nb = nbformat.read(solution, as_version=4)
-    text = nbformat.writes(make_exercise(nb, solution.name), version=4)
+def _text(nb: NotebookNode) -> str:
+    text = nbformat.writes(nb, version=4)
     return text if text.endswith("\n") else text + "\n"
 
 
+def _render(solution: Path) -> str:
+    """The exact text of the exercise for ``solution`` (the single place that defines its bytes),
+    signed with its own file name and the sha256 of the text with the digest left empty."""
+    try:
+        nb = nbformat.read(solution, as_version=4)
+    except Exception as error:  # nbformat raises several types for a broken file
+        raise ValueError(f"{solution}: not a readable notebook ({type(error).__name__}: {error})") from None
+    exercise = make_exercise(nb, solution.name)
+    exercise.metadata[OWN] = {"file": solution.name, "sha256": ""}
+    exercise.metadata[OWN]["sha256"] = hashlib.sha256(_text(exercise).encode("utf-8")).hexdigest()
+    return _text(exercise)
+
+
+def is_own_unedited(path: Path) -> bool:
+    """Whether ``path`` is an exercise this generator wrote under this very name, unchanged since."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        own = nb["metadata"][OWN]
+        recorded = own["sha256"]
+        own["sha256"] = ""
+        unsigned = _text(nbformat.from_dict(nb))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return own.get("file") == path.name and hashlib.sha256(unsigned.encode("utf-8")).hexdigest() == recorded
+
+
 def _orphans(solutions: list[Path], exercises_dir: Path) -> list[Path]:
+    """Exercises this generator wrote (unedited) whose solution is gone. Any other file is not an orphan:
+    a student's copy (``01_…-Copy1.ipynb``) or saved work is none of the generator's business."""
     names = {s.name for s in solutions}
-    return sorted(p for p in exercises_dir.glob("*.ipynb") if p.name not in names)
+    return sorted(p for p in exercises_dir.glob("*.ipynb") if p.name not in names and is_own_unedited(p))
+
+
+def edited_exercises(solutions_dir: str | os.PathLike = "solutions", exercises_dir: str | os.PathLike = "exercises") -> list[Path]:
+    """The exercises at the generated names that the generator did not write or that were edited
+    since (e.g. a student saved work there): ``generate`` will not touch them."""
+    exercises_dir = Path(exercises_dir)
+    return [target for target in (exercise_path(s, exercises_dir) for s in _solutions(solutions_dir))
+            if target.is_file() and not is_own_unedited(target)]
 
 
 def generate(solutions_dir: str | os.PathLike = "solutions", exercises_dir: str | os.PathLike = "exercises") -> list[Path]:
     """Write one exercise per solution notebook; return their paths.
 
-    Exercise notebooks without a solution are deleted: ``exercises/`` is generated output,
-    and a leftover would otherwise stay stale forever.
+    Everything is rendered and checked first; a single invalid notebook, or a file in the way
+    that the generator did not write (or that was edited since), stops the run before anything
+    is written (:class:`ExerciseConflictError` lists those files). Exercises it wrote whose
+    solution is gone are deleted; nothing else ever is.
     """
     solutions = _solutions(solutions_dir)
     exercises_dir = Path(exercises_dir)
+    if exercises_dir.resolve() == Path(solutions_dir).resolve():
+        raise ExerciseConflictError(f"the exercises folder {exercises_dir} is the solutions folder: "
+                                    "writing there would replace the solutions by blanks")
+    rendered = {exercise_path(solution, exercises_dir): _render(solution).encode("utf-8") for solution in solutions}
+    in_the_way = [str(target) for target, content in rendered.items()
+                  if target.is_file() and target.read_bytes() != content and not is_own_unedited(target)]
+    if in_the_way:
+        raise ExerciseConflictError(
+            "not replacing files the generator did not write or that were edited since (your work?): "
+            + ", ".join(in_the_way) + "; move them (e.g. to my-work/, which `make lab` opens) or delete them, "
+            "then run again. Nothing was written.")
     exercises_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for solution in solutions:
-        target = exercise_path(solution, exercises_dir)
-        content = _render(solution).encode("utf-8")
+    for target, content in rendered.items():
         if not target.is_file() or target.read_bytes() != content:  # leave up-to-date files (and mtimes) alone
             target.write_bytes(content)
-        written.append(target)
     for orphan in _orphans(solutions, exercises_dir):
         orphan.unlink()
-    return written
+    return list(rendered)
 
 
 def stale_exercises(solutions_dir: str | os.PathLike = "solutions", exercises_dir: str | os.PathLike = "exercises") -> list[str]:
     """Describe every exercise that ``generate`` would change: missing, out of date, or orphaned.
 
-    An empty list means ``exercises/`` is exactly what the solutions produce.
+    An empty list means ``exercises/`` is what the solutions produce. Files someone edited since
+    they were generated (:func:`edited_exercises`) are not stale — ``generate`` leaves them alone.
     """
     solutions = _solutions(solutions_dir)
     exercises_dir = Path(exercises_dir)
@@ -168,7 +261,7 @@ def stale_exercises(solutions_dir: str | os.PathLike = "solutions", exercises_di
         target = exercise_path(solution, exercises_dir)
         if not target.is_file():
             stale.append(f"{target}: missing (from {solution})")
-        elif target.read_bytes() != _render(solution).encode("utf-8"):
+        elif target.read_bytes() != _render(solution).encode("utf-8") and is_own_unedited(target):
             stale.append(f"{target}: out of date with {solution}")
     if exercises_dir.is_dir():
         stale += [f"{orphan}: orphan, no {Path(solutions_dir) / orphan.name}" for orphan in _orphans(solutions, exercises_dir)]
@@ -185,10 +278,17 @@ def main(argv: list[str] | None = None) -> int:
         stale = stale_exercises(args.solutions, args.exercises)
         for line in stale:
             print(f"stale: {line}")
+        for path in edited_exercises(args.solutions, args.exercises):
+            print(f"edited since generated (left alone): {path}")
         if stale:
             print("run `make exercises` to regenerate them", file=sys.stderr)
         return 1 if stale else 0
-    for path in generate(args.solutions, args.exercises):
+    try:
+        written = generate(args.solutions, args.exercises)
+    except ValueError as error:  # ExerciseConflictError and invalid notebooks: a message, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"wrote {path}")
     return 0
 

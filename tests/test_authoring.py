@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib.authoring import count_blanks, exercise_path, generate, main, make_exercise, stale_exercises
+from course_lib.authoring import (ExerciseConflictError, count_blanks, edited_exercises, exercise_path, generate, main,
+                                  make_exercise, stale_exercises)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,11 +170,13 @@ def test_stale_detection_missing_modified_orphan(course):
     generate(solutions, exercises)
     assert stale_exercises(solutions, exercises) == []
 
+    _write(_notebook("z = 1"), solutions / "99_orphan.ipynb")
+    generate(solutions, exercises)  # 99_orphan's exercise is now the generator's own ...
+    (solutions / "99_orphan.ipynb").unlink()  # ... and its solution is gone
     edited = solutions / "02_denoising.ipynb"
     nb = nbformat.read(edited, as_version=4)
     nb.cells[1].source += "\nprint(y)"
     _write(nb, edited)
-    _write(_notebook("z = 1"), exercises / "99_orphan.ipynb")
     stale = stale_exercises(solutions, exercises)
     assert len(stale) == 2
     assert "02_denoising.ipynb" in stale[0] and "out of date" in stale[0]
@@ -184,11 +187,74 @@ def test_stale_detection_missing_modified_orphan(course):
     assert not (exercises / "99_orphan.ipynb").exists()
 
 
-def test_hand_edited_exercise_is_stale(course):
-    generate(course / "solutions", course / "exercises")
-    target = course / "exercises" / "01_autoencoders.ipynb"
-    target.write_text(target.read_text().replace("# YOUR CODE HERE", "return 0"))
-    assert len(stale_exercises(course / "solutions", course / "exercises")) == 1
+def test_a_students_edited_exercise_is_never_overwritten_nor_stale(course):
+    solutions, exercises = course / "solutions", course / "exercises"
+    generate(solutions, exercises)
+    target = exercises / "01_autoencoders.ipynb"
+    mine = target.read_text().replace("# YOUR CODE HERE", "return 0")
+    target.write_text(mine)
+    assert stale_exercises(solutions, exercises) == []  # saving work does not make `make test` fail
+    assert edited_exercises(solutions, exercises) == [target]
+    other = exercises / "02_denoising.ipynb"
+    other.unlink()  # a file generate would write: proves that nothing at all is written on conflict
+    with pytest.raises(ExerciseConflictError, match="01_autoencoders.ipynb.*Nothing was written"):
+        generate(solutions, exercises)
+    assert target.read_text() == mine and not other.exists()
+
+
+def test_a_students_copy_is_not_an_orphan(course):
+    solutions, exercises = course / "solutions", course / "exercises"
+    generate(solutions, exercises)
+    copy = exercises / "01_autoencoders-Copy1.ipynb"
+    copy.write_bytes((exercises / "01_autoencoders.ipynb").read_bytes())  # JupyterLab's "Duplicate"
+    foreign = _write(_notebook("z = 1"), exercises / "99_mine.ipynb")
+    assert stale_exercises(solutions, exercises) == []
+    generate(solutions, exercises)
+    assert copy.exists() and foreign.exists()
+
+
+def test_refuses_to_write_into_the_solutions_folder(course):
+    solutions = course / "solutions"
+    before = {p: p.read_bytes() for p in solutions.iterdir()}
+    with pytest.raises(ExerciseConflictError, match="is the solutions folder"):
+        generate(solutions, solutions)
+    with pytest.raises(ExerciseConflictError, match="did not write"):
+        generate(solutions, _solutions_copy(course))
+    assert {p: p.read_bytes() for p in solutions.iterdir()} == before
+
+
+def _solutions_copy(course):
+    """Another folder holding the solutions themselves (e.g. `--exercises` pointed at a copy)."""
+    target = course / "copy"
+    target.mkdir()
+    for p in (course / "solutions").iterdir():
+        (target / p.name).write_bytes(p.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("line", ["## BEGIN SOLUTION", "###BEGIN SOLUTION", "### begin solution",
+                                  "#### BEGIN SOLUTION", "# END SOLUTION", "### END SOLUTION!"])
+def test_near_miss_markers_are_errors_naming_the_line(course, line):
+    _write(_notebook(f"x = 1\n{line}\ny = 2"), course / "solutions" / "03_typo.ipynb")
+    with pytest.raises(ValueError, match=r"03_typo.ipynb, cell 1, line 2: .*looks like a solution marker"):
+        generate(course / "solutions", course / "exercises")
+    assert not (course / "exercises").exists()  # the valid notebooks were not written either
+
+
+def test_a_marker_in_a_raw_cell_is_an_error(course):
+    nb = _notebook("x = 1")
+    nb.cells.append(nbformat.v4.new_raw_cell("answer:\n### BEGIN SOLUTION\n42\n### END SOLUTION"))
+    _write(nb, course / "solutions" / "03_raw.ipynb")
+    with pytest.raises(ValueError, match=r"03_raw.ipynb, cell 2 \(raw\), line 2"):
+        generate(course / "solutions", course / "exercises")
+
+
+def test_a_misindented_marker_that_breaks_the_exercise_is_an_error(course):
+    source = "def f(x):\n### BEGIN SOLUTION\n    return x\n### END SOLUTION"
+    _write(_notebook(source), course / "solutions" / "03_indent.ipynb")
+    with pytest.raises(ValueError, match=r"03_indent.ipynb, cell 1: the generated exercise does not compile"):
+        generate(course / "solutions", course / "exercises")
+    assert not (course / "exercises").exists()
 
 
 def test_missing_solutions_folder_is_an_error(tmp_path):

@@ -11,13 +11,14 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib.authoring import BEGIN, END, count_blanks, generate, stale_exercises
+from course_lib.authoring import BEGIN, END, count_blanks, edited_exercises, generate, stale_exercises
 from course_lib.notebook_client import CourseNotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,19 @@ def test_exercises_are_not_stale():
         pytest.skip("no solutions/ folder")
     stale = stale_exercises(SOLUTIONS, EXERCISES)
     assert not stale, "exercises/ is out of date with solutions/; run `make exercises`:\n" + "\n".join(stale)
+    # An exercise edited since it was generated is a student's saved work, and must not make this
+    # test fail -- unless the edit is committed: exercises are never edited by hand.
+    edited = edited_exercises(SOLUTIONS, EXERCISES)
+    committed = [str(p) for p in edited if not _changed_since_commit(p)]
+    assert not committed, f"committed exercises that the generator did not write as they are: {committed}; run `make exercises`"
+    if edited:
+        warnings.warn(f"left alone, edited since generated (your work? `make lab` keeps it in my-work/): {edited}")
+
+
+def _changed_since_commit(path: Path) -> bool:
+    """True when git says ``path`` differs from the last commit (or there is no git to ask)."""
+    run = subprocess.run(["git", "-C", str(path.parent), "diff", "--quiet", "HEAD", "--", path.name], capture_output=True)
+    return run.returncode != 0
 
 
 @pytest.mark.parametrize("path", sorted(EXERCISES.glob("*.ipynb")), ids=lambda p: p.name)
