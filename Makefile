@@ -76,6 +76,7 @@ $(BROWSER_STAMP): $(STAMP) pyproject.toml
 
 test-browser: $(BROWSER_STAMP) /usr/bin/chromium
 	$(PY) scripts/browser_check.py --out $(BROWSER_OUT)
+	$(PY) scripts/browser_cleanup_check.py
 
 notebooks: $(STAMP)
 	$(PY) scripts/build_notebooks.py $(NB)

@@ -551,8 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     before = {p: sha256(p) for p in notebooks}
     git_before = git_state(ROOT)
 
-    # SIGTERM (e.g. CI's time limit) becomes an exception, so the finally blocks stop the server.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # SIGTERM (e.g. CI's time limit) and SIGHUP (a closed terminal) become exceptions, as Ctrl-C
+    # (SIGINT) already is, so the finally blocks stop the server, its kernels and Chromium, and
+    # remove the working copy and the temporary folder (scripts/browser_cleanup_check.py proves it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
     failures: list[Path] = []
     work_parent = workspace.DEFAULT_DIR
     made_parent = not work_parent.exists()
