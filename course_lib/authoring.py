@@ -115,8 +115,9 @@ def _cells_with_markers(nb: NotebookNode, name: str) -> Iterator[tuple[int, Note
         else:
             for number, line in enumerate(cell.source.split("\n"), start=1):
                 if _MARKER_LIKE.match(line):
-                    raise ValueError(f"{name}, cell {index} ({cell.cell_type}), line {number}: a solution marker "
-                                     f"outside a code or markdown cell is not blanked; move the region into a code cell")
+                    raise ValueError(f"{name}, cell {index} ({cell.cell_type}), line {number}: a solution "
+                                     "marker outside a code or markdown cell is not blanked; move the region into "
+                                     "a code cell")
 
 
 def _check_compiles(source: str, where: str) -> None:
@@ -210,7 +211,8 @@ def _orphans(solutions: list[Path], exercises_dir: Path) -> list[Path]:
     return sorted(p for p in exercises_dir.glob("*.ipynb") if p.name not in names and is_own_unedited(p))
 
 
-def edited_exercises(solutions_dir: str | os.PathLike = "solutions", exercises_dir: str | os.PathLike = "exercises") -> list[Path]:
+def edited_exercises(solutions_dir: str | os.PathLike = "solutions",
+                     exercises_dir: str | os.PathLike = "exercises") -> list[Path]:
     """The exercises at the generated names that the generator did not write or that were edited
     since (e.g. a student saved work there): ``generate`` will not touch them."""
     exercises_dir = Path(exercises_dir)

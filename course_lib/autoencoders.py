@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from .metrics import psnr, ssim
-from .training import History, LossWatch, NonFiniteLossError, fit, modes_restored_on_error, single_threaded, train_step
+from .training import (History, LossWatch, NonFiniteLossError, fit, modes_restored_on_error, single_threaded,
+                       train_step)
 
 __all__ = [
     "reconstruction_loss",

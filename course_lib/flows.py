@@ -25,7 +25,8 @@ import torch
 from scipy import integrate
 from torch import nn
 
-from course_lib.training import History, check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from course_lib.training import (History, check_loss, checked_step, fit, modes_restored_on_error,
+                                 unchanged_on_nonfinite)
 
 __all__ = [
     "standard_normal_log_prob",

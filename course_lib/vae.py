@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
-from .training import History, check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from .training import (History, check_loss, checked_step, fit, modes_restored_on_error,
+                       unchanged_on_nonfinite)
 
 __all__ = [
     "reparametrize",
