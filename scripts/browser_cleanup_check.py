@@ -48,9 +48,8 @@ def run(how: str, out: Path) -> list[str]:
     deadline = time.monotonic() + 240
     for line in check.stdout:
         log.append(line.rstrip())
-        seen |= _children(check.pid)
+        seen |= _children(check.pid)  # the server, its kernel and Chromium, as they appear
         if how != "exception" and READY in line:
-            seen |= _children(check.pid)
             check.send_signal({"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}[how])
             break
         if time.monotonic() > deadline:
@@ -66,7 +65,7 @@ def run(how: str, out: Path) -> list[str]:
     problems = []
     if how != "exception" and not any(READY in line for line in log):
         problems.append(f"{how}: the check never reached a running kernel; its output:\n  " + "\n  ".join(log[-20:]))
-    if not [p for p in seen]:
+    if not seen:
         problems.append(f"{how}: no child process was seen (server not started?)")
     alive = [p for p in seen if _alive(p)]
     if alive:
