@@ -252,21 +252,29 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
 
     with the least-squares generator loss for both adversarial terms. The paper's weights are
     λ_cyc = 10 and λ_id = 0.5·λ_cyc = 5. Only ``g_optimizer`` (G's and F's parameters) steps;
-    the discriminators' gradients are left for their own step to clear.
+    the discriminators' gradients are left for their own step to clear. The returned losses are
+    "g_adversarial", "g_total" and, where its weight is not 0, "cycle" and "identity": a term of
+    weight 0 is not computed (two generator passes each).
     """
     _check_slices(x, "x")
     _check_slices(y, "y")
     with unchanged_on_nonfinite(model):
         fake_y, fake_x = model.G(x), model.F(y)
         adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
-        cycle = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
-        identity = identity_loss(x, model.F(x), y, model.G(y))
-        total = adversarial + lambda_cyc * cycle + lambda_id * identity
+        total, terms = adversarial, {"g_adversarial": adversarial}
+        # A term of weight 0 is skipped, not multiplied by 0: its two generator passes and their
+        # backward would only add exact zeros (the update is bit for bit the same without them).
+        if lambda_cyc:
+            terms["cycle"] = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
+            total = total + lambda_cyc * terms["cycle"]
+        if lambda_id:
+            terms["identity"] = identity_loss(x, model.F(x), y, model.G(y))
+            total = total + lambda_id * terms["identity"]
         g_optimizer.zero_grad()
         check_loss(total, "g_total", "the generators' step")
         total.backward()
         checked_step(g_optimizer, "the generators' step")
-    losses = {"g_adversarial": adversarial.item(), "cycle": cycle.item(), "identity": identity.item(), "g_total": total.item()}
+    losses = {name: value.item() for name, value in terms.items()} | {"g_total": total.item()}
     return GeneratorStep(losses, fake_x.detach(), fake_y.detach())
 
 

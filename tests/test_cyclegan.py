@@ -1,6 +1,8 @@
 """course_lib.cyclegan: the losses against closed forms, the networks' shapes, the baselines and
 evaluation helpers, short training runs, and the bad inputs each public function rejects."""
 
+import copy
+
 import pytest
 import torch
 
@@ -10,7 +12,7 @@ from course_lib.cyclegan import (
     lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate,
 )
 from course_lib.data import paired_brain_slices, unpaired_brain_slices
-from course_lib.training import NonFiniteLossError
+from course_lib.training import NonFiniteLossError, single_threaded
 
 
 @pytest.fixture(autouse=True)
@@ -275,3 +277,59 @@ def test_image_pool_fills_then_serves_old_fakes_half_the_time():
     assert torch.equal(ImagePool(0).query(first), first)
     with pytest.raises(ValueError, match="non-negative"):
         ImagePool(-1)
+
+
+# --- zero-weighted terms are skipped -----------------------------------------------------------
+
+def _generator_passes(model, step):
+    calls = []
+    hooks = [net.register_forward_hook(lambda *_: calls.append(1)) for net in (model.G, model.F)]
+    try:
+        step()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return len(calls)
+
+
+@pytest.mark.parametrize("lambdas, passes, keys", [
+    ((10.0, 5.0), 6, {"g_adversarial", "cycle", "identity", "g_total"}),
+    ((10.0, 0.0), 4, {"g_adversarial", "cycle", "g_total"}),      # the shipped CycleGAN
+    ((0.0, 0.0), 2, {"g_adversarial", "g_total"}),                # the naive one-sided GANs
+])
+def test_zero_weighted_terms_cost_no_generator_pass(lambdas, passes, keys):
+    torch.manual_seed(0)
+    model = CycleGAN(width=4, n_blocks=1, d_width=4)
+    opt = torch.optim.Adam(model.generator_parameters())
+    x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+    out = []
+    assert _generator_passes(model, lambda: out.append(cyclegan_generator_step(model, opt, x, y, *lambdas))) == passes
+    assert set(out[0].losses) == keys
+
+
+def _all_terms_step(model, opt, x, y, lambda_cyc, lambda_id):
+    """The step as it was before the skipping: every term computed, zero weights multiplied in."""
+    fake_y, fake_x = model.G(x), model.F(y)
+    adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
+    total = (adversarial + lambda_cyc * cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
+             + lambda_id * identity_loss(x, model.F(x), y, model.G(y)))
+    opt.zero_grad()
+    total.backward()
+    opt.step()
+
+
+@pytest.mark.parametrize("lambdas", [(10.0, 0.0), (0.0, 0.0), (10.0, 5.0), (0.0, 2.0)])
+def test_skipping_changes_no_bit_of_the_update(lambdas):
+    """Why `make checkpoints` still reproduces the shipped translators bit for bit."""
+    torch.manual_seed(1)
+    a = CycleGAN(width=4, n_blocks=1, d_width=4)
+    b = copy.deepcopy(a)
+    opt_a = torch.optim.Adam(a.generator_parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_b = torch.optim.Adam(b.generator_parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g = torch.Generator().manual_seed(2)
+    with single_threaded():
+        for _ in range(4):
+            x, y = torch.rand(2, 1, 32, 32, generator=g), torch.rand(2, 1, 32, 32, generator=g)
+            cyclegan_generator_step(a, opt_a, x, y, *lambdas)
+            _all_terms_step(b, opt_b, x, y, *lambdas)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
