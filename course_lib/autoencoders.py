@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .metrics import psnr, ssim
-from .training import (History, LossWatch, NonFiniteLossError, fit, modes_restored_on_error, single_threaded,
+from .training import (History, LossWatch, fit, located, modes_restored_on_error, single_threaded,
                        train_step)
 
 __all__ = [
@@ -654,10 +654,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, step
         for step in range(1, steps + 1):
             idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=rng) if len(x) < batch_size \
                 else torch.randperm(len(x), generator=rng)[:batch_size]
-            try:
+            with located(f"step {step}"):
                 loss = train_step(model, optimizer, idx, lambda m, i: nn.functional.cross_entropy(m(x[i]), y[i]))
-            except NonFiniteLossError as error:
-                raise NonFiniteLossError(f"{error} (step {step})") from None
             losses.append(watch.check(loss, epoch=1, step=step)["loss"])
     return losses
 

@@ -22,8 +22,7 @@ import torch
 from torch import nn
 
 from .gan import discriminator_loss, generator_loss
-from .training import (History, WeightAverages, check_loss, checked_step, fit, modes_restored_on_error,
-                       unchanged_on_nonfinite)
+from .training import History, WeightAverages, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -271,9 +270,7 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
             terms["identity"] = identity_loss(x, model.F(x), y, model.G(y))
             total = total + lambda_id * terms["identity"]
         g_optimizer.zero_grad()
-        check_loss(total, "g_total", "the generators' step")
-        total.backward()
-        checked_step(g_optimizer, "the generators' step")
+        backward_and_step(g_optimizer, total, "g_total", "the generators' step")
     losses = {name: value.item() for name, value in terms.items()} | {"g_total": total.item()}
     return GeneratorStep(losses, fake_x.detach(), fake_y.detach())
 
@@ -286,9 +283,7 @@ def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimi
         d_y = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y))
         d_x = lsgan_discriminator_loss(model.D_X(x), model.D_X(fake_x))
         d_optimizer.zero_grad()
-        check_loss(d_x + d_y, "d_x + d_y", "the discriminators' step")
-        (d_x + d_y).backward()
-        checked_step(d_optimizer, "the discriminators' step")
+        backward_and_step(d_optimizer, d_x + d_y, "d_x + d_y", "the discriminators' step")
     return {"d_x": d_x.item(), "d_y": d_y.item()}
 
 
@@ -417,16 +412,12 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
         fake_logits = model.D(torch.cat([x, fake.detach()], 1)).flatten()
         d_loss = discriminator_loss(real_logits, fake_logits)
         d_optimizer.zero_grad()
-        check_loss(d_loss, "d_loss", "the discriminator's step")
-        d_loss.backward()
-        checked_step(d_optimizer, "the discriminator's step")
+        backward_and_step(d_optimizer, d_loss, "d_loss", "the discriminator's step")
         adversarial = generator_loss(model.D(torch.cat([x, fake], 1)).flatten(), "non_saturating")
         l1 = (fake - y).abs().mean()
         g_loss = adversarial + lambda_l1 * l1
         g_optimizer.zero_grad()
-        check_loss(g_loss, "g_loss", "the generator's step")
-        g_loss.backward()
-        checked_step(g_optimizer, "the generator's step")
+        backward_and_step(g_optimizer, g_loss, "g_loss", "the generator's step")
     return {"d_loss": d_loss.item(), "g_adversarial": adversarial.item(), "l1": l1.item()}
 
 

@@ -30,7 +30,7 @@ from torch import nn
 from .gan import _check_slices as _check_64px_slices
 from .gan import _conv_trunk
 from .metrics import psnr, ssim
-from .training import check_loss, checked_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from .training import backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "SliceFeatureNet", "slice_features", "level_bins", "train_feature_net",
@@ -114,9 +114,7 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
         with unchanged_on_nonfinite(model):
             loss = nn.functional.cross_entropy(model(images), bins)
             optimizer.zero_grad()
-            value = check_loss(loss)
-            loss.backward()
-            checked_step(optimizer)
+            value = backward_and_step(optimizer, loss)
         return value
 
     with modes_restored_on_error(model):

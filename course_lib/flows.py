@@ -25,8 +25,7 @@ import torch
 from scipy import integrate
 from torch import nn
 
-from course_lib.training import (History, check_loss, checked_step, fit, modes_restored_on_error,
-                                 unchanged_on_nonfinite)
+from course_lib.training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "standard_normal_log_prob",
@@ -408,9 +407,7 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
         optimizer.zero_grad()
         with unchanged_on_nonfinite(flow):
             nll = -flow.log_prob(batch).mean()
-            check_loss(nll, "nll")
-            nll.backward()
-            checked_step(optimizer)
+            backward_and_step(optimizer, nll, "nll")
         schedule.step()
         return {"nll": nll.detach()}
 

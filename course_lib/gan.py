@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from .training import (LossWatch, NonFiniteLossError, WeightAverages, check_loss, checked_step, fit,
+from .training import (LossWatch, WeightAverages, backward_and_step, check_loss, checked_step, fit, located,
                        modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
 
 __all__ = [
@@ -181,9 +181,7 @@ def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimize
                 (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
                 penalty = r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
             d_optimizer.zero_grad()
-            check_loss(d_loss + penalty, "d_loss", "the discriminator's step")
-            (d_loss + penalty).backward()
-            checked_step(d_optimizer, "the discriminator's step")
+            backward_and_step(d_optimizer, d_loss + penalty, "d_loss", "the discriminator's step")
         m = len(real_batches[-1])
         g_loss = generator_loss(discriminator(generator(latent(m))), kind)
         g_optimizer.zero_grad()
@@ -245,11 +243,9 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
         for step in range(1, steps + 1):
             m = late_batch_size if late_batch_size and step > late_fraction * steps else batch_size
             gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
-            try:
+            with located(f"step {step}"):
                 losses = gan_training_step(generator, discriminator, g_opt, d_opt,
                                            [sampler(m, rng) for _ in range(k_disc)], latent, kind, r1_gamma=gamma)
-            except NonFiniteLossError as error:
-                raise NonFiniteLossError(f"{error} (step {step})") from None
             watch.check(losses, epoch=1, step=step)
             if step > hold_steps:
                 averaged.update()

@@ -5,11 +5,12 @@ Every lecture trains with :func:`fit`: it walks the data in minibatches, calls t
 losses. Checkpoints are plain ``state_dict`` files checked against a recorded sha256.
 
 Training never damages what it trains. Each optimiser step goes through :func:`check_loss`
-(before ``backward``) and :func:`checked_step` (gradients, before ``optimizer.step()``): a NaN or
-±inf stops training with :class:`NonFiniteLossError` while the parameters are still those before
-the step. :class:`LossWatch` stops a loss that stays finite but explodes
-(:class:`TrainingDivergedError`), and :func:`modes_restored_on_error` puts train/eval modes back
-when training is interrupted (Ctrl-C) or fails.
+(before ``backward``) and :func:`checked_step` (gradients, before ``optimizer.step()``), usually
+both at once by :func:`backward_and_step`: a NaN or ±inf stops training with
+:class:`NonFiniteLossError` while the parameters are still those before the step.
+:class:`LossWatch` stops a loss that stays finite but explodes (:class:`TrainingDivergedError`),
+and :func:`modes_restored_on_error` puts train/eval modes back when training is interrupted
+(Ctrl-C) or fails.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 __all__ = ["NonFiniteLossError", "TrainingDivergedError", "ChecksumError", "check_finite", "check_loss",
-           "checked_step", "LossWatch", "modes_restored_on_error", "unchanged_on_nonfinite", "train_step", "fit",
-           "save_checkpoint", "load_checkpoint", "single_threaded", "weight_average", "WeightAverages"]
+           "checked_step", "backward_and_step", "located", "LossWatch", "modes_restored_on_error",
+           "unchanged_on_nonfinite", "train_step", "fit", "save_checkpoint", "load_checkpoint", "single_threaded",
+           "weight_average", "WeightAverages"]
 
 Loss = float | torch.Tensor
 History = dict[str, list[float]]
@@ -154,6 +156,26 @@ def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> 
     optimizer.step()
 
 
+def backward_and_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, name: str = "loss",
+                      where: str = "this step") -> float:
+    """One guarded update from a scalar loss: :func:`check_loss`, ``loss.backward()``,
+    :func:`checked_step`. Returns the loss as a float."""
+    value = check_loss(loss, name, where)
+    loss.backward()
+    checked_step(optimizer, where)
+    return value
+
+
+@contextlib.contextmanager
+def located(where: str) -> Iterator[None]:
+    """Add where in training it happened (e.g. "epoch 2, step 40") to a
+    :class:`NonFiniteLossError` raised inside the block."""
+    try:
+        yield
+    except NonFiniteLossError as error:
+        raise NonFiniteLossError(f"{error} ({where})") from None
+
+
 DIVERGENCE_FACTOR = 1e6
 
 
@@ -253,9 +275,7 @@ def train_step(
         loss = loss_fn(model, batch)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', type(loss))}")
-        value = check_loss(loss, "loss", "train_step")
-        loss.backward()
-        checked_step(optimizer, "train_step")
+        value = backward_and_step(optimizer, loss, "loss", "train_step")
     return value
 
 
@@ -336,10 +356,8 @@ def fit(
                 if isinstance(data, torch.Tensor):
                     batch = batch[0]  # a single tensor gives a tensor batch, not a 1-tuple
                 global_step += 1
-                try:
+                with located(f"epoch {epoch}, step {global_step}"):  # a NaN met inside the step
                     returned = step(batch)
-                except NonFiniteLossError as error:  # raised inside the step: say where in training
-                    raise NonFiniteLossError(f"{error} (epoch {epoch}, step {global_step})") from None
                 losses = watch.check(returned, epoch=epoch, step=global_step)
                 for name, value in losses.items():
                     sums[name] = sums.get(name, 0.0) + value

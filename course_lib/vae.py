@@ -24,8 +24,7 @@ import torch
 from torch import nn
 
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
-from .training import (History, check_loss, checked_step, fit, modes_restored_on_error,
-                       unchanged_on_nonfinite)
+from .training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "reparametrize",
@@ -188,9 +187,7 @@ def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None
             x_hat, mu, logvar = model(x, y)
             terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=sigma_x, beta=beta)
             optimizer.zero_grad()
-            check_loss(terms.loss)
-            terms.loss.backward()
-            checked_step(optimizer)
+            backward_and_step(optimizer, terms.loss)
         schedule.step()
         return {name: value.detach() for name, value in terms._asdict().items()}
 
