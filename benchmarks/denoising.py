@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_lib.autoencoders import CORRUPTIONS, corrupt, evaluate_denoising, noise_gain, reconstruct_all
+from course_lib.autoencoders import reconstruct_all
+from course_lib.corruptions import CORRUPTIONS, corrupt
+from course_lib.denoising import evaluate_denoising, noise_gain
 from course_lib.data import brain_slices
 from course_lib.metrics import psnr
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib import zoo
-from course_lib.autoencoders import label_efficiency
+from course_lib.stacked import label_efficiency
 
 from ._models import recipe_model
 

@@ -28,7 +28,7 @@ from torch import nn
 
 # The feature network reuses the DCGAN discriminator's trunk and its check for 64 px slices.
 from .gan import _check_slices as _check_64px_slices
-from .gan import _conv_trunk
+from .gan import dcgan_trunk
 from .metrics import psnr, ssim
 from .training import backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
@@ -74,7 +74,7 @@ class SliceFeatureNet(nn.Module):
 
     def __init__(self, width: int = 16, n_levels: int = 8) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(*_conv_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.trunk = nn.Sequential(*dcgan_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Linear(8 * width, n_levels)
         self.n_levels = n_levels
 

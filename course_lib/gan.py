@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
+from .layers import downsampling_convs, upsampling_convs
 from .training import (LossWatch, WeightAverages, backward_and_step, check_loss, checked_step, fit, located,
                        modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
 
@@ -29,6 +30,7 @@ __all__ = [
     "generator_loss",
     "generator_logit_gradient",
     "sample_latent",
+    "dcgan_trunk",
     "mixture_sampler",
     "MLPGenerator",
     "MLPDiscriminator",
@@ -292,10 +294,8 @@ class DCGANGenerator(nn.Module):
         c = [8 * width, 4 * width, 2 * width, width]
         self.project = nn.Sequential(nn.Linear(latent_dim, c[0] * 16), nn.Unflatten(1, (c[0], 4, 4)),
                                      nn.BatchNorm2d(c[0]), nn.ReLU())
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip(c[:-1], c[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-        self.upsample = nn.Sequential(*layers, nn.ConvTranspose2d(c[-1], 1, 4, stride=2, padding=1), nn.Sigmoid())
+        self.upsample = nn.Sequential(*upsampling_convs((*c, 1), output=nn.Sigmoid(), batch_norm=True,
+                                                        activation=nn.ReLU))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -303,14 +303,10 @@ class DCGANGenerator(nn.Module):
         return self.upsample(self.project(z))
 
 
-def _conv_trunk(width: int) -> list[nn.Module]:
-    """Four stride-2 convolutions, 64 → 4 px, channels 1 → w → 2w → 4w → 8w, LeakyReLU(0.2)."""
-    c = [1, width, 2 * width, 4 * width, 8 * width]
-    layers: list[nn.Module] = []
-    for i, (c_in, c_out) in enumerate(zip(c[:-1], c[1:])):
-        layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=i == 0),
-                   *([nn.BatchNorm2d(c_out)] if i > 0 else []), nn.LeakyReLU(0.2)]
-    return layers
+def dcgan_trunk(width: int) -> list[nn.Module]:
+    """The DCGAN discriminator's trunk: four stride-2 convolutions, 64 → 4 px, channels
+    1 → w → 2w → 4w → 8w, batch norm after all but the first, LeakyReLU(0.2)."""
+    return downsampling_convs((1, width, 2 * width, 4 * width, 8 * width), batch_norm=True)
 
 
 def _check_slices(x: torch.Tensor) -> None:
@@ -325,7 +321,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, width: int = 16) -> None:
         super().__init__()
-        self.net = nn.Sequential(*_conv_trunk(width), nn.Flatten(), nn.Linear(8 * width * 16, 1))
+        self.net = nn.Sequential(*dcgan_trunk(width), nn.Flatten(), nn.Linear(8 * width * 16, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_slices(x)

@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from . import seed_everything
-from .autoencoders import (
-    ConvAutoencoder, StackedAutoencoder, masking_noise, pretrain_stage, random_level_corruption, train_autoencoder,
-    train_multimodal_autoencoder,
-)
+from .autoencoders import ConvAutoencoder, train_autoencoder
+from .corruptions import masking_noise, random_level_corruption
+from .denoising import FullyConvolutionalAutoencoder
+from .multimodal import train_multimodal_autoencoder
+from .stacked import pretrain_stage
 from .cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
 from .data import LEVEL_BANDS, brain_slices, grid_gaussians, paired_brain_slices, ring_gaussians, unpaired_brain_slices
 from .evaluation import SliceFeatureNet, train_feature_net
@@ -132,8 +133,8 @@ def _ae02(name: str, kind: str | None) -> Recipe:
                                  progress=progress)
 
     what = "plain AE" if kind is None else f"denoising AE, {kind} noise, level ~ U(0, {DAE02_MAX_LEVEL[kind]}) per batch"
-    return Recipe(name=name, build=lambda: StackedAutoencoder(AE02_CHANNELS, stride=1), fit=fit,
-                  description=f"lecture 02: StackedAutoencoder({AE02_CHANNELS}, stride=1), {what}, "
+    return Recipe(name=name, build=lambda: FullyConvolutionalAutoencoder(AE02_CHANNELS, stride=1), fit=fit,
+                  description=f"lecture 02: FullyConvolutionalAutoencoder({AE02_CHANNELS}, stride=1), {what}, "
                               f"{AE02_EPOCHS} epochs on ae01_train_data()")
 
 
@@ -155,11 +156,11 @@ def _mmae02_fit(model: nn.Module, progress: bool) -> History:
 _AE02 = [
     _ae02("ae02_overcomplete", None),
     *(_ae02(f"dae02_{kind}", kind) for kind in DAE02_MAX_LEVEL),
-    Recipe(name="sae02_stack", build=lambda: StackedAutoencoder(SAE02_CHANNELS), fit=_sae02_fit,
-           description=f"lecture 02: StackedAutoencoder({SAE02_CHANNELS}), greedy layer-wise denoising pretraining "
+    Recipe(name="sae02_stack", build=lambda: FullyConvolutionalAutoencoder(SAE02_CHANNELS), fit=_sae02_fit,
+           description=f"lecture 02: FullyConvolutionalAutoencoder({SAE02_CHANNELS}), greedy layer-wise denoising pretraining "
                        f"(masking ν = {SAE02_MASKING}), {SAE02_EPOCHS_PER_STAGE} epochs per stage on sae02_unlabelled_data()"),
-    Recipe(name="mmae02", build=lambda: StackedAutoencoder(MMAE02_CHANNELS), fit=_mmae02_fit,
-           description=f"lecture 02: multimodal StackedAutoencoder({MMAE02_CHANNELS}) with modality dropout, "
+    Recipe(name="mmae02", build=lambda: FullyConvolutionalAutoencoder(MMAE02_CHANNELS), fit=_mmae02_fit,
+           description=f"lecture 02: multimodal FullyConvolutionalAutoencoder({MMAE02_CHANNELS}) with modality dropout, "
                        f"{MMAE02_EPOCHS} epochs on 2,000 paired T1/T2 training slices (seed 0)"),
 ]
 

@@ -37,10 +37,11 @@ import matplotlib.pyplot as plt
 import torch
 
 from course_lib import zoo
-from course_lib.autoencoders import (
-    CORRUPTIONS, MODALITY_GROUPS, StackedAutoencoder, corrupt, evaluate_denoising, label_efficiency, modality_dropout,
-    noise_gain, predict_missing, random_level_corruption, reconstruct_all, train_autoencoder,
-)
+from course_lib.autoencoders import reconstruct_all, train_autoencoder
+from course_lib.corruptions import CORRUPTIONS, corrupt, random_level_corruption
+from course_lib.denoising import FullyConvolutionalAutoencoder, evaluate_denoising, noise_gain
+from course_lib.multimodal import MODALITY_GROUPS, modality_dropout, predict_missing
+from course_lib.stacked import label_efficiency
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.metrics import psnr, ssim
 from course_lib.tolerances import assert_close
@@ -54,14 +55,14 @@ print(tuple(x_train.shape), tuple(x_test.shape), x_test.dtype)
 # ## 1. An over-complete autoencoder can learn the identity
 #
 # Give the code *more* numbers than the image has pixels and nothing stops the network from
-# copying its input. Our over-complete autoencoder is one stage of `StackedAutoencoder`: a
-# 3×3 convolution to 16 channels at full resolution (the code $h$ has $16 \times 64 \times 64 =
+# copying its input. Our over-complete autoencoder is a `FullyConvolutionalAutoencoder` (no linear
+# bottleneck: its code is itself an image of several channels) with one stage: a 3×3 convolution to 16 channels at full resolution (the code $h$ has $16 \times 64 \times 64 =
 # 65{,}536$ numbers for $4{,}096$ pixels), a LeakyReLU, and a 3×3 transposed convolution back.
 # Copying is not just possible, it is two weights away — a kernel that is 1 at its centre and 0
 # elsewhere, once in and once out:
 
 # %%
-copier = StackedAutoencoder((1, 16), stride=1)
+copier = FullyConvolutionalAutoencoder((1, 16), stride=1)
 with torch.no_grad():
     for p in copier.parameters():
         p.zero_()
@@ -78,7 +79,7 @@ with torch.no_grad():
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-demo = StackedAutoencoder(zoo.AE02_CHANNELS, stride=1)
+demo = FullyConvolutionalAutoencoder(zoo.AE02_CHANNELS, stride=1)
 demo_history = train_autoencoder(demo, x_train, epochs=2, lr=zoo.AE02_LR)
 print("loss per image after 2 epochs:", round(demo_history["loss"][-1], 1))
 
@@ -157,7 +158,7 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-demo_dae = StackedAutoencoder(zoo.AE02_CHANNELS, stride=1)
+demo_dae = FullyConvolutionalAutoencoder(zoo.AE02_CHANNELS, stride=1)
 dae_history = train_autoencoder(demo_dae, x_train, epochs=2, lr=zoo.AE02_LR,
                                 corrupt=random_level_corruption("gaussian", zoo.DAE02_MAX_LEVEL["gaussian"]))
 
@@ -339,8 +340,8 @@ print("groups:", [MODALITY_GROUPS[i] for i in group])
 print("channel sums per sample (T1, T2):", inputs.flatten(2).sum(2).round().int().tolist())
 
 # %% [markdown]
-# The model is a two-stage `StackedAutoencoder` with channels 2 → 32 → 64 (stride 2), trained
-# for ten epochs on 2,000 paired training slices with these batches (`zoo.load("mmae02")`,
+# The model is a two-stage `FullyConvolutionalAutoencoder` with channels 2 → 32 → 64 (stride 2),
+# trained for ten epochs on 2,000 paired training slices with these batches (`zoo.load("mmae02")`,
 # 43 s). At test time we give it only T1 and read off its T2 channel, and the other way round,
 # on held-out pairs — whose true partner we know. The naive baseline: the mean T2 (T1) image of
 # the training set, which ignores the input altogether.

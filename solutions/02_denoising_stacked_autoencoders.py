@@ -32,7 +32,9 @@ seed_everything(0)
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib.autoencoders import StackedAutoencoder, reconstruction_loss, stage_loss
+from course_lib.autoencoders import reconstruction_loss
+from course_lib.denoising import FullyConvolutionalAutoencoder
+from course_lib.stacked import stage_loss
 from course_lib.checks import check_masking_noise, check_modality_dropout, check_pretrain_stage, check_salt_and_pepper
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.plotting import image_grid
@@ -98,7 +100,8 @@ plt.show()
 # ## Exercise 3 — one stage of greedy layer-wise pretraining
 #
 # Write `my_pretrain_stage(stack, level, x, corrupt, epochs, lr)`, which trains stage `level`
-# (0-based) of a `StackedAutoencoder` as a denoising autoencoder of the codes below it:
+# (0-based) of a stack — a `FullyConvolutionalAutoencoder` with several stages — as a denoising
+# autoencoder of the codes below it:
 #
 # 1. compute the codes of the **frozen** stages, $h = $ `stack.encode(x, depth=level)`, without
 #    gradients (for level 0 they are the images themselves);
@@ -112,8 +115,8 @@ plt.show()
 # above did not move, and that the new stage learned to reconstruct its clean input codes.
 
 # %%
-def my_pretrain_stage(stack: StackedAutoencoder, level: int, x: torch.Tensor, corrupt, epochs: int = 5,
-                      lr: float = 3e-3) -> list[float]:
+def my_pretrain_stage(stack: FullyConvolutionalAutoencoder, level: int, x: torch.Tensor, corrupt,
+                      epochs: int = 5, lr: float = 3e-3) -> list[float]:
     ### BEGIN SOLUTION
     with torch.no_grad():
         h = stack.encode(x, depth=level)
@@ -144,7 +147,7 @@ check_pretrain_stage(my_pretrain_stage)
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
 x_small = brain_slices(400, size=32, seed=0)
-stack = StackedAutoencoder((1, 8, 16, 32))
+stack = FullyConvolutionalAutoencoder((1, 8, 16, 32))
 for level in range(stack.depth):
     frozen_before = [p.clone() for stage in stack.encoders[:level] for p in stage.parameters()]
     losses = my_pretrain_stage(stack, level, x_small, lambda h: my_masking_noise(h, 0.25), epochs=2, lr=3e-3)

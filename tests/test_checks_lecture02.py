@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from course_lib.autoencoders import masking_noise, modality_dropout, reconstruction_loss, salt_and_pepper
+from course_lib.autoencoders import reconstruction_loss
+from course_lib.corruptions import masking_noise, salt_and_pepper
+from course_lib.multimodal import modality_dropout
 from course_lib.checks import check_masking_noise, check_modality_dropout, check_pretrain_stage, check_salt_and_pepper
 from tests.check_helpers import blank, rejects
 

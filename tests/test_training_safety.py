@@ -10,6 +10,7 @@ from torch import nn
 
 import course_lib
 from course_lib import autoencoders as ae
+from course_lib import denoising, multimodal, stacked
 from course_lib import cyclegan, evaluation, flows, gan, vae
 from course_lib.training import (LossWatch, NonFiniteLossError, TrainingDivergedError, checked_step, fit,
                                  load_checkpoint, modes_restored_on_error, save_checkpoint, train_step)
@@ -47,11 +48,11 @@ def _trainers(lr):
                                                batch_size=8, progress=False),
         "train_feature_net": lambda: evaluation.train_feature_net(evaluation.SliceFeatureNet(), X64, torch.rand(16),
                                                                   epochs=3, lr=lr, batch_size=8, progress=False),
-        "train_classifier": lambda: ae.train_classifier(ae.StackClassifier(ae.StackedAutoencoder()), X32,
+        "train_classifier": lambda: stacked.train_classifier(stacked.StackClassifier(denoising.FullyConvolutionalAutoencoder()), X32,
                                                         torch.randint(0, 2, (8,)), steps=20, lr=lr, batch_size=4),
-        "train_multimodal_autoencoder": lambda: ae.train_multimodal_autoencoder(
-            ae.StackedAutoencoder((2, 8, 16)), X32, X32, epochs=3, lr=lr, batch_size=4, progress=False),
-        "pretrain_stage": lambda: ae.pretrain_stage(ae.StackedAutoencoder(), 0, X32, epochs=3, lr=lr, batch_size=4,
+        "train_multimodal_autoencoder": lambda: multimodal.train_multimodal_autoencoder(
+            denoising.FullyConvolutionalAutoencoder((2, 8, 16)), X32, X32, epochs=3, lr=lr, batch_size=4, progress=False),
+        "pretrain_stage": lambda: stacked.pretrain_stage(denoising.FullyConvolutionalAutoencoder(), 0, X32, epochs=3, lr=lr, batch_size=4,
                                                     progress=False),
         "train_cyclegan": lambda: cyclegan.train_cyclegan(cyclegan.CycleGAN(width=4, n_blocks=1, d_width=4), X64[:8],
                                                           X64[8:], epochs=3, lr=lr, batch_size=4, progress=False),

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.autoencoders import StackedAutoencoder, pca_fit, reconstruction_loss, stage_loss
+from course_lib.autoencoders import pca_fit, reconstruction_loss
+from course_lib.denoising import FullyConvolutionalAutoencoder
+from course_lib.stacked import stage_loss
 from course_lib.checks._framework import (
     _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
 )
@@ -360,12 +362,12 @@ def check_salt_and_pepper(fn: Callable[[torch.Tensor, float, torch.Generator], t
 _STACK = (1, 4, 8, 8)
 
 
-def _stage_state(stack: StackedAutoencoder, level: int) -> list[torch.Tensor]:
+def _stage_state(stack: FullyConvolutionalAutoencoder, level: int) -> list[torch.Tensor]:
     return _params(nn.ModuleList([stack.encoders[level], stack.decoders[level]]))
 
 
-def _run_pretrain(name: str, fn: Callable, level: int, corrupt: Callable, x: torch.Tensor) -> StackedAutoencoder:
-    stack = StackedAutoencoder(_STACK)
+def _run_pretrain(name: str, fn: Callable, level: int, corrupt: Callable, x: torch.Tensor) -> FullyConvolutionalAutoencoder:
+    stack = FullyConvolutionalAutoencoder(_STACK)
     with _student_code(name, f"your function with level={level}"):
         fn(stack, level, x, corrupt, epochs=8, lr=1e-2)
     return stack
@@ -393,7 +395,7 @@ def check_pretrain_stage(fn: Callable[..., object]) -> None:
                 return h * (torch.rand(h.shape) >= 0.25)
 
             torch.manual_seed(level)
-            reference = StackedAutoencoder(_STACK)
+            reference = FullyConvolutionalAutoencoder(_STACK)
             with torch.no_grad():
                 h = reference.encode(x, depth=level)
                 loss_before = stage_loss(reference, level, h).item()

@@ -1,0 +1,57 @@
+"""Lecture 02's multimodal autoencoder: modality dropout and filling in a missing modality."""
+
+import pytest
+import torch
+
+from course_lib.denoising import FullyConvolutionalAutoencoder
+from course_lib.multimodal import modality_dropout, predict_missing, train_multimodal_autoencoder
+
+
+def _images(shape=(6, 1, 8, 8), seed=0):
+    """Values strictly inside (0.1, 0.9), so a pixel set to 0 or 1 is always a changed pixel."""
+    return 0.1 + 0.8 * torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("b", [3, 7, 30, 64])
+def test_modality_dropout_makes_exact_thirds_with_full_targets(b):
+    t1, t2 = _images((b, 1, 4, 4), seed=1), _images((b, 1, 4, 4), seed=2)
+    inputs, targets, group = modality_dropout(t1, t2, torch.Generator().manual_seed(0))
+    assert inputs.shape == targets.shape == (b, 2, 4, 4)
+    assert torch.equal(targets, torch.cat([t1, t2], dim=1))
+    counts = torch.bincount(group, minlength=3).tolist()
+    assert counts == [b // 3, b // 3, b - 2 * (b // 3)]
+    only_t1, only_t2, both = group == 0, group == 1, group == 2
+    assert torch.equal(inputs[only_t1, 0], t1[only_t1, 0]) and (inputs[only_t1, 1] == 0).all()
+    assert torch.equal(inputs[only_t2, 1], t2[only_t2, 0]) and (inputs[only_t2, 0] == 0).all()
+    assert torch.equal(inputs[both], targets[both])
+
+
+def test_modality_dropout_deals_the_groups_at_random():
+    t = _images((30, 1, 2, 2))
+    groups = [modality_dropout(t, t, torch.Generator().manual_seed(s))[2] for s in range(3)]
+    assert not torch.equal(groups[0], groups[1]) and not torch.equal(groups[1], groups[2])
+
+
+@pytest.mark.parametrize("t1, t2, match", [
+    (torch.rand(4, 2, 8, 8), torch.rand(4, 2, 8, 8), r"single-channel images \(B, 1, H, W\)"),
+    (torch.rand(4, 8, 8), torch.rand(4, 1, 8, 8), "single-channel"),
+    (torch.rand(4, 1, 8, 8), torch.rand(3, 1, 8, 8), "pairs of the same shape"),
+])
+def test_modality_dropout_bad_input(t1, t2, match):
+    with pytest.raises(ValueError, match=match):
+        modality_dropout(t1, t2)
+
+
+def test_multimodal_training_and_prediction_of_the_missing_modality():
+    torch.manual_seed(0)
+    t1 = _images((48, 1, 8, 8))
+    t2 = 1 - t1  # a perfectly predictable partner
+    model = FullyConvolutionalAutoencoder((2, 8), stride=1)
+    history = train_multimodal_autoencoder(model, t1, t2, epochs=100, batch_size=16, lr=1e-2, progress=False)
+    assert history["loss"][-1] < history["loss"][0] / 3
+    guess = predict_missing(model, t1, "t1")
+    assert guess.shape == t1.shape
+    mean_guess = t2.mean(0, keepdim=True)
+    assert (guess - t2).pow(2).mean() < (mean_guess - t2).pow(2).mean()
+    with pytest.raises(ValueError, match="present modality, 't1' or 't2'"):
+        predict_missing(model, t1, "flair")
