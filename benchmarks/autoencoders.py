@@ -16,16 +16,17 @@ from course_lib import zoo
 from course_lib.autoencoders import pca_fit, reconstruct_all
 from course_lib.data import brain_slices
 from course_lib.metrics import psnr, ssim
+from course_lib.recipes import autoencoders as recipes01
 
 N_TEST, TEST_SEED = 500, 1  # the lecture's held-out slices
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
-    x_train = zoo.ae01_train_data()
+    x_train = recipes01.ae01_train_data()
     x_test = brain_slices(N_TEST, size=64, split="test", seed=TEST_SEED)
-    pca = pca_fit(x_train, max(zoo.AE01_LATENT_SIZES))
+    pca = pca_fit(x_train, max(recipes01.AE01_LATENT_SIZES))
     per_k = {}
-    for k in zoo.AE01_LATENT_SIZES:
+    for k in recipes01.AE01_LATENT_SIZES:
         name = f"ae01_conv_k{k}"
         start = time.perf_counter()
         if from_checkpoints:
@@ -48,7 +49,7 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
         "n_train": len(x_train),
         "n_test": N_TEST,
         "image_size": 64,
-        "latent_sizes": list(zoo.AE01_LATENT_SIZES),
+        "latent_sizes": list(recipes01.AE01_LATENT_SIZES),
         "trained": not from_checkpoints,
         "per_latent_size": per_k,
         "targets": {

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_lib import zoo
 from course_lib.cyclegan import histogram_match, translate
 from course_lib.data import LEVEL_BANDS
 from course_lib.evaluation import lesion_signal, translation_scores
+from course_lib.recipes import translation as recipes05
 
 from ._models import recipe_model
 
@@ -46,9 +46,9 @@ def _outputs(trained: dict, x: torch.Tensor, direction: str, references: dict[st
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     trained, seconds = _translators(from_checkpoints)
-    x_train, y_train = zoo.cyclegan05_train_data()
+    x_train, y_train = recipes05.cyclegan05_train_data()
     references = {"t1_to_t2": y_train, "t2_to_t1": x_train}  # histogram matching sees only the unpaired sets
-    *test, meta = zoo.translation05_test_data(return_meta=True)
+    *test, meta = recipes05.translation05_test_data(return_meta=True)
     band = meta["band"]  # which quarter of the brain, inferior to superior, each held-out slice is from
     table = {}
     for direction, (_, src, dst, _) in DIRECTIONS.items():
@@ -69,7 +69,7 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
         np.save(out / "test_band.npy", band.numpy())
 
     # Lesions: the same held-out slices rendered with and without white-matter lesions.
-    (t1_les, t2_les, mask), (t1_clean, t2_clean) = zoo.lesion05_test_data()
+    (t1_les, t2_les, mask), (t1_clean, t2_clean) = recipes05.lesion05_test_data()
     lesion = {"input_t1": lesion_signal(t1_les, t1_clean, mask), "true_t2": lesion_signal(t2_les, t2_clean, mask)}
     for method, g in (("naive_gan", trained["naive05"].G), ("cyclegan", trained["cyclegan05"].G),
                       ("pix2pix", trained["pix2pix05_t1_t2"].G)):

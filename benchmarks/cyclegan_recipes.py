@@ -1,11 +1,12 @@
 """Lecture 05's recipe choices, measured where choices belong: on the *validation* split.
 
-The shipped CycleGAN recipe (``zoo.cyclegan05``) made three choices: discriminators at half the
-generators' learning rate, 4,000 slices per set for 4 epochs (rather than 2,000 for 6), and the
-generators' weights averaged with β = 0.995. Each variant below changes one of them, is trained
-with everything else as in the recipe (training seed 0, one thread) and is judged T1 → T2
-against the true partners of 500 registered *validation* pairs (``split="val"``, seed 8): MAE
-and SSIM, overall and per quarter of the brain. The test split is not touched here.
+The shipped CycleGAN recipe (``cyclegan05`` in ``course_lib.recipes.translation``) made three
+choices: discriminators at half the generators' learning rate, 4,000 slices per set for 4 epochs
+(rather than 2,000 for 6), and the generators' weights averaged with β = 0.995. Each variant
+below changes one of them, is trained with everything else as in the recipe (training seed 0,
+one thread) and is judged T1 → T2 against the true partners of 500 registered *validation*
+pairs (``split="val"``, seed 8): MAE and SSIM, overall and per quarter of the brain. The test
+split is not touched here.
 
 - ``shipped``: the recipe itself, trained again (bit for bit the shipped checkpoint, which is
   checked). While it trains, extra moving averages with β = 0.99 and 0.998 and the last
@@ -34,6 +35,7 @@ from course_lib import cyclegan as cyclegan_module
 from course_lib import seed_everything, zoo
 from course_lib.cyclegan import CycleGAN, train_cyclegan
 from course_lib.data import paired_brain_slices, unpaired_brain_slices
+from course_lib.recipes import translation as recipes05
 from course_lib.training import WeightAverages, single_threaded, weight_average
 
 from .cyclegan_seeds import t1_to_t2_scores
@@ -77,22 +79,22 @@ def _copy(state: dict) -> dict:
 
 def _train(variant: str) -> dict[str, CycleGAN]:
     """The variant's generators: {label: model}."""
-    n_train, epochs, d_lr = zoo.TRANSLATION05_N_TRAIN, zoo.TRANSLATION05_EPOCHS, zoo.CYCLEGAN05_D_LR
+    n_train, epochs, d_lr = recipes05.TRANSLATION05_N_TRAIN, recipes05.TRANSLATION05_EPOCHS, recipes05.CYCLEGAN05_D_LR
     if variant == "d_lr_equal":
-        d_lr = zoo.CYCLEGAN05_LR
+        d_lr = recipes05.CYCLEGAN05_LR
     elif variant == "data_2000x6":
         n_train, epochs = 2000, 6
     seed_everything(0)
-    model = CycleGAN(**zoo.TRANSLATION05)
+    model = CycleGAN(**recipes05.TRANSLATION05)
     x, y = unpaired_brain_slices(n_train, size=64, seed=0)
     with single_threaded(), mock.patch.object(cyclegan_module, "WeightAverages", _RecordingAverages):
-        train_cyclegan(model, x, y, epochs=epochs, batch_size=zoo.TRANSLATION05_BATCH, lr=zoo.CYCLEGAN05_LR,
-                       d_lr=d_lr, lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC, lambda_id=zoo.CYCLEGAN05_LAMBDA_ID,
-                       ema_decay=zoo.TRANSLATION05_EMA, progress=False, desc=variant)
-    models = {f"β = {zoo.TRANSLATION05_EMA}": model.eval()}
+        train_cyclegan(model, x, y, epochs=epochs, batch_size=recipes05.TRANSLATION05_BATCH, lr=recipes05.CYCLEGAN05_LR,
+                       d_lr=d_lr, lambda_cyc=recipes05.CYCLEGAN05_LAMBDA_CYC, lambda_id=recipes05.CYCLEGAN05_LAMBDA_ID,
+                       ema_decay=recipes05.TRANSLATION05_EMA, progress=False, desc=variant)
+    models = {f"β = {recipes05.TRANSLATION05_EMA}": model.eval()}
     if variant == "shipped":
         for label, (g_state, f_state) in _RecordingAverages.recorded.items():
-            other = CycleGAN(**zoo.TRANSLATION05)
+            other = CycleGAN(**recipes05.TRANSLATION05)
             other.load_state_dict(model.state_dict())
             other.G.load_state_dict(g_state)
             other.F.load_state_dict(f_state)
@@ -119,19 +121,19 @@ def run(out: Path | None = None) -> dict:
         result = {label: _scores(m, t1, t2, meta["band"]) for label, m in models.items()}
         if variant == "shipped":  # the rerun must be the shipped checkpoint, or the comparison is not of the recipe
             shipped_weights = shipped["cyclegan05"].state_dict()
-            result["reproduces_checkpoint"] = all(torch.equal(v, shipped_weights[k])
-                                                  for k, v in models[f"β = {zoo.TRANSLATION05_EMA}"].state_dict().items())
+            rerun = models[f"β = {recipes05.TRANSLATION05_EMA}"].state_dict()
+            result["reproduces_checkpoint"] = all(torch.equal(v, shipped_weights[k]) for k, v in rerun.items())
         results[variant] = result
         if saved is not None:
             saved.write_text(json.dumps(result, indent=1) + "\n")
-    recipe = results["shipped"][f"β = {zoo.TRANSLATION05_EMA}"]["ssim"]
+    recipe = results["shipped"][f"β = {recipes05.TRANSLATION05_EMA}"]["ssim"]
     checkpoints = {name: _scores(model, t1, t2, meta["band"]) for name, model in shipped.items()}
     return {
         "validation_pairs": len(t1), "variants": results, "shipped_checkpoints": checkpoints,
         "targets": {
             "each choice at least as good as its alternative on validation (SSIM)": all(
                 recipe >= r["ssim"] for v, rows in results.items() for label, r in rows.items()
-                if isinstance(r, dict) and not (v == "shipped" and label == f"β = {zoo.TRANSLATION05_EMA}")),
+                if isinstance(r, dict) and not (v == "shipped" and label == f"β = {recipes05.TRANSLATION05_EMA}")),
             "the rerun reproduces the shipped checkpoint": bool(results["shipped"].get("reproduces_checkpoint")),
         },
     }

@@ -25,6 +25,7 @@ from course_lib import zoo
 from course_lib.cyclegan import translate
 from course_lib.data import LEVEL_BANDS
 from course_lib.evaluation import lesion_signal, translation_scores
+from course_lib.recipes import translation as recipes05
 
 from ._models import recipe_model
 
@@ -41,9 +42,9 @@ def t1_to_t2_scores(generator: torch.nn.Module, t1: torch.Tensor, t2: torch.Tens
 
 
 def one_seed(seed: int, out: Path | None) -> dict:
-    test_t1, test_t2, meta = zoo.translation05_test_data(return_meta=True)
+    test_t1, test_t2, meta = recipes05.translation05_test_data(return_meta=True)
     band = meta["band"]
-    (t1_les, t2_les, mask), (t1_clean, t2_clean) = zoo.lesion05_test_data()
+    (t1_les, t2_les, mask), (t1_clean, t2_clean) = recipes05.lesion05_test_data()
     true_signal = lesion_signal(t2_les, t2_clean, mask)
     result = {"seed": seed}
     for label, name in MODELS.items():

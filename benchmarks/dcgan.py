@@ -25,6 +25,7 @@ import torch
 from course_lib import zoo
 from course_lib.data import brain_slices
 from course_lib.evaluation import frechet_distance, level_coverage, nearest_neighbour_mse, precision_recall, slice_features
+from course_lib.recipes import gan as recipes04, vae as recipes03
 from course_lib.vae import sample_prior
 
 from ._models import FRESH_TRAINING_SEEDS as REFERENCE_SEEDS
@@ -47,8 +48,8 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     real = reference_sets()
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
-        samples = dcgan.generator(torch.randn(N, zoo.DCGAN04_LATENT, generator=g))
-        vae_samples = sample_prior(zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}"), N, generator=g)
+        samples = dcgan.generator(torch.randn(N, recipes04.DCGAN04_LATENT, generator=g))
+        vae_samples = sample_prior(zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}"), N, generator=g)
     candidates = {"real_floor": real["real_b"], "dcgan": samples, "vae": vae_samples}
     feats = {name: slice_features(features, images) for name, images in {**real, **candidates}.items()}
     fd = {name: round(frechet_distance(feats["real_a"], feats[name]), 3) for name in candidates}
@@ -57,7 +58,7 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     pr = {name: precision_recall(feats["real_a"], feats[name])._asdict() for name in candidates}
     tv = {name: round(level_coverage(features, images, real["real_a"]).total_variation, 4)
           for name, images in candidates.items()}
-    x_train = zoo.dcgan04_train_data()
+    x_train = recipes04.dcgan04_train_data()
     nearest = {name: nearest_neighbour_mse(images[:N_MEMORISATION], x_train) for name, images in
                (("dcgan", samples), ("real_training_levels", real["real_a"]), ("real_held_out_levels", real["held_out"]))}
     if out:

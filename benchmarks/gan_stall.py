@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 
-from course_lib import seed_everything, zoo
+from course_lib import seed_everything
 from course_lib.gan import (MLPDiscriminator, MLPGenerator, discriminator_loss, gan_training_step, mixture_sampler,
                             sample_latent)
+from course_lib.recipes import gan as recipes04
 from course_lib.training import single_threaded
 
 SEEDS = tuple(range(10))
@@ -27,7 +28,7 @@ HEAD_START_STEPS, ROUNDS = 300, 1500
 
 
 def one_seed(seed: int) -> dict:
-    ring_modes = zoo.toy_modes("ring")
+    ring_modes = recipes04.toy_modes("ring")
     ring_sampler = mixture_sampler(ring_modes, std=0.01)
     seed_everything(seed)
     start_g, start_d = MLPGenerator(), MLPDiscriminator()

@@ -2,8 +2,9 @@
 exactly as VEEGAN and PacGAN count it — 2,500 samples per run; a sample is high quality within
 3σ of its nearest mode; a mode is captured by at least one high-quality sample — over five
 seeds per toy, with the wall and CPU time of every training run (training runs on one thread, so
-CPU time is the run's cost even when another program slows the wall clock). Each run uses ``zoo.GAN04_TOY_RECIPE``
-(flipped-label loss, R1 penalty, averaged generator) from scratch.
+CPU time is the run's cost even when another program slows the wall clock). Each run uses
+``GAN04_TOY_RECIPE`` of ``course_lib.recipes.gan`` (flipped-label loss, R1 penalty, averaged
+generator) from scratch.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_lib import zoo
 from course_lib.evaluation import mode_coverage
 from course_lib.gan import sample_latent
+from course_lib.recipes import gan as recipes04
 
 SEEDS = (0, 1, 2, 3, 4)
 N_SAMPLES = 2500
@@ -35,18 +36,18 @@ def run(out: Path | None = None) -> dict:
         runs = []
         for seed in SEEDS:
             start, cpu_start = time.perf_counter(), time.process_time()
-            result = zoo.train_gan04_toy(name, seed=seed)
+            result = recipes04.train_gan04_toy(name, seed=seed)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             with torch.no_grad():
-                samples = result["generator"](sample_latent(N_SAMPLES, zoo.GAN04_TOY_RECIPE["latent_dim"],
+                samples = result["generator"](sample_latent(N_SAMPLES, recipes04.GAN04_TOY_RECIPE["latent_dim"],
                                                             generator=torch.Generator().manual_seed(1000 + seed)))
-            coverage = mode_coverage(samples, zoo.toy_modes(name), zoo.TOY_STD[name])
+            coverage = mode_coverage(samples, recipes04.toy_modes(name), recipes04.TOY_STD[name])
             runs.append({"seed": seed, "modes": coverage.modes, "high_quality": round(coverage.high_quality, 4),
                          "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)})
             if out:
                 np.save(out / f"{name}_seed{seed}_samples.npy", samples.numpy())
         if out:
-            np.save(out / f"{name}_modes.npy", zoo.toy_modes(name).numpy())
+            np.save(out / f"{name}_modes.npy", recipes04.toy_modes(name).numpy())
         modes = _mean_sd([r["modes"] for r in runs])
         hq = _mean_sd([r["high_quality"] for r in runs])
         per_toy[name] = {"runs": runs, "modes": modes, "high_quality": hq,
@@ -55,4 +56,4 @@ def run(out: Path | None = None) -> dict:
         targets[f"{name}: modes ≥ {goal['modes']} (mean)"] = modes["mean"] >= goal["modes"]
         targets[f"{name}: high quality ≥ {goal['high_quality']:.0%} (mean)"] = hq["mean"] >= goal["high_quality"]
         targets[f"{name}: ≤ {MAX_WALL_S:.0f} s per run"] = per_toy[name]["wall_s_max"] <= MAX_WALL_S
-    return {"recipe": zoo.GAN04_TOY_RECIPE, "seeds": len(SEEDS), **per_toy, "targets": targets}
+    return {"recipe": recipes04.GAN04_TOY_RECIPE, "seeds": len(SEEDS), **per_toy, "targets": targets}

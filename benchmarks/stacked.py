@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib import zoo
+from course_lib.recipes import denoising_stacked as recipes02
 from course_lib.stacked import label_efficiency
 
 from ._models import recipe_model
@@ -29,8 +29,8 @@ def _summary(values) -> dict:
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
-    x_pool, y_pool = zoo.sae02_labelled_data("train")
-    x_test, y_test = zoo.sae02_labelled_data("test")
+    x_pool, y_pool = recipes02.sae02_labelled_data("train")
+    x_test, y_test = recipes02.sae02_labelled_data("test")
     pretrained, scratch, pretrain_s, finetune_s = {}, None, [], 0.0
     for seed in ((0,) if from_checkpoints else PRETRAIN_SEEDS):
         stack, seconds = recipe_model("sae02_stack", from_checkpoints, seed=seed)

@@ -22,6 +22,7 @@ from course_lib import zoo
 from course_lib.autoencoders import encode_all
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.evaluation import nearest_neighbour_ssim, nearest_neighbours
+from course_lib.recipes import autoencoders as recipes01, vae as recipes03
 from course_lib.vae import (
     ENCODER_GRADIENT_ROWS, ConvVAE, encoder_gradient_variances, evaluate_elbo, exact_estimator_variances,
     pathwise_gradients, sample_prior, score_function_gradients,
@@ -58,9 +59,9 @@ def _estimator_table(n: int = 1_000_000) -> list[dict]:
 def encoder_gradient_variance_ratios(vae: ConvVAE, x_test: torch.Tensor) -> dict[str, float]:
     """For each score-function row of ``encoder_gradient_variances``, the median over the first 20
     held-out slices and the latent dimensions of var(row) / var(pathwise), 128 samples per slice,
-    σ_x = zoo.VAE03_SIGMA_X (as lecture 03)."""
+    σ_x = recipes03.VAE03_SIGMA_X (as lecture 03)."""
     variances = encoder_gradient_variances(vae, x_test[:N_GRADIENT_SLICES], n_samples=N_GRADIENT_SAMPLES,
-                                           sigma_x=zoo.VAE03_SIGMA_X)
+                                           sigma_x=recipes03.VAE03_SIGMA_X)
     return {row: float(f"{(variances[row] / variances['pathwise']).median().item():.3g}")
             for row in (WITH_CONSTANT, CONSTANT_DROPPED, LEAVE_ONE_OUT)}
 
@@ -69,16 +70,16 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
     table = _estimator_table()
     worst = max(max(abs(r["pathwise_measured"] / r["pathwise_exact"] - 1), abs(r["score_measured"] / r["score_exact"] - 1))
                 for r in table)
-    x_train, _ = zoo.vae03_train_data()
+    x_train, _ = recipes03.vae03_train_data()
     x_test, meta_test = brain_slices(N_TEST, size=64, split="test", seed=TEST_SEED, return_meta=True)
-    vae, vae_train_s = recipe_model(f"vae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
-    cvae, cvae_train_s = recipe_model(f"cvae03_conv_k{zoo.VAE03_LATENT}", from_checkpoints)
-    held_out = {name: round(v, 2) for name, v in evaluate_elbo(vae, x_test, sigma_x=zoo.VAE03_SIGMA_X).items()}
+    vae, vae_train_s = recipe_model(f"vae03_conv_k{recipes03.VAE03_LATENT}", from_checkpoints)
+    cvae, cvae_train_s = recipe_model(f"cvae03_conv_k{recipes03.VAE03_LATENT}", from_checkpoints)
+    held_out = {name: round(v, 2) for name, v in evaluate_elbo(vae, x_test, sigma_x=recipes03.VAE03_SIGMA_X).items()}
     ratios = encoder_gradient_variance_ratios(vae, x_test)
 
-    ae = zoo.load(f"ae01_conv_k{zoo.VAE03_LATENT}")
+    ae = zoo.load(f"ae01_conv_k{recipes03.VAE03_LATENT}")
     g = torch.Generator().manual_seed(0)
-    codes = encode_all(ae, zoo.ae01_train_data())
+    codes = encode_all(ae, recipes01.ae01_train_data())
     low, high = codes.min(0).values, codes.max(0).values
     x_reference, meta_reference = brain_slices(N_REFERENCE, size=64, seed=REFERENCE_SEED, return_meta=True)
     x_real, meta_real = brain_slices(N_RANDOM, size=64, seed=REAL_SEED, return_meta=True)
@@ -86,8 +87,8 @@ def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:
         decodes = {
             "real_slices_ceiling": x_real,
             "vae_prior_samples": sample_prior(vae, N_RANDOM, generator=g),
-            "ae_normal_decodes": ae.decode(torch.randn(N_RANDOM, zoo.VAE03_LATENT, generator=g)),
-            "ae_box_decodes": ae.decode(low + (high - low) * torch.rand(N_RANDOM, zoo.VAE03_LATENT, generator=g)),
+            "ae_normal_decodes": ae.decode(torch.randn(N_RANDOM, recipes03.VAE03_LATENT, generator=g)),
+            "ae_box_decodes": ae.decode(low + (high - low) * torch.rand(N_RANDOM, recipes03.VAE03_LATENT, generator=g)),
         }
         requested = torch.arange(len(LEVEL_BANDS)).repeat_interleave(50)
         conditional = sample_prior(cvae, len(requested), requested, generator=torch.Generator().manual_seed(1))

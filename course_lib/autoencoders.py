@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import _validate
 from .layers import downsampling_convs, upsampling_convs
 from .training import History, fit, modes_restored_on_error, train_step
 
@@ -35,15 +36,6 @@ __all__ = [
 ]
 
 
-def _check_pair(x_hat: torch.Tensor, x: torch.Tensor, name: str) -> None:
-    if not isinstance(x_hat, torch.Tensor) or not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} expects two tensors, got {type(x_hat).__name__} and {type(x).__name__}")
-    if x_hat.shape != x.shape:
-        raise ValueError(f"{name} expects tensors of the same shape, got {tuple(x_hat.shape)} and {tuple(x.shape)}")
-    if x.ndim < 2:
-        raise ValueError(f"{name} expects a batch (B, ...) with B first, got shape {tuple(x.shape)}")
-
-
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Squared reconstruction error ‖x − x′‖², summed over each image's pixels, averaged over the batch.
 
@@ -53,7 +45,9 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     log-likelihood term will have in lecture 03); averaging over the batch makes it independent
     of the batch size, so the learning rate does not have to change with it.
     """
-    _check_pair(x_hat, x, "reconstruction_loss")
+    _validate.batch(x_hat, "x_hat", what="batch of reconstructions")
+    _validate.batch(x, "x", what="batch of images")
+    _validate.same_shape(x_hat, x, ("x_hat", "x"), "x_hat[i] reconstructs x[i]")
     return (x - x_hat).pow(2).flatten(1).sum(dim=1).mean()
 
 

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from . import _validate
 from .gan import discriminator_loss, generator_loss
 from .training import History, WeightAverages, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
@@ -50,33 +51,18 @@ __all__ = [
 # =============================================================================================
 
 
-def _check_slices(x: torch.Tensor, name: str = "x", channels: int = 1) -> None:
+def _check_translator_input(x: torch.Tensor, name: str, channels: int = 1) -> None:
     """Slices for the translators: a float tensor (B, channels, S, S), S a multiple of 4 (the
     generators halve the size and restore it), S ≥ 32 (the discriminator halves it three times)."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of slices, got {getattr(x, 'dtype', type(x))}")
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{name} must have shape (B, {channels}, S, S) — {channels} channel(s) — "
-                         f"got {tuple(x.shape)}")
+    _validate.tensor(x, name, shape=("B", channels, "S", "S"), what="batch of slices")
     size = x.shape[-1]
     if x.shape[-2] != size or size % 4 or size < 32:
         raise ValueError(f"{name} must be square slices with a side that is a multiple of 4 and at least 32 px, "
-                         f"got {tuple(x.shape[-2:])}")
-
-
-def _check_pairs(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
-    """``x`` and ``y`` must be registered pairs: the same shape, slice i of one the partner of slice i of the other."""
-    if x.shape != y.shape:
-        raise ValueError(f"{what} needs paired slices of equal shape (pair i = x[i], y[i]); "
-                         f"got x {tuple(x.shape)} and y {tuple(y.shape)}")
+                         f"got {_validate.describe(x)}")
 
 
 def _check_scores(name: str, scores: torch.Tensor) -> None:
-    if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of discriminator scores, "
-                        f"got {getattr(scores, 'dtype', type(scores))}")
-    if scores.ndim == 0 or scores.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one score per sample, shape (B, …), got {tuple(scores.shape)}")
+    _validate.tensor(scores, name, nonempty=True, what="tensor of discriminator scores, one or more per sample")
 
 
 # =============================================================================================
@@ -176,7 +162,7 @@ class ResnetGenerator(nn.Module):
             *up, nn.ReflectionPad2d(3), nn.Conv2d(width, 1, 7), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_slices(x, "the generator's input")
+        _check_translator_input(x, "the generator's input")
         return self.net(x)
 
 
@@ -204,7 +190,7 @@ class PatchDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Conv2d(c[-1], 1, 4, stride=1, padding=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_slices(x, "the discriminator's input", channels=self.in_channels)
+        _check_translator_input(x, "the discriminator's input", channels=self.in_channels)
         return self.net(x)
 
 
@@ -255,8 +241,8 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
     "g_adversarial", "g_total" and, where its weight is not 0, "cycle" and "identity": a term of
     weight 0 is not computed (two generator passes each).
     """
-    _check_slices(x, "x")
-    _check_slices(y, "y")
+    _check_translator_input(x, "x")
+    _check_translator_input(y, "y")
     with unchanged_on_nonfinite(model):
         fake_y, fake_x = model.G(x), model.F(y)
         adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
@@ -353,8 +339,8 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
     """
-    _check_slices(x_train, "x_train")
-    _check_slices(y_train, "y_train")
+    _check_translator_input(x_train, "x_train")
+    _check_translator_input(y_train, "y_train")
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
                          f"got {len(x_train)} and {len(y_train)}")
@@ -403,9 +389,9 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
 
     which is where the pairs are needed: G is told, pixel by pixel, what the answer is.
     """
-    _check_slices(x, "x")
-    _check_slices(y, "y")
-    _check_pairs(x, y, "pix2pix")
+    _check_translator_input(x, "x")
+    _check_translator_input(y, "y")
+    _validate.same_shape(x, y, ("x", "y"), "registered pairs: x[i] goes with y[i]")
     with unchanged_on_nonfinite(model):
         fake = model.G(x)
         real_logits = model.D(torch.cat([x, y], 1)).flatten()
@@ -427,9 +413,9 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
     """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
     then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`,
     and, with ``ema_decay``, G's weights averaged the same way."""
-    _check_slices(x_train, "x_train")
-    _check_slices(y_train, "y_train")
-    _check_pairs(x_train, y_train, "train_pix2pix")
+    _check_translator_input(x_train, "x_train")
+    _check_translator_input(y_train, "y_train")
+    _validate.same_shape(x_train, y_train, ("x_train", "y_train"), "registered pairs: x_train[i] goes with y_train[i]")
     averaged = WeightAverages([model.G], ema_decay)
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
 
@@ -460,8 +446,8 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
     The map is monotone increasing: it can stretch and shift intensities but never reverse their
     order — and T1 → T2 must reverse it (CSF is dark in T1, bright in T2).
     """
-    _check_slices(images, "images")
-    _check_slices(reference, "reference")
+    _check_translator_input(images, "images")
+    _check_translator_input(reference, "reference")
     ref = reference.flatten().sort().values
     flat = images.flatten(1)
     n_pixels = flat.shape[1]
@@ -476,7 +462,7 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 @torch.no_grad()
 def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients."""
-    _check_slices(images, "images")
+    _check_translator_input(images, "images")
     was_training = generator.training
     generator.eval()
     out = torch.cat([generator(chunk) for chunk in images.split(batch_size)])

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 # The feature network reuses the DCGAN discriminator's trunk and its check for 64 px slices.
-from .gan import _check_slices as _check_64px_slices
-from .gan import dcgan_trunk
+from . import _validate
+from .gan import SLICES_64, dcgan_trunk
 from .metrics import psnr, ssim
 from .training import backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
@@ -41,25 +41,13 @@ __all__ = [
 ]
 
 
-def _check_image_batch(x: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of images, got {getattr(x, 'dtype', type(x).__name__)}")
-    if x.ndim != 4 or len(x) == 0:
-        raise ValueError(f"{name} must have shape (B ≥ 1, C, H, W), got {tuple(x.shape)}")
-
-
-def _check_same_shape(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
-    if x.shape != y.shape:
-        raise ValueError(f"{what} needs paired images of equal shape (pair i = x[i], y[i]); "
-                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
+IMAGES = ("B", "C", "H", "W")
 
 
 def _check_feature_set(f: torch.Tensor, name: str, minimum: int = 2) -> None:
-    if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < minimum or not f.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor of feature vectors (N ≥ {minimum}, d), "
-                         f"got {getattr(f, 'dtype', type(f).__name__)} {tuple(getattr(f, 'shape', ()))}")
-    if not torch.isfinite(f).all():
-        raise ValueError(f"{name} contains NaN or ±inf")
+    _validate.tensor(f, name, shape=("N", "d"), finite=True, what="tensor of feature vectors")
+    if len(f) < minimum:
+        raise ValueError(f"{name} must hold at least {minimum} feature vectors, got {_validate.describe(f)}")
 
 
 # =============================================================================================
@@ -79,7 +67,7 @@ class SliceFeatureNet(nn.Module):
         self.n_levels = n_levels
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        _check_64px_slices(x)
+        _validate.tensor(x, "x", shape=SLICES_64, what="batch of slices")
         return self.trunk(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,7 +93,7 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
     ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). Returns the
     per-epoch loss history.
     """
-    _check_64px_slices(x)
+    _validate.tensor(x, "x", shape=SLICES_64, nonempty=True, what="batch of slices")
     targets = level_bins(level, model.n_levels)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
@@ -315,10 +303,9 @@ def level_coverage(model: SliceFeatureNet, samples: torch.Tensor, reference: tor
     share. The brain-slice analogue of counting modes on the toys. Reference set: fresh real
     slices of the levels the generator was trained on; the TV of two such real sets is the floor.
     """
-    _check_image_batch(samples, "samples")
-    _check_image_batch(reference, "reference")
-    if not 0 < min_share <= 1:
-        raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
+    _validate.tensor(samples, "samples", shape=IMAGES, nonempty=True, what="batch of images")
+    _validate.tensor(reference, "reference", shape=IMAGES, nonempty=True, what="batch of images")
+    _validate.number(min_share, "min_share", minimum=0, maximum=1, open_minimum=True)
     p, r = level_histogram(model, samples), level_histogram(model, reference)
     missing = [b for b in range(len(r)) if r[b] > 0 and p[b] < min_share * r[b]]
     return LevelCoverage(0.5 * (p - r).abs().sum().item(), missing, p, r)
@@ -335,9 +322,9 @@ def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[st
     each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``.
     Reference set: held-out registered pairs — ``split="val"`` while a recipe is chosen, the
     ``"test"`` split once, for the final figure."""
-    _check_image_batch(outputs, "outputs")
-    _check_image_batch(partners, "partners")
-    _check_same_shape(outputs, partners, "translation_scores")
+    _validate.tensor(outputs, "outputs", shape=IMAGES, nonempty=True, what="batch of images")
+    _validate.tensor(partners, "partners", shape=IMAGES, nonempty=True, what="batch of images")
+    _validate.same_shape(outputs, partners, ("outputs", "partners"), "registered pairs: outputs[i] goes with partners[i]")
     return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
             "ssim": ssim(outputs, partners)}
 
@@ -353,9 +340,9 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     Slices without a lesion core give NaN.
     """
     for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
-        _check_image_batch(t, name)
-    _check_same_shape(with_lesion, without_lesion, "lesion_signal")
-    _check_same_shape(with_lesion, lesion_mask, "lesion_signal")
+        _validate.tensor(t, name, shape=IMAGES, nonempty=True, what="batch of images")
+    _validate.same_shape(with_lesion, without_lesion, ("with_lesion", "without_lesion"), "two renderings of each slice")
+    _validate.same_shape(with_lesion, lesion_mask, ("with_lesion", "lesion_mask"), "a mask per slice")
     core = (lesion_mask >= 0.5).float()
     area = core.flatten(1).sum(1)
     total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)

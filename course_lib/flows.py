@@ -25,6 +25,7 @@ import torch
 from scipy import integrate
 from torch import nn
 
+from course_lib import _validate
 from course_lib.training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
@@ -56,21 +57,11 @@ _LOG_2PI = math.log(2 * math.pi)
 
 def _check_points(x: object, dim: int | None = 2, name: str = "x") -> torch.Tensor:
     """A finite float tensor of points, shape (n, dim); anything else is a clear error."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (n, {dim or 'D'}), got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
-        raise ValueError(f"{name} must have shape (n, {dim or 'D'}): one point per row, got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or ±inf; a density is only defined at finite points")
-    return x
+    return _validate.tensor(x, name, shape=("n", dim or "D"), finite=True, what="tensor of points, one per row")
 
 
 def _check_sigma(sigma: float) -> float:
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma (the width of x₁) must be a positive finite number, got {sigma!r}")
-    return float(sigma)
+    return _validate.number(sigma, "sigma", minimum=0, open_minimum=True, why="the width of x₁")
 
 
 def standard_normal_log_prob(u: torch.Tensor) -> torch.Tensor:

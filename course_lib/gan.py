@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
+from . import _validate
 from .layers import downsampling_convs, upsampling_convs
 from .training import (LossWatch, WeightAverages, backward_and_step, check_loss, checked_step, fit, located,
                        modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
@@ -47,10 +48,11 @@ GENERATOR_LOSSES = ("non_saturating", "minimax")
 
 
 def _check_logits(name: str, logits: torch.Tensor) -> None:
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of logits, got {getattr(logits, 'dtype', type(logits))}")
-    if logits.ndim not in (1, 2) or (logits.ndim == 2 and logits.shape[1] != 1):
-        raise ValueError(f"{name} must be one logit per sample, shape (B,) or (B, 1), got {tuple(logits.shape)}")
+    """One logit per sample: shape (B,) or (B, 1), B ≥ 1."""
+    _validate.tensor(logits, name, ndim=(1, 2), nonempty=True, what="tensor of logits, one per sample")
+    if logits.ndim == 2 and logits.shape[1] != 1:
+        raise ValueError(f"{name} must be a floating-point tensor of logits, one per sample, of shape (B,) or "
+                         f"(B, 1), got {_validate.describe(logits)}")
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -63,9 +65,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     """
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)
-    if real_logits.shape != fake_logits.shape:
-        raise ValueError(f"real and fake logits must have the same shape (a 50/50 batch), got "
-                         f"{tuple(real_logits.shape)} and {tuple(fake_logits.shape)}")
+    _validate.same_shape(real_logits, fake_logits, ("real_logits", "fake_logits"), "a 50/50 batch")
     return 0.5 * (softplus(-real_logits).mean() + softplus(fake_logits).mean())
 
 
@@ -309,9 +309,7 @@ def dcgan_trunk(width: int) -> list[nn.Module]:
     return downsampling_convs((1, width, 2 * width, 4 * width, 8 * width), batch_norm=True)
 
 
-def _check_slices(x: torch.Tensor) -> None:
-    if x.ndim != 4 or x.shape[1:] != (1, 64, 64):
-        raise ValueError(f"expected 64 px slices of shape (B, 1, 64, 64), got {tuple(x.shape)}")
+SLICES_64 = ("B", 1, 64, 64)  # the DCGAN's and the feature network's input
 
 
 class DCGANDiscriminator(nn.Module):
@@ -324,7 +322,7 @@ class DCGANDiscriminator(nn.Module):
         self.net = nn.Sequential(*dcgan_trunk(width), nn.Flatten(), nn.Linear(8 * width * 16, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_slices(x)
+        _validate.tensor(x, "x", shape=SLICES_64, what="batch of slices")
         return self.net(x).squeeze(1)
 
 
@@ -339,7 +337,7 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
     after that epoch (epoch 0: before training), if ``snapshot_noise`` is given}. A NaN/inf loss
     stops training with :class:`~course_lib.training.NonFiniteLossError`.
     """
-    _check_slices(x_train)
+    _validate.tensor(x_train, "x_train", shape=SLICES_64, nonempty=True, what="batch of slices")
     rng = torch.Generator().manual_seed(seed)
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))

@@ -11,28 +11,24 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import _validate
+
 __all__ = ["mse", "psnr", "ssim", "ssim_map"]
 
 
-def _check_images(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} expects two tensors, got {type(x).__name__} and {type(y).__name__}")
-    if x.shape != y.shape:
-        raise ValueError(f"{name} expects images of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    if x.ndim != 4:
-        raise ValueError(f"{name} expects images of shape (B, C, H, W), got shape {tuple(x.shape)}")
-    if not (x.dtype.is_floating_point and y.dtype.is_floating_point):
-        raise ValueError(f"{name} expects floating-point images, got {x.dtype} and {y.dtype}")
+def _check_images(x: torch.Tensor, y: torch.Tensor) -> None:
+    for name, t in (("x", x), ("y", y)):
+        _validate.tensor(t, name, shape=("B", "C", "H", "W"), what="batch of images")
+    _validate.same_shape(x, y, ("x", "y"), "image x[i] is compared with y[i]")
 
 
 def _check_range(data_range: float) -> None:
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
-        raise ValueError(f"data_range must be a positive number (1.0 for images in [0, 1]), got {data_range!r}")
+    _validate.number(data_range, "data_range", minimum=0, open_minimum=True, why="1.0 for images in [0, 1]")
 
 
 def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean squared error per image, shape (B,):  MSE_b = (1/CHW) Σ_{c,i,j} (x_{b,c,i,j} − y_{b,c,i,j})²."""
-    _check_images(x, y, "mse")
+    _check_images(x, y)
     return (x - y).pow(2).flatten(1).mean(dim=1)
 
 
@@ -42,7 +38,7 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Ten
     Higher is better; every halving of the error adds about 3 dB. Identical images have
     MSE = 0 and therefore PSNR = +inf (not an error), so filter those before averaging.
     """
-    _check_images(x, y, "psnr")
+    _check_images(x, y)
     _check_range(data_range)
     return 10 * torch.log10(data_range**2 / mse(x, y))
 
@@ -81,7 +77,7 @@ def ssim_map(
     """The SSIM of every window position, shape (B, C, H − w + 1, W − w + 1), w = ``window_size``;
     its mean over channels and positions is :func:`ssim`. Position (i, j) is the window whose
     top-left pixel is (i, j), so ``F.avg_pool2d(y, w, stride=1)`` gives each window's plain mean."""
-    _check_images(x, y, "ssim")
+    _check_images(x, y)
     _check_range(data_range)
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1 or window_size % 2 == 0:
         raise ValueError(f"window_size must be a positive odd int, got {window_size!r}")

@@ -31,6 +31,8 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from . import _validate
+
 __all__ = ["NonFiniteLossError", "TrainingDivergedError", "ChecksumError", "check_finite", "check_loss",
            "checked_step", "backward_and_step", "located", "LossWatch", "modes_restored_on_error",
            "unchanged_on_nonfinite", "train_step", "fit", "save_checkpoint", "load_checkpoint", "single_threaded",
@@ -279,11 +281,6 @@ def train_step(
     return value
 
 
-def _check_positive_int(value: Any, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def _as_tensors(data: Any) -> tuple[torch.Tensor, ...] | None:
     """The tensors that fit slices into minibatches itself, or None for a DataLoader-like iterable."""
     tensors = (data,) if isinstance(data, torch.Tensor) else data
@@ -338,8 +335,8 @@ def fit(
     """
     if not callable(step):
         raise TypeError(f"step must be callable, got {type(step).__name__}")
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch_size, "batch_size")
+    _validate.positive_int(epochs, "epochs")
+    _validate.positive_int(batch_size, "batch_size")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}")
     tensors = _as_tensors(data)
@@ -388,7 +385,7 @@ def _to_cpu(obj: Any) -> Any:
 
 def _check_path(path: Any, what: str) -> Path:
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
-        raise TypeError(f"{what} must be a path (str or os.PathLike), got {type(path).__name__}")
+        raise TypeError(f"{what} must be a path (str or os.PathLike), got {_validate.describe(path)}")
     return Path(path)
 
 

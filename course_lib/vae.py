@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from . import _validate
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
 from .training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
@@ -49,16 +50,12 @@ DEFAULT_SIGMA_X = 1.0  # the decoder's pixel noise σ_x, as in the lectures' mai
 
 
 def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """The encoder's q_φ(z|x) = N(μ, diag σ²): μ and log σ² of one shape (B, latent_dim), finite."""
     for name, t in (("mu", mu), ("logvar", logvar)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got {getattr(t, 'dtype', type(t).__name__)}")
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape (B, latent_dim), got {tuple(mu.shape)} and "
-                         f"{tuple(logvar.shape)}")
-    if mu.ndim != 2:
-        raise ValueError(f"mu and logvar must have shape (B, latent_dim), got {tuple(mu.shape)}")
+        _validate.tensor(t, name, shape=("B", "latent_dim"))
+    _validate.same_shape(mu, logvar, ("mu", "logvar"), "one mean and one log-variance per latent dimension")
     if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
-        raise ValueError("mu or logvar contains NaN or ±inf: the encoder diverged (lower the learning rate)")
+        raise ValueError("mu and logvar must be finite, got NaN or ±inf: the encoder diverged (lower the learning rate)")
 
 
 def reparametrize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -42,6 +42,7 @@ from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.evaluation import nearest_neighbours
 from course_lib.metrics import psnr, ssim, ssim_map
 from course_lib.plotting import image_grid, scatter_2d
+from course_lib.recipes import autoencoders as recipes01
 from course_lib.tolerances import assert_close
 from course_lib.widgets import latent_explorer
 
@@ -79,7 +80,7 @@ from course_lib.widgets import latent_explorer
 # %%
 x_train, meta_train = brain_slices(2000, size=64, seed=0, return_meta=True)
 x_test, meta_test = brain_slices(500, size=64, split="test", seed=1, return_meta=True)
-assert torch.equal(x_train, zoo.ae01_train_data())  # the very slices the checkpoints were trained on
+assert torch.equal(x_train, recipes01.ae01_train_data())  # the very slices the checkpoints were trained on
 print("train", tuple(x_train.shape), x_train.dtype, "| test", tuple(x_test.shape))
 print(f"intensities in [{x_train.min():.0f}, {x_train.max():.0f}]; slices per band (train):",
       torch.bincount(meta_train["band"]).tolist())
@@ -191,7 +192,7 @@ assert demo_history["loss"][-1] < 0.7 * demo_history["loss"][0]
 # fitted on the same training slices, on the **held-out** slices.
 
 # %% tags=["nbval-ignore-output"]
-latent_sizes = zoo.AE01_LATENT_SIZES
+latent_sizes = recipes01.AE01_LATENT_SIZES
 autoencoders = {k: zoo.load(f"ae01_conv_k{k}") for k in latent_sizes}
 results = {}
 for k in latent_sizes:

@@ -46,8 +46,9 @@ from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.metrics import psnr, ssim
 from course_lib.tolerances import assert_close
 from course_lib.plotting import image_grid
+from course_lib.recipes import autoencoders as recipes01, denoising_stacked as recipes02
 
-x_train = zoo.ae01_train_data()  # lecture 01's 2,000 training slices (64 px, T1)
+x_train = recipes01.ae01_train_data()  # lecture 01's 2,000 training slices (64 px, T1)
 x_test = brain_slices(500, size=64, split="test", seed=1)  # held-out levels, never trained on
 print(tuple(x_train.shape), tuple(x_test.shape), x_test.dtype)
 
@@ -79,8 +80,8 @@ with torch.no_grad():
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-demo = FullyConvolutionalAutoencoder(zoo.AE02_CHANNELS, stride=1)
-demo_history = train_autoencoder(demo, x_train, epochs=2, lr=zoo.AE02_LR)
+demo = FullyConvolutionalAutoencoder(recipes02.AE02_CHANNELS, stride=1)
+demo_history = train_autoencoder(demo, x_train, epochs=2, lr=recipes02.AE02_LR)
 print("loss per image after 2 epochs:", round(demo_history["loss"][-1], 1))
 
 # %%
@@ -158,9 +159,9 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-demo_dae = FullyConvolutionalAutoencoder(zoo.AE02_CHANNELS, stride=1)
-dae_history = train_autoencoder(demo_dae, x_train, epochs=2, lr=zoo.AE02_LR,
-                                corrupt=random_level_corruption("gaussian", zoo.DAE02_MAX_LEVEL["gaussian"]))
+demo_dae = FullyConvolutionalAutoencoder(recipes02.AE02_CHANNELS, stride=1)
+dae_history = train_autoencoder(demo_dae, x_train, epochs=2, lr=recipes02.AE02_LR,
+                                corrupt=random_level_corruption("gaussian", recipes02.DAE02_MAX_LEVEL["gaussian"]))
 
 # %% tags=["nbval-ignore-output"]
 assert dae_history["loss"][-1] < dae_history["loss"][0]
@@ -253,8 +254,8 @@ assert gain_dae < 0.4 and clean_dae < rows["over-complete AE (65,536 numbers)"][
 # linear layer: a lesion is small and may be anywhere.
 
 # %% tags=["nbval-ignore-output"]
-x_pool, y_pool = zoo.sae02_labelled_data("train")
-x_lesion_test, y_lesion_test = zoo.sae02_labelled_data("test")
+x_pool, y_pool = recipes02.sae02_labelled_data("train")
+x_lesion_test, y_lesion_test = recipes02.sae02_labelled_data("test")
 lesion_examples = x_pool[y_pool == 1][:6]
 image_grid(lesion_examples, nrow=6, suptitle="training slices with a lesion (32 px)")
 plt.show()

@@ -41,6 +41,7 @@ from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.evaluation import nearest_neighbour_ssim, nearest_neighbours
 from course_lib.metrics import psnr, ssim
 from course_lib.plotting import image_grid, loss_curves
+from course_lib.recipes import vae as recipes03
 from course_lib.tolerances import assert_close
 from course_lib.vae import (
     ConvVAE, encoder_gradient_variances, evaluate_elbo, exact_estimator_variances, interpolate,
@@ -210,9 +211,9 @@ plt.show()
 # other samples' values, which keeps the estimate unbiased (Kool et al., 2019):
 
 # %% tags=["nbval-ignore-output"]
-vae = zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}")
+vae = zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}")
 x_test, meta_test = brain_slices(500, size=64, split="test", seed=1, return_meta=True)
-variances = encoder_gradient_variances(vae, x_test[:20], n_samples=128, sigma_x=zoo.VAE03_SIGMA_X)
+variances = encoder_gradient_variances(vae, x_test[:20], n_samples=128, sigma_x=recipes03.VAE03_SIGMA_X)
 ratios = {row: (v / variances["pathwise"]).median().item() for row, v in variances.items() if row != "pathwise"}
 print("median over slices and latent dimensions of var(estimator) / var(pathwise):")
 for row, ratio in ratios.items():
@@ -238,10 +239,10 @@ assert_close({row: math.log10(r) for row, r in ratios.items()}, dict(zip(ratios,
 # same 2,000 training slices, watching the two terms separately:
 
 # %% tags=["nbval-ignore-output"]
-x_train, bands_train = zoo.vae03_train_data()
+x_train, bands_train = recipes03.vae03_train_data()
 seed_everything(0)
 demo_vae = ConvVAE(16, size=64)
-demo_history = train_vae(demo_vae, x_train, epochs=4, sigma_x=zoo.VAE03_SIGMA_X)
+demo_history = train_vae(demo_vae, x_train, epochs=4, sigma_x=recipes03.VAE03_SIGMA_X)
 
 # %% tags=["nbval-ignore-output"]
 print("reconstruction term per epoch:", [round(v, 1) for v in demo_history["reconstruction"]])
@@ -261,7 +262,7 @@ plt.show()
 # by the same `train_vae` for 30 epochs (`make checkpoints`). Its held-out negative ELBO and terms:
 
 # %% tags=["nbval-ignore-output"]
-held_out = evaluate_elbo(vae, x_test, sigma_x=zoo.VAE03_SIGMA_X)
+held_out = evaluate_elbo(vae, x_test, sigma_x=recipes03.VAE03_SIGMA_X)
 print({name: round(value, 1) for name, value in held_out.items()}, "nats per image")
 assert_close(held_out, {"negative_elbo": 3796.9, "reconstruction": 3786.9, "kl": 10.06},
              {"negative_elbo": 1.0, "reconstruction": 1.0, "kl": 0.1}, "held-out ELBO terms")
@@ -278,7 +279,7 @@ assert held_out["kl"] > 5 and math.isclose(held_out["negative_elbo"], held_out["
 with torch.no_grad():
     for n in (16, 256):
         x_hat_n, mu_n, logvar_n = vae(x_test[:n], generator=torch.Generator().manual_seed(0))
-        terms = negative_elbo(x_hat_n, x_test[:n], mu_n, logvar_n, sigma_x=zoo.VAE03_SIGMA_X)
+        terms = negative_elbo(x_hat_n, x_test[:n], mu_n, logvar_n, sigma_x=recipes03.VAE03_SIGMA_X)
         per_pixel = terms.reconstruction / x_test[0].numel()
         print(f"batch of {n:3d}: negative ELBO {terms.loss:.0f} nats/image (batch sum would be {n * terms.loss:.0f}); "
               f"with a pixel mean the reconstruction term is {per_pixel:.3f} against a KL of {terms.kl:.1f}")
@@ -389,10 +390,10 @@ plt.show()
 # about 11 times larger; `make checkpoints` trains both):
 
 # %% tags=["nbval-ignore-output"]
-sharp = zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}_sharp")
+sharp = zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}_sharp")
 trade_off = {}
-for name, model, sigma_x in (("σ_x = 1.0 (α = 0.5)", vae, zoo.VAE03_SIGMA_X),
-                             ("σ_x = 0.3 (α ≈ 5.6)", sharp, zoo.VAE03_SHARP_SIGMA_X)):
+for name, model, sigma_x in (("σ_x = 1.0 (α = 0.5)", vae, recipes03.VAE03_SIGMA_X),
+                             ("σ_x = 0.3 (α ≈ 5.6)", sharp, recipes03.VAE03_SHARP_SIGMA_X)):
     with torch.no_grad():
         recon = model.decode(model.encode(x_test)[0])
         samples = sample_prior(model, 200, generator=torch.Generator().manual_seed(0))
@@ -476,7 +477,7 @@ latent_traversal(vae.decode, mu_test[i0], dims=active, span=3.0)
 # agreement is the ceiling.
 
 # %% tags=["nbval-ignore-output"]
-cvae = zoo.load(f"cvae03_conv_k{zoo.VAE03_LATENT}")
+cvae = zoo.load(f"cvae03_conv_k{recipes03.VAE03_LATENT}")
 per_band = 50
 requested = torch.arange(len(LEVEL_BANDS)).repeat_interleave(per_band)
 

@@ -52,6 +52,7 @@ from course_lib.evaluation import (
     slice_features,
 )
 from course_lib.plotting import image_grid
+from course_lib.recipes import gan as recipes04, vae as recipes03
 from course_lib.tolerances import assert_close
 from course_lib.training import single_threaded
 from course_lib.vae import sample_prior
@@ -125,7 +126,7 @@ plt.show()
 # norm of the generator's gradient and where its samples end up.
 
 # %% tags=["nbval-ignore-output"]
-ring_modes = zoo.toy_modes("ring")
+ring_modes = recipes04.toy_modes("ring")
 ring_sampler = mixture_sampler(ring_modes, std=0.01)  # fresh ring samples on every call
 seed_everything(0)
 start_g, start_d = MLPGenerator(), MLPDiscriminator()
@@ -227,7 +228,7 @@ plt.show()
 # - a mode is **captured** when it is the nearest mode of at least one high-quality sample.
 #
 # Our toy GANs (`zoo.load("gan04_ring")`, `zoo.load("gan04_grid")`) are the MLPs above, trained
-# with the flipped-label loss and the recipe `zoo.GAN04_TOY_RECIPE`, which adds two things the
+# with the flipped-label loss and the recipe `recipes04.GAN04_TOY_RECIPE`, which adds two things the
 # original paper did not have. An R1 gradient penalty on $D$ (Mescheder et al., 2018),
 # $\tfrac{\gamma}{2}\,\mathbb{E}_x\|\nabla_x l(x)\|^2$ on real samples, keeps $D$'s surface smooth
 # where the data are; in the search for this recipe, generators trained without it dropped up
@@ -260,7 +261,7 @@ ours = {}
 for name, model in toys.items():
     with torch.no_grad():
         samples = model.generator(sample_latent(2500, model.generator.latent_dim, generator=torch.Generator().manual_seed(7)))
-    ours[name] = mode_coverage(samples, zoo.toy_modes(name), zoo.TOY_STD[name])
+    ours[name] = mode_coverage(samples, recipes04.toy_modes(name), recipes04.TOY_STD[name])
 published = [  # (paper, method, toy, modes, high-quality %)
     ("PacGAN, Table 1", "GAN", "ring", 6.3, 98.2), ("PacGAN, Table 1", "PacGAN3", "ring", 7.8, 97.7),
     ("VEEGAN, Table 1", "GAN", "ring", 1, 99.3), ("VEEGAN, Table 1", "VEEGAN", "ring", 8, 52.9),
@@ -295,7 +296,7 @@ assert_close({name: cov.high_quality for name, cov in ours.items()}, {"ring": 0.
 
 # %% tags=["nbval-ignore-output"]
 ring_generator = toys["ring"].generator
-modes = zoo.toy_modes("ring")
+modes = recipes04.toy_modes("ring")
 z = sample_latent(100_000, 2, generator=torch.Generator().manual_seed(8))
 with torch.no_grad():
     distances = torch.cdist(ring_generator(z), modes)
@@ -304,7 +305,7 @@ with torch.no_grad():
     for k in range(8):
         step = 0.02 * torch.tensor([math.cos(k * math.pi / 4), math.sin(k * math.pi / 4)])
         border |= torch.cdist(ring_generator(z + step), modes).argmin(1) != nearest
-miss = distances.min(1).values > 3 * zoo.TOY_STD["ring"]
+miss = distances.min(1).values > 3 * recipes04.TOY_STD["ring"]
 print(f"misses: {miss.float().mean():.1%} of all samples")
 print(f"border points: {border.float().mean():.1%} of the noise, {(miss & border).sum() / miss.sum():.0%} of the misses; "
       f"{miss[border].float().mean():.0%} of them miss, against {miss[~border].float().mean():.2%} elsewhere")
@@ -374,7 +375,7 @@ held_out_b = brain_slices(1000, size=64, split="test", seed=2)
 g = torch.Generator().manual_seed(3)
 with torch.no_grad():
     gan_samples = dcgan.generator(torch.randn(1000, 64, generator=g))
-    vae_samples = sample_prior(zoo.load(f"vae03_conv_k{zoo.VAE03_LATENT}"), 1000, generator=g)
+    vae_samples = sample_prior(zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}"), 1000, generator=g)
 sets = {"real B, training levels": real_b, "held-out B, held-out levels": held_out_b, "DCGAN samples": gan_samples,
         "VAE prior samples (lecture 03)": vae_samples}
 feats = {name: slice_features(features, images) for name, images in sets.items()}
@@ -453,7 +454,7 @@ assert_close(quality, {"real B (ceiling)": {"precision": 0.914, "recall": 0.907,
 # look at samples beside their nearest training slices.
 
 # %% tags=["nbval-ignore-output"]
-x_train = zoo.dcgan04_train_data()
+x_train = recipes04.dcgan04_train_data()
 nearest_mse = {name: nearest_neighbour_mse(images[:300], x_train)
                for name, images in (("DCGAN samples", gan_samples), ("fresh training-level slices", real_a),
                                     ("held-out-level slices", held_out_a))}

@@ -51,6 +51,7 @@ from course_lib.data import LEVEL_BANDS
 from course_lib.evaluation import lesion_signal, translation_scores
 from course_lib.gan import generator_loss
 from course_lib.plotting import image_grid
+from course_lib.recipes import translation as recipes05
 from course_lib.tolerances import assert_close
 
 # %% [markdown]
@@ -67,7 +68,7 @@ from course_lib.tolerances import assert_close
 # $G: X \to Y$ and $F: Y \to X$.
 
 # %%
-x_train, y_train = zoo.cyclegan05_train_data()
+x_train, y_train = recipes05.cyclegan05_train_data()
 print("X (T1):", tuple(x_train.shape), " Y (T2-like):", tuple(y_train.shape))
 
 # %% tags=["nbval-ignore-output"]
@@ -88,7 +89,7 @@ plt.show()
 # dark, which is exactly what T1 → T2 requires.
 
 # %% tags=["nbval-ignore-output"]
-test_t1, test_t2, test_meta = zoo.translation05_test_data(return_meta=True)
+test_t1, test_t2, test_meta = recipes05.translation05_test_data(return_meta=True)
 baselines = {"identity": test_t1, "histogram matching": histogram_match(test_t1, y_train)}
 for name, out in baselines.items():
     s = translation_scores(out, test_t2)
@@ -232,7 +233,7 @@ assert_close([loss_right, ssim_right, ssim_wrong], [0.3429, 0.808, 0.180], [0.00
 
 # %% tags=["nbval-ignore-output"]
 x, y = x_train[:4], y_train[:4]
-model = CycleGAN(**zoo.TRANSLATION05)
+model = CycleGAN(**recipes05.TRANSLATION05)
 fake_y, fake_x = model.G(x), model.F(y)
 terms = {
     "L_GAN(G, D_Y) + L_GAN(F, D_X)": lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x)),
@@ -252,24 +253,24 @@ assert_close([terms["L_GAN(G, D_Y) + L_GAN(F, D_X)"].item(), terms["L_cyc"].item
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-demo = CycleGAN(**zoo.TRANSLATION05)
-demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batch_size=8, lr=zoo.CYCLEGAN05_LR,
-                              d_lr=zoo.CYCLEGAN05_D_LR, lambda_cyc=zoo.CYCLEGAN05_LAMBDA_CYC,
-                              lambda_id=zoo.CYCLEGAN05_LAMBDA_ID, ema_decay=zoo.TRANSLATION05_EMA)
+demo = CycleGAN(**recipes05.TRANSLATION05)
+demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batch_size=8, lr=recipes05.CYCLEGAN05_LR,
+                              d_lr=recipes05.CYCLEGAN05_D_LR, lambda_cyc=recipes05.CYCLEGAN05_LAMBDA_CYC,
+                              lambda_id=recipes05.CYCLEGAN05_LAMBDA_ID, ema_decay=recipes05.TRANSLATION05_EMA)
 print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
 assert_close(demo_history["cycle"], [0.349, 0.141], [0.06, 0.02], "cycle loss per epoch")
 
 # %% [markdown]
 # The checkpoint `zoo.load("cyclegan05")` is the same network trained the same way for
-# 4 epochs on all 4,000 + 4,000 slices (`zoo.TRANSLATION05_EPOCHS`, 2,000 steps), with the
+# 4 epochs on all 4,000 + 4,000 slices (`recipes05.TRANSLATION05_EPOCHS`, 2,000 steps), with the
 # learning rate held for half the epochs and then decayed linearly, as in the paper. Three
 # choices of ours, explained with the results in section 5: the training length (many slices,
-# few epochs), discriminators that learn at half the generators' rate (`zoo.CYCLEGAN05_D_LR`:
+# few epochs), discriminators that learn at half the generators' rate (`recipes05.CYCLEGAN05_D_LR`:
 # two learning rates, as in the two time-scale update rule of Heusel et al., 2017, but the
 # other way round — they give $D$ the faster one; ours keeps $D$ from winning outright in this
 # short training on a small data set), and, as the $G$ and $F$ we keep, moving averages of
 # their weights over training, $\bar\theta_t = \beta\,\bar\theta_{t-1} + (1-\beta)\,\theta_t$
-# with $\beta$ = `zoo.TRANSLATION05_EMA` (`course_lib.training.weight_average`; every
+# with $\beta$ = `recipes05.TRANSLATION05_EMA` (`course_lib.training.weight_average`; every
 # translator of this lecture gets the same).
 
 # %% tags=["nbval-ignore-output"]
@@ -303,7 +304,7 @@ plt.show()
 #
 # We train it with the same generator network, the same number of slices, batch size and epochs
 # as CycleGAN (`zoo.load("pix2pix05_t1_t2")` and `"pix2pix05_t2_t1"`) on
-# `zoo.pix2pix05_train_data()`, registered pairs from the training levels.
+# `recipes05.pix2pix05_train_data()`, registered pairs from the training levels.
 
 # %% [markdown]
 # ## 5. The evaluation table
@@ -445,7 +446,7 @@ plt.show()
 # it: `lesion_signal(translate(G, t1 with lesion), translate(G, t1 without), mask)`.
 
 # %% tags=["nbval-ignore-output"]
-(t1_les, t2_les, mask), (t1_clean, t2_clean) = zoo.lesion05_test_data()
+(t1_les, t2_les, mask), (t1_clean, t2_clean) = recipes05.lesion05_test_data()
 signal = {"input T1": lesion_signal(t1_les, t1_clean, mask), "true T2 partner": lesion_signal(t2_les, t2_clean, mask)}
 lesion_outputs = {}
 for name, g in (("naive GAN", naive.G), ("CycleGAN", cyclegan.G), ("pix2pix", pix2pix["t1_to_t2"].G)):

@@ -39,6 +39,7 @@ from course_lib.checks import (
 from course_lib.cyclegan import CycleGAN, GeneratorStep, cyclegan_discriminator_step, translate
 from course_lib.evaluation import translation_scores
 from course_lib.plotting import image_grid
+from course_lib.recipes import translation as recipes05
 from course_lib.tolerances import assert_close
 
 # %% [markdown]
@@ -146,14 +147,14 @@ check_cyclegan_generator_step(my_generator_step)
 
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
-x_train, y_train = zoo.cyclegan05_train_data()
-model = CycleGAN(**zoo.TRANSLATION05)
-g_opt = torch.optim.Adam(model.generator_parameters(), lr=zoo.CYCLEGAN05_LR, betas=(0.5, 0.999))
-d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=zoo.CYCLEGAN05_D_LR, betas=(0.5, 0.999))
+x_train, y_train = recipes05.cyclegan05_train_data()
+model = CycleGAN(**recipes05.TRANSLATION05)
+g_opt = torch.optim.Adam(model.generator_parameters(), lr=recipes05.CYCLEGAN05_LR, betas=(0.5, 0.999))
+d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=recipes05.CYCLEGAN05_D_LR, betas=(0.5, 0.999))
 cycle_losses = []
 for step in range(40):
     x, y = x_train[8 * step : 8 * step + 8], y_train[8 * step : 8 * step + 8]
-    out = my_generator_step(model, g_opt, x, y, zoo.CYCLEGAN05_LAMBDA_CYC, zoo.CYCLEGAN05_LAMBDA_ID)
+    out = my_generator_step(model, g_opt, x, y, recipes05.CYCLEGAN05_LAMBDA_CYC, recipes05.CYCLEGAN05_LAMBDA_ID)
     cyclegan_discriminator_step(model, d_opt, x, y, out.fake_x, out.fake_y)
     cycle_losses.append(out.losses["cycle"])
 first, last = sum(cycle_losses[:10]) / 10, sum(cycle_losses[-10:]) / 10
@@ -175,7 +176,7 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 trained = zoo.load("cyclegan05")
-test_t1, test_t2 = zoo.translation05_test_data(100)
+test_t1, test_t2 = recipes05.translation05_test_data(100)
 results = {}
 with torch.no_grad():
     for name, m in (("40 steps (yours)", model.eval()), ("checkpoint", trained)):

@@ -1,4 +1,4 @@
-"""seed_everything, default_device and the checkpoint zoo."""
+"""seed_everything, default_device, the checkpoint zoo and the recipes it registers."""
 
 import random
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import default_device, seed_everything, zoo
+from course_lib import default_device, recipes, seed_everything, zoo
 from course_lib.autoencoders import ConvAutoencoder
+from course_lib.recipes import translation as recipes05
 
 
 def test_seed_everything_makes_all_generators_repeat():
@@ -35,6 +36,11 @@ def test_every_recipe_has_a_verified_checkpoint(name):
     assert isinstance(model, type(zoo.RECIPES[name].build()))
 
 
+def test_zoo_registers_every_recipe_once_in_order():
+    assert list(zoo.RECIPES) == [recipe.name for recipe in recipes.ALL]
+    assert all(zoo.RECIPES[recipe.name] is recipe for recipe in recipes.ALL)
+
+
 def test_unknown_checkpoint_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown checkpoint"):
         zoo.load("no_such_model")
@@ -52,7 +58,7 @@ def test_recipe_trains_and_saves(tmp_path, monkeypatch):
         trained["model"] = model
         return {"loss": [float(((model(x) - x) ** 2).sum().detach())]}
 
-    recipe = zoo.Recipe("tiny", "test", build=lambda: ConvAutoencoder(2, size=32), fit=fit)
+    recipe = recipes.Recipe("tiny", "test", build=lambda: ConvAutoencoder(2, size=32), fit=fit)
     monkeypatch.setitem(zoo.RECIPES, "tiny", recipe)
     path, history = zoo.train("tiny", progress=False)
     assert path == tmp_path / "tiny.pt" and (tmp_path / "tiny.pt.sha256").exists()
@@ -64,7 +70,7 @@ def test_recipe_trains_and_saves(tmp_path, monkeypatch):
 def test_translation_test_data_levels():
     """Lecture 05's held-out pairs, with their levels: the same slices with or without the meta,
     drawn from all four quarters of the brain (the lecture compares translators block by block)."""
-    t1, t2 = zoo.translation05_test_data(40)
-    t1_m, t2_m, meta = zoo.translation05_test_data(40, return_meta=True)
+    t1, t2 = recipes05.translation05_test_data(40)
+    t1_m, t2_m, meta = recipes05.translation05_test_data(40, return_meta=True)
     assert torch.equal(t1, t1_m) and torch.equal(t2, t2_m)
     assert meta["band"].shape == (40,) and set(meta["band"].tolist()) == {0, 1, 2, 3}

@@ -132,21 +132,21 @@ def test_t2_like_contrast_orders_tissues_like_t2():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(n=0), "n must be a positive int"),
-        (dict(n=-3), "n must be a positive int"),
-        (dict(n=2.5), "n must be a positive int"),
+        (dict(n=0), "n must be an int ≥ 1"),
+        (dict(n=-3), "n must be an int ≥ 1"),
+        (dict(n=2.5), "n must be an int ≥ 1"),
         (dict(n=2, size=48), "size must be one of"),
         (dict(n=2, contrast="flair"), "contrast must be one of"),
         (dict(n=2, split="validation"), "split must be one of"),
         (dict(n=2, seed=-1), "seed must be"),
-        (dict(n=2, lesion_prob=-0.1), "lesion_prob must be a probability"),
-        (dict(n=2, lesion_prob=1.5), "lesion_prob must be a probability"),
-        (dict(n=2, lesion_prob=True), "lesion_prob must be a probability"),
-        (dict(n=2, lesion_prob="0.5"), "lesion_prob must be a probability"),
+        (dict(n=2, lesion_prob=-0.1), r"lesion_prob must be a finite number in \[0, 1\] \(a probability\)"),
+        (dict(n=2, lesion_prob=1.5), r"lesion_prob must be a finite number in \[0, 1\]"),
+        (dict(n=2, lesion_prob=True), r"lesion_prob must be a finite number in \[0, 1\]"),
+        (dict(n=2, lesion_prob="0.5"), r"lesion_prob must be a finite number in \[0, 1\]"),
     ],
 )
 def test_brain_slices_bad_input(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):  # TypeError for the wrong kind (2.5, True, "0.5")
         brain_slices(**kwargs)
 
 

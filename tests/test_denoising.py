@@ -1,6 +1,5 @@
 """Lecture 02's fully convolutional autoencoder and the measures of denoising."""
 
-
 import pytest
 import torch
 from torch import nn

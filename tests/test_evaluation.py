@@ -56,8 +56,8 @@ def test_frechet_distance_matches_the_closed_form_for_gaussians():
 
 @pytest.mark.parametrize("a, b, match", [
     (torch.randn(10, 3), torch.randn(10, 4), "differ in width"),
-    (torch.randn(10), torch.randn(10, 1), r"\(N ≥ 2, d\)"),
-    (torch.randn(1, 3), torch.randn(10, 3), r"\(N ≥ 2, d\)"),
+    (torch.randn(10), torch.randn(10, 1), r"feature vectors of shape \(N, d\)"),
+    (torch.randn(1, 3), torch.randn(10, 3), "at least 2 feature vectors"),
 ])
 def test_frechet_distance_bad_input(a, b, match):
     with pytest.raises(ValueError, match=match):
@@ -78,7 +78,7 @@ def test_translation_scores_of_a_perfect_translation():
     y = torch.rand(4, 1, 32, 32)
     scores = translation_scores(y, y)
     assert torch.all(scores["mae"] == 0) and torch.allclose(scores["ssim"], torch.ones(4))
-    with pytest.raises(ValueError, match="paired"):
+    with pytest.raises(ValueError, match="must have the same shape"):
         translation_scores(y, y[:3])
 
 
@@ -93,7 +93,7 @@ def test_lesion_signal_sign_and_size():
     with_lesion[:, :, 13] = 0.0
     assert lesion_signal(with_lesion, without, mask).tolist() == pytest.approx([-0.3, 0.4])
     assert lesion_signal(with_lesion, without, torch.zeros_like(mask)).isnan().all()  # no lesion: NaN, not 0
-    with pytest.raises(ValueError, match="paired"):
+    with pytest.raises(ValueError, match="must have the same shape"):
         lesion_signal(with_lesion, without[:1], mask)
 
 
@@ -145,7 +145,7 @@ def test_precision_recall_bad_input():
     real = torch.randn(10, 3)
     with pytest.raises(ValueError, match="differ in width"):
         precision_recall(real, torch.randn(10, 4))
-    with pytest.raises(ValueError, match=r"N ≥ 4"):
+    with pytest.raises(ValueError, match="at least 4 feature vectors"):
         precision_recall(real, torch.randn(3, 3))
     with pytest.raises(ValueError, match="k must be"):
         precision_recall(real, torch.randn(10, 3), k=0)

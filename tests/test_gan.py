@@ -128,7 +128,7 @@ def test_divergence_is_a_clear_error():
 
 @pytest.mark.parametrize("call, match", [
     (lambda: discriminator_loss(torch.zeros(4), torch.zeros(5)), "same shape"),
-    (lambda: discriminator_loss(torch.zeros(4, 2), torch.zeros(4, 2)), "one logit per sample"),
+    (lambda: discriminator_loss(torch.zeros(4, 2), torch.zeros(4, 2)), "logits, one per sample"),
     (lambda: generator_loss(torch.zeros(4), "wasserstein"), "unknown generator loss"),
     (lambda: generator_logit_gradient(torch.tensor([0.5]), "hinge"), "unknown generator loss"),
     (lambda: generator_logit_gradient(torch.tensor([1.0]), "minimax"), "strictly between 0 and 1"),

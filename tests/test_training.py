@@ -139,7 +139,7 @@ def test_progress_bar_runs(capsys):
     ],
 )
 def test_fit_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         fit(lambda b: 0.0, torch.zeros(4, 1), progress=False, **kwargs)
 
 

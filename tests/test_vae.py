@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from course_lib import zoo
 from course_lib.data import brain_slices
+from course_lib.recipes import vae as recipes03
 from course_lib.vae import (
     DEFAULT_SIGMA_X,
     ENCODER_GRADIENT_ROWS,
@@ -194,7 +194,7 @@ def test_encoder_gradient_variances_table():
 
 
 def test_default_sigma_x_is_the_lectures_main_model():
-    assert DEFAULT_SIGMA_X == zoo.VAE03_SIGMA_X == 1.0  # α = 1/(2σ_x²) = 0.5
+    assert DEFAULT_SIGMA_X == recipes03.VAE03_SIGMA_X == 1.0  # α = 1/(2σ_x²) = 0.5
 
 
 # --- the conv VAE --------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from .. import _validate
+
 __all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "LEVEL_BANDS"]
 
 CONTRASTS = ("t1", "t2")
@@ -74,7 +76,7 @@ def _smoothed(contrast: str, size: int) -> np.ndarray:
 def level_ids(split: str) -> np.ndarray:
     """Indices of the vendored axial levels that belong to ``split``: ``"train"``, ``"val"`` or
     ``"test"``, pairwise disjoint, with at least ``_GUARD`` unused levels between any two."""
-    _check_choice("split", split, SPLITS)
+    _validate.choice(split, "split", SPLITS)
     n_levels = _template()["t1"].shape[0]
     idx = np.arange(n_levels)
     held_out = (idx // _BLOCK) % 4 == 1
@@ -89,18 +91,11 @@ def level_ids(split: str) -> np.ndarray:
     return idx[~near_held_out]
 
 
-def _check_choice(name: str, value, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
 def _check_args(n, size, split, seed) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive int (number of slices), got {n!r}")
-    _check_choice("size", size, SIZES)
-    _check_choice("split", split, SPLITS)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    _validate.positive_int(n, "n", why="the number of slices")
+    _validate.choice(size, "size", SIZES)
+    _validate.choice(split, "split", SPLITS)
+    _validate.integer(seed, "seed", minimum=0)
 
 
 def _smooth_field(rng: np.random.Generator, n: int, channels: int, coarse: int, size: int, std: float) -> np.ndarray:
@@ -191,11 +186,6 @@ def _with_lesions(meta: dict[str, torch.Tensor], lesions: np.ndarray | None) -> 
     return meta
 
 
-def _check_lesion_prob(lesion_prob) -> None:
-    if isinstance(lesion_prob, bool) or not isinstance(lesion_prob, (int, float)) or not 0 <= lesion_prob <= 1:
-        raise ValueError(f"lesion_prob must be a probability in [0, 1], got {lesion_prob!r}")
-
-
 def brain_slices(
     n: int,
     *,
@@ -226,8 +216,8 @@ def brain_slices(
             slice has a lesion) and ``lesion_mask`` (n, 1, size, size).
     """
     _check_args(n, size, split, seed)
-    _check_choice("contrast", contrast, CONTRASTS)
-    _check_lesion_prob(lesion_prob)
+    _validate.choice(contrast, "contrast", CONTRASTS)
+    _validate.fraction(lesion_prob, "lesion_prob", why="a probability")
     rng = np.random.default_rng(seed)
     level, coords = _geometry(rng, level_ids(split), n, size, augment)
     lesions = _lesion_masks(np.random.default_rng([seed, 100]), coords, size, lesion_prob) if lesion_prob > 0 else None
@@ -258,7 +248,7 @@ def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed:
     both sets (independent lesions; each meta then holds its set's labels and masks).
     """
     _check_args(n, size, split, seed)
-    _check_lesion_prob(lesion_prob)
+    _validate.fraction(lesion_prob, "lesion_prob", why="a probability")
     levels = level_ids(split)
     side = (np.arange(len(levels)) // 4) % 2
     out = []

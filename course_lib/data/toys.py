@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from .. import _validate
+
 __all__ = ["Toy2D", "ring_gaussians", "grid_gaussians", "banana"]
 
 
@@ -23,13 +25,10 @@ class Toy2D(NamedTuple):
 
 
 def _check(n, seed, **positive) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive int (number of samples), got {n!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    _validate.positive_int(n, "n", why="the number of samples")
+    _validate.integer(seed, "seed", minimum=0)
     for name, value in positive.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
+        _validate.number(value, name, minimum=0, open_minimum=True)
 
 
 def _mixture(n: int, modes: np.ndarray, std: float, seed: int) -> Toy2D:

@@ -1,0 +1,100 @@
+"""Lecture 04's checkpoints: toy GANs on the ring and the grid, the Fréchet feature network and a DCGAN.
+
+Data, architecture and hyperparameters only; the rationale lives in the lecture and in
+benchmarks/README.md (how the toy GANs' recipe was found: the ``gan_toy`` benchmark).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data import brain_slices, grid_gaussians, ring_gaussians
+from ..evaluation import SliceFeatureNet, train_feature_net
+from ..gan import DCGAN, ToyGAN, mixture_sampler, train_dcgan, train_toy_gan
+from ..training import History
+from . import Recipe
+
+__all__ = ["GAN04_TOY_RECIPE", "GAN04_SNAPSHOT_STEPS", "TOY_STD", "toy_modes", "train_gan04_toy",
+           "FEATURES04_EPOCHS", "DCGAN04_LATENT", "DCGAN04_WIDTH", "DCGAN04_EPOCHS", "DCGAN04_SNAPSHOT_EPOCHS",
+           "features04_train_data", "dcgan04_train_data", "RECIPES"]
+
+# The toy GANs' training settings (what each does: course_lib.gan.train_toy_gan).
+GAN04_TOY_RECIPE = dict(steps=12_000, batch_size=128, late_batch_size=256, late_fraction=0.75, hold=0.9,
+                        r1_gamma=0.03, r1_every=4, lr=1e-3, ema_decay=0.995, latent_dim=2, hidden=128)
+GAN04_SNAPSHOT_STEPS = (1, 500, 1_000, 3_000, 6_000, 12_000)
+TOY_STD = {"ring": 0.01, "grid": 0.05}
+
+
+def toy_modes(name: str):
+    """The mode centres of the VEEGAN/PacGAN toys: the 8-Gaussian ring or the 25-Gaussian grid."""
+    if name not in TOY_STD:
+        raise ValueError(f"unknown toy {name!r}; expected 'ring' or 'grid'")
+    return (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes
+
+
+def train_gan04_toy(name: str, seed: int = 0, snapshot_steps=()) -> dict:
+    """Train the lecture's toy GAN on ``name`` with ``GAN04_TOY_RECIPE`` (shared by the recipes and the benchmark)."""
+    return train_toy_gan(mixture_sampler(toy_modes(name), TOY_STD[name]), seed=seed, snapshot_steps=snapshot_steps,
+                         **GAN04_TOY_RECIPE)
+
+
+def _gan04_toy(name: str) -> Recipe:
+    def fit(model: nn.Module, progress: bool) -> History:
+        result = train_gan04_toy(name, snapshot_steps=GAN04_SNAPSHOT_STEPS)
+        model.generator.load_state_dict(result["generator"].state_dict())
+        model.discriminator.load_state_dict(result["discriminator"].state_dict())
+        for i, step in enumerate(GAN04_SNAPSHOT_STEPS):
+            model.snapshots[i] = result["snapshots"][step]
+        return result["history"]
+
+    return Recipe(name=f"gan04_{name}", fit=fit,
+                  build=lambda: ToyGAN(GAN04_TOY_RECIPE["latent_dim"], GAN04_TOY_RECIPE["hidden"],
+                                       GAN04_SNAPSHOT_STEPS),
+                  description=f"lecture 04: MLP GAN on the {name} toy, flipped-label loss + lazy R1 + averaged G, "
+                              f"{GAN04_TOY_RECIPE}")
+
+
+FEATURES04_EPOCHS = 5
+DCGAN04_LATENT, DCGAN04_WIDTH, DCGAN04_EPOCHS = 64, 16, 60
+DCGAN04_SNAPSHOT_EPOCHS = (0, 1, 5, 15, 30, 60)
+
+
+def features04_train_data():
+    """4,000 training slices (64 px, seed 7) with their relative axial level, for the feature network."""
+    x, meta = brain_slices(4000, size=64, seed=7, return_meta=True)
+    return x, meta["level"]
+
+
+def dcgan04_train_data():
+    """The DCGAN's 4,000 training slices (64 px, seed 0)."""
+    return brain_slices(4000, size=64, seed=0)
+
+
+def _features04_fit(model: nn.Module, progress: bool) -> History:
+    x, level = features04_train_data()
+    return train_feature_net(model, x, level, epochs=FEATURES04_EPOCHS, progress=progress)
+
+
+def _dcgan04_fit(model: nn.Module, progress: bool) -> History:
+    noise = torch.randn(model.snapshots.shape[1], DCGAN04_LATENT, generator=torch.Generator().manual_seed(1))
+    result = train_dcgan(model.generator, model.discriminator, dcgan04_train_data(), epochs=DCGAN04_EPOCHS,
+                         snapshot_noise=noise, progress=progress)
+    for i, epoch in enumerate(DCGAN04_SNAPSHOT_EPOCHS):
+        model.snapshots[i] = result["snapshots"][epoch]
+        model.snapshot_epochs[i] = epoch
+    return result["history"]
+
+
+RECIPES = [
+    _gan04_toy("ring"),
+    _gan04_toy("grid"),
+    Recipe(name="features04", build=lambda: SliceFeatureNet(), fit=_features04_fit,
+           description=f"lecture 04: SliceFeatureNet (8 axial-level bins), {FEATURES04_EPOCHS} epochs on "
+                       "features04_train_data(); the Fréchet distance's feature network"),
+    Recipe(name="dcgan04", build=lambda: DCGAN(DCGAN04_LATENT, DCGAN04_WIDTH, len(DCGAN04_SNAPSHOT_EPOCHS)),
+           fit=_dcgan04_fit,
+           description=f"lecture 04: DCGAN (z in R^{DCGAN04_LATENT}, width {DCGAN04_WIDTH}), flipped-label loss, "
+                       f"{DCGAN04_EPOCHS} epochs on dcgan04_train_data(), samples saved at epochs "
+                       f"{DCGAN04_SNAPSHOT_EPOCHS}"),
+]
