@@ -17,7 +17,7 @@ from torch import nn
 
 from . import _validate
 from .layers import downsampling_convs, upsampling_convs
-from .training import History, fit, modes_restored_on_error, train_step
+from .training import History, adam_with_schedule, fit, modes_restored_on_error, train_step
 
 __all__ = [
     "reconstruction_loss",
@@ -269,9 +269,8 @@ def train_autoencoder(
     which reaches a lower loss in a fixed, small number of epochs than a constant rate.
     Returns the per-epoch loss history of :func:`course_lib.training.fit`.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps_per_epoch = math.ceil(len(x_train) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
+                                             total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
     def loss_fn(m: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         noisy = batch if corrupt is None else corrupt(batch)

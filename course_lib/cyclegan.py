@@ -23,7 +23,8 @@ from torch import nn
 
 from . import _validate
 from .gan import discriminator_loss, generator_loss
-from .training import History, WeightAverages, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from .training import (GAN_ADAM_BETAS, History, WeightAverages, adam_with_schedule, backward_and_step, fit,
+                       modes_restored_on_error, unchanged_on_nonfinite)
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -303,7 +304,8 @@ class ImagePool:
 
 
 def _adam(parameters, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam(parameters, lr=lr, betas=(0.5, 0.999))  # the CycleGAN and pix2pix settings
+    """Adam as the CycleGAN and pix2pix papers set it; the schedule is per epoch (:func:`_linear_decay`)."""
+    return adam_with_schedule(parameters, lr, betas=GAN_ADAM_BETAS)[0]
 
 
 def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Callable[[int, History], None]:

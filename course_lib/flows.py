@@ -26,7 +26,7 @@ from scipy import integrate
 from torch import nn
 
 from course_lib import _validate
-from course_lib.training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from course_lib.training import History, adam_with_schedule, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "standard_normal_log_prob",
@@ -390,9 +390,8 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
     :class:`~course_lib.training.NonFiniteLossError` naming the step.
     """
     data = _check_points(data, flow.dim, "data")
-    optimizer = torch.optim.Adam(flow.parameters(), lr=lr)
     steps = epochs * math.ceil(len(data) / batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    optimizer, schedule = adam_with_schedule(flow.parameters(), lr, schedule="cosine", total_steps=steps)
 
     def step(batch: torch.Tensor) -> dict[str, torch.Tensor]:
         optimizer.zero_grad()

@@ -22,8 +22,8 @@ from torch.nn.functional import softplus
 
 from . import _validate
 from .layers import downsampling_convs, upsampling_convs
-from .training import (LossWatch, WeightAverages, backward_and_step, check_loss, checked_step, fit, located,
-                       modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
+from .training import (GAN_ADAM_BETAS, LossWatch, WeightAverages, adam_with_schedule, backward_and_step, check_loss,
+                       checked_step, fit, located, modes_restored_on_error, single_threaded, unchanged_on_nonfinite)
 
 __all__ = [
     "GENERATOR_LOSSES",
@@ -225,14 +225,16 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
     averaged = WeightAverages([generator], ema_decay)
     # fused=True: the same Adam update in one kernel per optimiser (about 30 % faster rounds here).
-    g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
-    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
     hold_steps = int(hold * steps)
 
     def lr_factor(t: int) -> float:
         return 1.0 if t < hold_steps else 0.5 * (1 + math.cos(math.pi * (t - hold_steps) / (steps - hold_steps)))
 
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lr_factor) for opt in (g_opt, d_opt)]
+    g_opt, g_schedule = adam_with_schedule(generator.parameters(), lr, schedule=lr_factor, betas=GAN_ADAM_BETAS,
+                                           fused=True)
+    d_opt, d_schedule = adam_with_schedule(discriminator.parameters(), lr, schedule=lr_factor, betas=GAN_ADAM_BETAS,
+                                           fused=True)
+    schedules = [g_schedule, d_schedule]
 
     def latent(n: int) -> torch.Tensor:
         return sample_latent(n, latent_dim, latent_kind, rng)
@@ -339,8 +341,8 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
     """
     _validate.tensor(x_train, "x_train", shape=SLICES_64, nonempty=True, what="batch of slices")
     rng = torch.Generator().manual_seed(seed)
-    g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    g_opt, _ = adam_with_schedule(generator.parameters(), lr, betas=GAN_ADAM_BETAS)
+    d_opt, _ = adam_with_schedule(discriminator.parameters(), lr, betas=GAN_ADAM_BETAS)
 
     def latent(n: int) -> torch.Tensor:
         return sample_latent(n, generator.latent_dim, latent_kind, rng)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .autoencoders import reconstruction_loss
-from .training import History, fit, modes_restored_on_error, train_step
+from .training import History, adam_with_schedule, fit, modes_restored_on_error, train_step
 
 __all__ = ["MODALITY_GROUPS", "modality_dropout", "train_multimodal_autoencoder", "predict_missing"]
 
@@ -56,9 +56,8 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
     so that it learns to fill in a missing modality from the present one. Adam with the same
     one-cycle schedule as :func:`train_autoencoder`; the dropout pattern is seeded by ``seed``.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps_per_epoch = math.ceil(len(t1) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
+                                             total_steps=epochs * math.ceil(len(t1) / batch_size))
     rng = torch.Generator().manual_seed(seed)
 
     def loss_fn(m: nn.Module, pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

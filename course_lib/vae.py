@@ -25,7 +25,7 @@ from torch import nn
 
 from . import _validate
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
-from .training import History, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from .training import History, adam_with_schedule, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "reparametrize",
@@ -174,9 +174,8 @@ def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None
               beta: float = 1.0, sigma_x: float = DEFAULT_SIGMA_X, lr: float = 2e-3, batch_size: int = 64,
               seed: int = 0, progress: bool = True) -> History:
     """Minimise the negative ELBO with Adam (one-cycle schedule); history has "loss", "reconstruction", "kl"."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * math.ceil(len(x_train) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+    optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
+                                             total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
     def step(batch) -> dict[str, torch.Tensor]:
         x, y = batch if labels is not None else (batch, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 
 import pytest
@@ -309,3 +310,32 @@ def test_weight_average_is_the_exponential_moving_average():
 def test_weight_average_rejects_a_decay_outside_0_1(decay):
     with pytest.raises(ValueError, match="decay must be a number in"):
         weight_average(nn.Linear(1, 1), decay)
+
+
+def test_adam_with_schedule_gives_each_schedule_its_rates():
+    from course_lib.training import GAN_ADAM_BETAS, adam_with_schedule
+
+    def rates(schedule, steps=10, **kwargs):
+        optimizer, scheduler = adam_with_schedule([nn.Parameter(torch.zeros(1))], 0.1, schedule=schedule,
+                                                  total_steps=steps, **kwargs)
+        seen = []
+        for _ in range(steps):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        return optimizer, seen
+
+    optimizer, constant = rates(None, betas=GAN_ADAM_BETAS)
+    assert constant == [0.1] * 10 and optimizer.param_groups[0]["betas"] == (0.5, 0.999)
+    _, cosine = rates("cosine")
+    assert cosine == pytest.approx([0.1 * 0.5 * (1 + math.cos(math.pi * t / 10)) for t in range(10)])
+    _, one_cycle = rates("one_cycle")
+    assert one_cycle[0] == pytest.approx(0.1 / 25) and max(one_cycle) == pytest.approx(0.1, rel=0.05)
+    assert one_cycle.index(max(one_cycle)) in (2, 3) and one_cycle[-1] < 0.01  # peak at 30 %, then down
+    _, halved = rates(lambda t: 0.5)
+    assert halved == [0.05] * 10
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        adam_with_schedule([nn.Parameter(torch.zeros(1))], 0.1, schedule="linear", total_steps=5)
+    with pytest.raises(TypeError, match="total_steps must be an int ≥ 1"):
+        adam_with_schedule([nn.Parameter(torch.zeros(1))], 0.1, schedule="cosine")
