@@ -11,6 +11,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SANITIZE := tests/nbval_sanitize.cfg
 BENCH_OUT ?= bench-out
+# Where `make checkpoints` trains: cpu reproduces the shipped files bit for bit; cuda or mps is faster.
+DEVICE ?= cpu
 BROWSER_OUT ?= browser-out
 
 .PHONY: lab test test-lib test-notebooks test-portable test-browser notebooks exercises bench checkpoints clean-venv
@@ -89,7 +91,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks all --json --out $(BENCH_OUT)
 
 checkpoints: $(STAMP)
-	$(PY) -m course_lib.zoo --train all
+	$(PY) -m course_lib.zoo --train all --device $(DEVICE)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,6 +15,8 @@ import random
 import numpy as np
 import torch
 
+from . import _validate
+
 __version__ = "0.2.0"
 
 __all__ = ["__version__", "seed_everything", "default_device"]
@@ -37,12 +39,13 @@ def seed_everything(seed: int) -> None:
 
 
 def default_device() -> torch.device:
-    """The device a model *could* use here: CUDA if present, else the CPU.
+    """The device to train on here: CUDA if present, else the CPU; ``COURSE_DEVICE`` overrides it.
 
-    It only reports; no notebook or library function calls it. The notebooks and the library's
-    training functions keep every model and tensor on the CPU, whatever this returns (the course
-    is sized for a 2-core laptop CPU), so a GPU here speeds nothing up. Set the environment
-    variable ``COURSE_DEVICE`` (e.g. ``cpu``) to override what it reports.
+    Every training function, model loader and sampler of the library takes a ``device`` argument
+    (default: the CPU, so every figure is as on a laptop). The notebooks pass ``default_device()``
+    where a GPU only makes a cell faster and changes nothing that nbval compares; ``make
+    checkpoints DEVICE=cuda`` retrains the checkpoints on a GPU. Set the environment variable
+    ``COURSE_DEVICE`` (e.g. ``cpu``) to choose what it returns.
     """
     requested = os.environ.get("COURSE_DEVICE")
     if requested:
@@ -51,19 +54,8 @@ def default_device() -> torch.device:
         except RuntimeError as error:
             raise ValueError(f"COURSE_DEVICE={requested!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1', "
                              f"'mps'): {error}") from None
-        if not _available(device):
+        if not _validate.available(device):
             raise ValueError(f"COURSE_DEVICE={requested!r}, but this PyTorch ({torch.__version__}) cannot use it "
                              f"here; unset it or choose 'cpu'")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _available(device: torch.device) -> bool:
-    """Whether the installed torch can put a tensor on ``device`` on this machine."""
-    if device.type == "cpu":
-        return True
-    if device.type == "cuda":
-        return torch.cuda.is_available() and (device.index is None or device.index < torch.cuda.device_count())
-    if device.type == "mps":
-        return torch.backends.mps.is_available()
-    return False

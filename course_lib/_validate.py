@@ -66,7 +66,8 @@ def tensor(value: Any, name: str, *, shape: Sequence[Size] | None = None, ndim: 
     if nonempty and (value.ndim == 0 or value.shape[0] == 0):
         raise ValueError(f"{name} must hold at least one sample (a first dimension of 1 or more), "
                          f"got {describe(value)}")
-    if finite and value.is_floating_point() and not torch.isfinite(value).all():
+    # A meta tensor has a shape and a device but no values, so there is nothing to check.
+    if finite and value.is_floating_point() and value.device.type != "meta" and not torch.isfinite(value).all():
         raise ValueError(f"{name} must be finite, got {describe(value)} containing NaN or ±inf")
     return value
 
@@ -95,9 +96,11 @@ def _is_int(value: Any) -> bool:
 def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
             why: str = "") -> int:
     """An int (not a bool, float or str) in [minimum, maximum]; ``why`` explains a bound."""
-    low = "" if minimum is None else f" ≥ {minimum}"
-    high = "" if maximum is None else f" ≤ {maximum:,}"
-    expected = f"an int{low}{' and' if low and high else ''}{high}" + (f" ({why})" if why else "")
+    if minimum is not None and maximum is not None:
+        bounds = f" from {minimum:,} to {maximum:,}"
+    else:
+        bounds = ("" if minimum is None else f" ≥ {minimum:,}") + ("" if maximum is None else f" ≤ {maximum:,}")
+    expected = f"an int{bounds}" + (f" ({why})" if why else "")
     if not _is_int(value):
         raise TypeError(f"{name} must be {expected}, got {describe(value)}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -151,3 +154,38 @@ def choice(value: Any, name: str, allowed: Sequence[Any], *, why: str = "") -> A
         reason = f" ({why})" if why else ""
         raise ValueError(f"{name} must be one of {allowed}{reason}, got {describe(value)}")
     return value
+
+
+def available(device: torch.device) -> bool:
+    """Whether the installed torch can put a tensor on ``device`` on this machine (the CPU and
+    ``meta``, shapes without values, always; CUDA or MPS where present)."""
+    if device.type in ("cpu", "meta"):
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index is None or device.index < torch.cuda.device_count())
+    if device.type == "mps":
+        return torch.backends.mps.is_available()
+    return False
+
+
+def device(value: Any, name: str = "device") -> torch.device:
+    """A device this machine has ("cpu", "cuda", "cuda:1", "mps" or a ``torch.device``), as a ``torch.device``."""
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"{name} must be a device name such as 'cpu' or 'cuda', or a torch.device, "
+                        f"got {describe(value)}")
+    try:
+        result = torch.device(value)
+    except RuntimeError as error:
+        raise ValueError(f"{name} must be a device name such as 'cpu', 'cuda', 'cuda:1' or 'mps', "
+                         f"got {value!r} ({error})") from None
+    if not available(result):
+        raise ValueError(f"{name} must be a device this machine has, got {value!r}: this PyTorch "
+                         f"({torch.__version__}) cannot use it here; use 'cpu' or course_lib.default_device()")
+    return result
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where a model's parameters (or, without parameters, its buffers) live; the CPU for neither."""
+    for tensor_ in (*module.parameters(), *module.buffers()):
+        return tensor_.device
+    return torch.device("cpu")

@@ -17,7 +17,7 @@ from torch import nn
 
 from . import _validate
 from .layers import downsampling_convs, upsampling_convs
-from .training import History, adam_with_schedule, fit, modes_restored_on_error, train_step
+from .training import History, adam_with_schedule, fit, map_batches, modes_restored_on_error, train_step
 
 __all__ = [
     "reconstruction_loss",
@@ -152,7 +152,7 @@ def fit_linear_autoencoder_als(model: LinearAutoencoder, x: torch.Tensor, iterat
     losses = []
     for _ in range(iterations):
         codes = model.encode(flat)
-        design = torch.cat([codes, torch.ones(len(codes), 1, dtype=codes.dtype)], dim=1)
+        design = torch.cat([codes, torch.ones(len(codes), 1, dtype=codes.dtype, device=codes.device)], dim=1)
         solution = torch.linalg.lstsq(design, flat).solution  # (k + 1, D)
         model.decoder.weight.copy_(solution[:k].T)
         model.decoder.bias.copy_(solution[k])
@@ -260,6 +260,7 @@ def train_autoencoder(
     seed: int = 0,
     progress: bool = True,
     corrupt: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    device: str | torch.device = "cpu",
 ) -> History:
     """Minimise the reconstruction loss ‖x − x′‖² over ``x_train`` with Adam.
 
@@ -267,8 +268,10 @@ def train_autoencoder(
     x̃ = corrupt(x), and the loss compares the reconstruction of x̃ with the clean x,
     ‖x − f_θ(g_φ(x̃))‖². The learning rate follows a one-cycle schedule (warm up to ``lr``, then anneal towards 0),
     which reaches a lower loss in a fixed, small number of epochs than a constant rate.
+    The model trains on ``device`` (moved there; each batch follows it).
     Returns the per-epoch loss history of :func:`course_lib.training.fit`.
     """
+    model.to(_validate.device(device))
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
@@ -283,22 +286,24 @@ def train_autoencoder(
 
     with modes_restored_on_error(model):
         model.train()  # e.g. StretchedSigmoid clamps in eval mode, which would cut gradients
-        return fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+        return fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, device=device,
                    desc=type(model).__name__ if corrupt is None else f"denoising {type(model).__name__}")
 
 
 @torch.no_grad()
 def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Codes z = g_φ(x) for a whole tensor of images, in eval mode and in batches."""
+    """Codes z = g_φ(x) for a whole tensor of images, in eval mode and in batches (on the model's
+    device; the codes are returned on x's)."""
     model.eval()
-    return torch.cat([model.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return map_batches(model.encode, x, batch_size, _validate.device_of(model))
 
 
 @torch.no_grad()
 def reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Reconstructions x′ = f_θ(g_φ(x)) for a whole tensor of images, in eval mode and in batches."""
+    """Reconstructions x′ = f_θ(g_φ(x)) for a whole tensor of images, in eval mode and in batches
+    (on the model's device; the reconstructions are returned on x's)."""
     model.eval()
-    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return map_batches(model, x, batch_size, _validate.device_of(model))
 
 
 def linear_probe_accuracy(
@@ -324,7 +329,7 @@ def linear_probe_accuracy(
     mean, std = features_train.mean(0), features_train.std(0).clamp(min=1e-6)
     h_train, h_test = (features_train - mean) / std, (features_test - mean) / std
     n_classes = int(max(labels_train.max(), labels_test.max())) + 1
-    probe = nn.Linear(h_train.shape[1], n_classes)
+    probe = nn.Linear(h_train.shape[1], n_classes).to(h_train.device)
     optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:

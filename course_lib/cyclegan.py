@@ -24,7 +24,7 @@ from torch import nn
 from . import _validate
 from .gan import discriminator_loss, generator_loss
 from .training import (GAN_ADAM_BETAS, History, WeightAverages, adam_with_schedule, backward_and_step, fit,
-                       modes_restored_on_error, unchanged_on_nonfinite)
+                       map_batches, modes_restored_on_error, unchanged_on_nonfinite)
 
 __all__ = [
     "lsgan_discriminator_loss",
@@ -326,7 +326,7 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Calla
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
                    batch_size: int = 8, lr: float = 2e-4, d_lr: float | None = None, lambda_cyc: float = 10.0,
                    lambda_id: float = 5.0, pool_size: int = 50, ema_decay: float | None = None, seed: int = 0,
-                   progress: bool = True, desc: str = "CycleGAN") -> History:
+                   progress: bool = True, desc: str = "CycleGAN", device: str | torch.device = "cpu") -> History:
     """Train a CycleGAN on unpaired sets X = ``x_train`` and Y = ``y_train`` (equal counts; slice
     i of one has nothing to do with slice i of the other). Each minibatch: one generator step,
     then one discriminator step on the fakes it made, drawn through an :class:`ImagePool` of
@@ -338,6 +338,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     With ``ema_decay`` = β, G and F end as the moving averages of their weights over training
     (:func:`~course_lib.training.weight_average`); the game itself, and D_X and D_Y, are the same
     as without. With ``lambda_cyc`` = ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
+    The four networks train on ``device`` (moved there; each minibatch follows them).
 
     Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
     """
@@ -349,6 +350,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     d_lr = lr if d_lr is None else d_lr
     if not (lr > 0 and d_lr > 0):
         raise ValueError(f"lr and d_lr must be positive, got {lr!r} and {d_lr!r}")
+    model.to(_validate.device(device))
     averaged = WeightAverages([model.G, model.F], ema_decay)
     g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), d_lr)
     rng = torch.Generator().manual_seed(seed)
@@ -364,7 +366,7 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     with modes_restored_on_error(model):
         model.train()
         history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs), device=device)
     averaged.copy_into_networks()
     model.eval()
     return history
@@ -411,13 +413,14 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
 
 def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int, batch_size: int = 8,
                   lr: float = 2e-4, lambda_l1: float = 100.0, ema_decay: float | None = None, seed: int = 0,
-                  progress: bool = True, desc: str = "pix2pix") -> History:
+                  progress: bool = True, desc: str = "pix2pix", device: str | torch.device = "cpu") -> History:
     """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
     then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`,
     and, with ``ema_decay``, G's weights averaged the same way."""
     _check_translator_input(x_train, "x_train")
     _check_translator_input(y_train, "y_train")
     _validate.same_shape(x_train, y_train, ("x_train", "y_train"), "registered pairs: x_train[i] goes with y_train[i]")
+    model.to(_validate.device(device))
     averaged = WeightAverages([model.G], ema_decay)
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
 
@@ -429,7 +432,7 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
     with modes_restored_on_error(model):
         model.train()
         history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs))
+                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs), device=device)
     averaged.copy_into_networks()
     model.eval()
     return history
@@ -463,10 +466,11 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 
 @torch.no_grad()
 def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
-    """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients."""
+    """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients, on
+    the generator's device; the translations are returned on ``images``' device."""
     _check_translator_input(images, "images")
     was_training = generator.training
     generator.eval()
-    out = torch.cat([generator(chunk) for chunk in images.split(batch_size)])
+    out = map_batches(generator, images, batch_size, _validate.device_of(generator))
     generator.train(was_training)
     return out

@@ -30,7 +30,7 @@ from torch import nn
 from . import _validate
 from .gan import SLICES_64, dcgan_trunk
 from .metrics import psnr, ssim
-from .training import backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
+from .training import backward_and_step, fit, map_batches, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
     "SliceFeatureNet", "slice_features", "level_bins", "train_feature_net",
@@ -76,9 +76,10 @@ class SliceFeatureNet(nn.Module):
 
 @torch.no_grad()
 def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches."""
+    """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches, computed on the
+    model's device and returned on x's."""
     model.eval()
-    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return map_batches(model.features, x, batch_size, _validate.device_of(model))
 
 
 def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
@@ -87,13 +88,15 @@ def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
 
 
 def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tensor, *, epochs: int = 5,
-                      lr: float = 2e-3, batch_size: int = 64, seed: int = 0, progress: bool = True) -> dict:
+                      lr: float = 2e-3, batch_size: int = 64, seed: int = 0, progress: bool = True,
+                      device: str | torch.device = "cpu") -> dict:
     """Fit the feature network to predict each slice's axial-level bin (cross-entropy, Adam).
 
-    ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). Returns the
-    per-epoch loss history.
+    ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). The network
+    trains on ``device`` (moved there; each batch follows it). Returns the per-epoch loss history.
     """
     _validate.tensor(x, "x", shape=SLICES_64, nonempty=True, what="batch of slices")
+    model.to(_validate.device(device))
     targets = level_bins(level, model.n_levels)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
@@ -108,7 +111,7 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
     with modes_restored_on_error(model):
         model.train()
         history = fit(step, (x, targets), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc="feature network")
+                      desc="feature network", device=device)
     model.eval()
     return history
 
@@ -278,8 +281,7 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Cov
 def level_histogram(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """The share of slices the feature network places in each of its axial-level bins, (n_levels,)."""
     model.eval()
-    with torch.no_grad():
-        predicted = torch.cat([model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
+    predicted = map_batches(lambda chunk: model(chunk).argmax(dim=1), x, batch_size, _validate.device_of(model))
     return torch.bincount(predicted, minlength=model.n_levels).double() / len(x)
 
 

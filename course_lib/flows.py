@@ -103,7 +103,7 @@ def toy_map_log_det_inverse(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor
     diagonal, 1/σ: it does not depend on x, and for the lecture's σ = 1 it is 0.
     """
     x, sigma = _check_points(x), _check_sigma(sigma)
-    return torch.full((x.shape[0],), -math.log(sigma), dtype=x.dtype)
+    return torch.full((x.shape[0],), -math.log(sigma), dtype=x.dtype, device=x.device)
 
 
 def change_of_variables_log_prob(
@@ -157,7 +157,8 @@ def autograd_log_det(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     # The Jacobian of the whole batch, (n, D, n, D); rows do not interact, so each point's own
     # D × D Jacobian is a diagonal block. (Quadratic in n: meant for test-sized batches.)
     full = torch.func.jacrev(fn)(x)
-    jacobians = full[torch.arange(n), :, torch.arange(n), :]
+    rows = torch.arange(n, device=x.device)
+    jacobians = full[rows, :, rows, :]
     return torch.linalg.slogdet(jacobians).logabsdet
 
 
@@ -345,10 +346,10 @@ class Flow(nn.Module):
         return _normal_log_prob(u) + log_det
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n draws x = f(u), u ~ N(0, I), shape (n, dim)."""
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"n must be a positive int (number of samples), got {n!r}")
-        return self(torch.randn(n, self.dim, generator=generator))[0]
+        """n draws x = f(u), u ~ N(0, I), shape (n, dim), on the flow's device (u is drawn where
+        ``generator`` lives, the CPU for ``torch.Generator()``, so a seed gives the same u anywhere)."""
+        n = _validate.positive_int(n, "n", why="the number of samples")
+        return self(torch.randn(n, self.dim, generator=generator).to(_validate.device_of(self)))[0]
 
     @torch.no_grad()
     def stages(self, u: torch.Tensor) -> list[torch.Tensor]:
@@ -383,13 +384,15 @@ def maf(dim: int = 2, n_layers: int = 4, hidden: int = 64, scale_bound: float | 
 # ---------------------------------------------------------------------------------------------
 
 def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int = 256, lr: float = 3e-3,
-               seed: int = 0, progress: bool = True) -> History:
+               seed: int = 0, progress: bool = True, device: str | torch.device = "cpu") -> History:
     """θ = argmax_θ Σ log q(x; θ): Adam on the mean negative log-likelihood −(1/B) Σ_b log q(x_b), cosine-annealed.
 
-    Returns the per-epoch history {"nll": [...]}. A NaN or infinite loss stops training with
+    The flow trains on ``device`` (moved there; each batch follows it). Returns the per-epoch
+    history {"nll": [...]}. A NaN or infinite loss stops training with
     :class:`~course_lib.training.NonFiniteLossError` naming the step.
     """
     data = _check_points(data, flow.dim, "data")
+    flow.to(_validate.device(device))
     steps = epochs * math.ceil(len(data) / batch_size)
     optimizer, schedule = adam_with_schedule(flow.parameters(), lr, schedule="cosine", total_steps=steps)
 
@@ -404,7 +407,7 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
     with modes_restored_on_error(flow):
         flow.train()
         history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc=f"training {flow.name}")
+                      desc=f"training {flow.name}", device=device)
     flow.eval()
     return history
 

@@ -98,13 +98,17 @@ def generator_logit_gradient(d_of_g: torch.Tensor, kind: str) -> torch.Tensor:
     return d if kind == "minimax" else 1 - d
 
 
-def sample_latent(n: int, dim: int, kind: str = "gaussian", generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_latent(n: int, dim: int, kind: str = "gaussian", generator: torch.Generator | None = None,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
     """n noise vectors z: ``"gaussian"`` N(0, I) (the lecture's choice) or ``"uniform"`` on [−1, 1]^dim
-    (the original GAN paper's, which lecture 04 found far worse on the toys)."""
+    (the original GAN paper's, which lecture 04 found far worse on the toys), on ``device``.
+
+    They are drawn where ``generator`` lives (the CPU for ``torch.Generator()``) and then moved,
+    so a seed gives the same noise on every device."""
     if kind == "uniform":
-        return 2 * torch.rand(n, dim, generator=generator) - 1
+        return (2 * torch.rand(n, dim, generator=generator) - 1).to(device)
     if kind == "gaussian":
-        return torch.randn(n, dim, generator=generator)
+        return torch.randn(n, dim, generator=generator).to(device)
     raise ValueError(f"unknown latent kind {kind!r}; expected 'uniform' or 'gaussian'")
 
 
@@ -199,8 +203,10 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
                   batch_size: int = 256, late_batch_size: int | None = None, late_fraction: float = 0.75,
                   k_disc: int = 1, lr: float = 1e-3, hold: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1,
                   ema_decay: float | None = None, latent_dim: int = 2, latent_kind: str = "gaussian", hidden: int = 128,
-                  seed: int = 0, snapshot_steps: Sequence[int] = (), snapshot_size: int = 2500) -> dict:
-    """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points.
+                  seed: int = 0, snapshot_steps: Sequence[int] = (), snapshot_size: int = 2500,
+                  device: str | torch.device = "cpu") -> dict:
+    """Train an MLP GAN on a 2-D toy: ``sampler(n, generator)`` draws n real points (on the CPU,
+    moved to ``device``, where both players train).
 
     Adam (β₁ = 0.5) for both players. The learning rate stays at ``lr`` for the first ``hold``
     fraction of the steps, then follows a cosine to 0: large steps find the modes, small ones
@@ -213,7 +219,7 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     steps' jitter; training itself is unchanged, and the snapshots show G itself.
 
     Returns {"generator", "discriminator", "history" (per-round losses and ‖∇G‖), "snapshots"
-    (step → G's samples of a fixed noise batch, for each of ``snapshot_steps``), "latent"
+    (step → G's samples of a fixed noise batch, for each of ``snapshot_steps``, on the CPU), "latent"
     (n → fresh noise)}. A NaN/inf loss stops training with
     :class:`~course_lib.training.NonFiniteLossError`.
     """
@@ -222,7 +228,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
                          f"{late_fraction!r}")
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
-    generator, discriminator = MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden)
+    device = _validate.device(device)
+    generator, discriminator = MLPGenerator(latent_dim, hidden).to(device), MLPDiscriminator(2, hidden).to(device)
     averaged = WeightAverages([generator], ema_decay)
     # fused=True: the same Adam update in one kernel per optimiser (about 30 % faster rounds here).
     hold_steps = int(hold * steps)
@@ -237,7 +244,7 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
     schedules = [g_schedule, d_schedule]
 
     def latent(n: int) -> torch.Tensor:
-        return sample_latent(n, latent_dim, latent_kind, rng)
+        return sample_latent(n, latent_dim, latent_kind, rng, device)
 
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "g_grad_norm": []}
     snapshots: dict[int, torch.Tensor] = {}
@@ -249,7 +256,8 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
             gamma = r1_gamma * r1_every if (step - 1) % r1_every == 0 else 0.0
             with located(f"step {step}"):
                 losses = gan_training_step(generator, discriminator, g_opt, d_opt,
-                                           [sampler(m, rng) for _ in range(k_disc)], latent, kind, r1_gamma=gamma)
+                                           [sampler(m, rng).to(device) for _ in range(k_disc)], latent, kind,
+                                           r1_gamma=gamma)
             watch.check(losses, epoch=1, step=step)
             if step > hold_steps:
                 averaged.update()
@@ -259,7 +267,7 @@ def train_toy_gan(sampler: Callable[[int, torch.Generator], torch.Tensor], *, st
                 history[name].append(value)
             if step in snapshot_steps:
                 with torch.no_grad():
-                    snapshots[step] = generator(fixed_noise)
+                    snapshots[step] = generator(fixed_noise).cpu()
     averaged.copy_into_networks()
     return {"generator": generator.eval(), "discriminator": discriminator.eval(), "history": history,
             "snapshots": snapshots, "latent": latent}
@@ -331,21 +339,25 @@ class DCGANDiscriminator(nn.Module):
 def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_train: torch.Tensor, *,
                 epochs: int, batch_size: int = 64, lr: float = 2e-4, kind: str = "non_saturating",
                 latent_kind: str = "gaussian", seed: int = 0, snapshot_noise: torch.Tensor | None = None,
-                progress: bool = True) -> dict:
+                progress: bool = True, device: str | torch.device = "cpu") -> dict:
     """Train a DCGAN by the alternating algorithm (k = 1: one D step, then one G step, per minibatch
     of real slices), with Adam (lr 2·10⁻⁴, β₁ = 0.5) as in Radford et al. (2016).
 
     Returns {"history": per-epoch mean d_loss and g_loss, "snapshots": epoch → G(snapshot_noise)
-    after that epoch (epoch 0: before training), if ``snapshot_noise`` is given}. A NaN/inf loss
-    stops training with :class:`~course_lib.training.NonFiniteLossError`.
+    after that epoch (epoch 0: before training), on the CPU, if ``snapshot_noise`` is given}. Both
+    players train on ``device`` (moved there; each batch follows). A NaN/inf loss stops training
+    with :class:`~course_lib.training.NonFiniteLossError`.
     """
     _validate.tensor(x_train, "x_train", shape=SLICES_64, nonempty=True, what="batch of slices")
+    device = _validate.device(device)
+    generator.to(device)
+    discriminator.to(device)
     rng = torch.Generator().manual_seed(seed)
     g_opt, _ = adam_with_schedule(generator.parameters(), lr, betas=GAN_ADAM_BETAS)
     d_opt, _ = adam_with_schedule(discriminator.parameters(), lr, betas=GAN_ADAM_BETAS)
 
     def latent(n: int) -> torch.Tensor:
-        return sample_latent(n, generator.latent_dim, latent_kind, rng)
+        return sample_latent(n, generator.latent_dim, latent_kind, rng, device)
 
     snapshots: dict[int, torch.Tensor] = {}
 
@@ -353,7 +365,7 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
         if snapshot_noise is not None:
             generator.eval()
             with torch.no_grad():
-                snapshots[epoch] = generator(snapshot_noise)
+                snapshots[epoch] = generator(snapshot_noise.to(device)).cpu()
             generator.train()
 
     def step(batch: torch.Tensor) -> dict[str, float]:
@@ -364,7 +376,7 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
         generator.train()
         discriminator.train()
         history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
-                      callback=lambda epoch, _: snapshot(epoch))
+                      callback=lambda epoch, _: snapshot(epoch), device=device)
     generator.eval()
     discriminator.eval()
     return {"history": history, "snapshots": snapshots}

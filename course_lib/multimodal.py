@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from .autoencoders import reconstruction_loss
-from .training import History, adam_with_schedule, fit, modes_restored_on_error, train_step
+from . import _validate
+from .training import History, adam_with_schedule, fit, map_batches, modes_restored_on_error, train_step
 
 __all__ = ["MODALITY_GROUPS", "modality_dropout", "train_multimodal_autoencoder", "predict_missing"]
 
@@ -48,14 +49,16 @@ def modality_dropout(t1: torch.Tensor, t2: torch.Tensor, generator: torch.Genera
 
 def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.Tensor, *, epochs: int,
                                  lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
-                                 progress: bool = True) -> History:
+                                 progress: bool = True, device: str | torch.device = "cpu") -> History:
     """Train a two-channel autoencoder on (T1, T2) pairs with :func:`modality_dropout` batches:
 
         L = (1/B) Σ_b ‖(t1_b, t2_b) − f_θ(g_φ(input_b))‖²,
 
     so that it learns to fill in a missing modality from the present one. Adam with the same
     one-cycle schedule as :func:`train_autoencoder`; the dropout pattern is seeded by ``seed``.
+    The model trains on ``device`` (moved there; each batch of pairs follows it).
     """
+    model.to(_validate.device(device))
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(t1) / batch_size))
     rng = torch.Generator().manual_seed(seed)
@@ -71,13 +74,14 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
 
     with modes_restored_on_error(model):
         return fit(step, (t1, t2), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                   desc="multimodal autoencoder")
+                   desc="multimodal autoencoder", device=device)
 
 
 @torch.no_grad()
 def predict_missing(model: nn.Module, present: torch.Tensor, which: str, batch_size: int = 256) -> torch.Tensor:
     """The multimodal AE's guess of the missing modality: feed ``present`` (T1 if ``which`` is
-    "t1", else T2) with the other channel zeroed, return the other output channel (B, 1, H, W)."""
+    "t1", else T2) with the other channel zeroed, return the other output channel (B, 1, H, W),
+    computed on the model's device and returned on ``present``'s."""
     if which not in ("t1", "t2"):
         raise ValueError(f"which must name the present modality, 't1' or 't2', got {which!r}")
     if present.ndim != 4 or present.shape[1] != 1:
@@ -85,5 +89,5 @@ def predict_missing(model: nn.Module, present: torch.Tensor, which: str, batch_s
     model.eval()
     zeros = torch.zeros_like(present)
     inputs = torch.cat([present, zeros] if which == "t1" else [zeros, present], dim=1)
-    out = torch.cat([model(inputs[i : i + batch_size]) for i in range(0, len(inputs), batch_size)])
+    out = map_batches(model, inputs, batch_size, _validate.device_of(model))
     return out[:, 1:] if which == "t1" else out[:, :1]

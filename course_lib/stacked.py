@@ -16,7 +16,9 @@ from torch import nn
 
 from .autoencoders import reconstruction_loss
 from .denoising import FullyConvolutionalAutoencoder
-from .training import History, LossWatch, fit, located, modes_restored_on_error, single_threaded, train_step
+from . import _validate
+from .training import (History, LossWatch, fit, located, map_batches, modes_restored_on_error, single_threaded,
+                       train_step)
 
 __all__ = ["stage_loss", "pretrain_stage", "StackClassifier", "train_classifier", "classifier_accuracy",
            "label_efficiency"]
@@ -36,18 +38,19 @@ def stage_loss(stack: FullyConvolutionalAutoencoder, level: int, h: torch.Tensor
 
 def pretrain_stage(stack: FullyConvolutionalAutoencoder, level: int, x: torch.Tensor, *,
                    corrupt: Callable[[torch.Tensor], torch.Tensor] | None = None, epochs: int = 5,
-                   lr: float = 3e-3, batch_size: int = 64, seed: int = 0, progress: bool = True) -> History:
+                   lr: float = 3e-3, batch_size: int = 64, seed: int = 0, progress: bool = True,
+                   device: str | torch.device = "cpu") -> History:
     """One stage of greedy layer-wise pretraining (Bengio et al., 2007; Vincent et al., 2010).
 
     The stages below ``level`` are frozen: their codes h_level = enc_level ∘ … ∘ enc_1(x) are
     computed once, without gradients. Then only stage ``level``'s encoder and decoder are
     trained, with Adam, to minimise :func:`stage_loss` on those codes — every other parameter
-    of the stack keeps its value. Returns the per-epoch loss history.
+    of the stack keeps its value. The stack trains on ``device`` (moved there, with the codes).
+    Returns the per-epoch loss history.
     """
-    if not (isinstance(level, int) and 0 <= level < stack.depth):
-        raise ValueError(f"level must be an int between 0 and {stack.depth - 1}, got {level!r}")
-    with torch.no_grad():
-        codes = torch.cat([stack.encode(x[i : i + 256], depth=level) for i in range(0, len(x), 256)])
+    _validate.integer(level, "level", minimum=0, maximum=stack.depth - 1, why="a stage of the stack, 0-based")
+    stack.to(_validate.device(device))
+    codes = map_batches(lambda chunk: stack.encode(chunk, depth=level), x, 256, device)
     stage = nn.ModuleList([stack.encoders[level], stack.decoders[level]])
     optimizer = torch.optim.Adam(stage.parameters(), lr=lr)
 
@@ -79,16 +82,17 @@ class StackClassifier(nn.Module):
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 200, lr: float = 1e-3,
-                     batch_size: int = 32, seed: int = 0) -> list[float]:
+                     batch_size: int = 32, seed: int = 0, device: str | torch.device = "cpu") -> list[float]:
     """Fine-tune ``model`` (all its parameters) on labelled images with the cross-entropy, Adam.
 
     A fixed number of steps, not epochs: with 20 labels or 500 the network gets the same number
     of updates, so a difference in accuracy comes from the data, not from training longer.
     Minibatches are drawn with replacement when there are fewer labels than ``batch_size``.
-    Returns the loss of every step.
+    The model trains on ``device`` (moved there; each minibatch follows it). Returns the loss of every step.
     """
     if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(f"expected images (N, C, H, W) and labels (N,), got {tuple(x.shape)} and {tuple(y.shape)}")
+    model.to(_validate.device(device))
     rng = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     watch = LossWatch()
@@ -99,40 +103,41 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, step
             idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=rng) if len(x) < batch_size \
                 else torch.randperm(len(x), generator=rng)[:batch_size]
             with located(f"step {step}"):
-                loss = train_step(model, optimizer, idx, lambda m, i: nn.functional.cross_entropy(m(x[i]), y[i]))
+                loss = train_step(model, optimizer, (x[idx].to(device), y[idx].to(device)),
+                                  lambda m, batch: nn.functional.cross_entropy(m(batch[0]), batch[1]))
             losses.append(watch.check(loss, epoch=1, step=step)["loss"])
     return losses
 
 
 @torch.no_grad()
 def classifier_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
-    """The fraction of ``x`` whose most probable class is ``y``."""
+    """The fraction of ``x`` whose most probable class is ``y`` (computed on the model's device)."""
     model.eval()
-    predictions = torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    predictions = map_batches(lambda chunk: model(chunk).argmax(1), x, batch_size, _validate.device_of(model))
     return (predictions == y).float().mean().item()
 
 
 def label_efficiency(pretrained: FullyConvolutionalAutoencoder, x_pool: torch.Tensor, y_pool: torch.Tensor,
                      x_test: torch.Tensor, y_test: torch.Tensor, *, n_labels: Sequence[int], seeds: Sequence[int],
-                     steps: int = 200, lr: float = 3e-3) -> dict[str, torch.Tensor]:
+                     steps: int = 200, lr: float = 3e-3, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Held-out accuracy of the stack fine-tuned from its pretrained weights vs the same network
     from random initialisation, for each number of labels n and seed: {"pretrained", "scratch"}
     → tensors (len(n_labels), len(seeds)).
 
     For seed s, the n labelled images are the first n of a permutation of the pool drawn with
     seed s (so n = 20 ⊂ n = 50 ⊂ …), and the random initialisation is torch.manual_seed(s).
-    Both networks get the same images and the same :func:`train_classifier` budget.
+    Both networks get the same images and the same :func:`train_classifier` budget, on ``device``.
     """
     if len(x_pool) != len(y_pool) or max(n_labels) > len(x_pool):
         raise ValueError(f"the pool has {len(x_pool)} images and {len(y_pool)} labels; need them equal and at least "
                          f"max(n_labels) = {max(n_labels)}")
     results = {"pretrained": torch.zeros(len(n_labels), len(seeds)), "scratch": torch.zeros(len(n_labels), len(seeds))}
     with single_threaded():  # small networks: see single_threaded
-        _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, results)
+        _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, device, results)
     return results
 
 
-def _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, results) -> None:
+def _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, steps, lr, device, results) -> None:
     for j, seed in enumerate(seeds):
         order = torch.randperm(len(x_pool), generator=torch.Generator().manual_seed(seed))
         for i, n in enumerate(n_labels):
@@ -142,5 +147,5 @@ def _fine_tune_all(pretrained, x_pool, y_pool, x_test, y_test, n_labels, seeds, 
                 stack = (copy.deepcopy(pretrained) if start == "pretrained"
                          else FullyConvolutionalAutoencoder(pretrained.channels, stride=pretrained.stride))
                 model = StackClassifier(stack)
-                train_classifier(model, x_pool[chosen], y_pool[chosen], steps=steps, lr=lr, seed=seed)
+                train_classifier(model, x_pool[chosen], y_pool[chosen], steps=steps, lr=lr, seed=seed, device=device)
                 results_of[i, j] = classifier_accuracy(model, x_test, y_test)

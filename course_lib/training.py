@@ -36,7 +36,7 @@ from . import _validate
 __all__ = ["NonFiniteLossError", "TrainingDivergedError", "ChecksumError", "check_finite", "check_loss",
            "checked_step", "backward_and_step", "located", "LossWatch", "modes_restored_on_error",
            "unchanged_on_nonfinite", "train_step", "fit", "save_checkpoint", "load_checkpoint", "single_threaded",
-           "weight_average", "WeightAverages", "GAN_ADAM_BETAS", "adam_with_schedule"]
+           "weight_average", "WeightAverages", "GAN_ADAM_BETAS", "adam_with_schedule", "to_device", "map_batches"]
 
 Loss = float | torch.Tensor
 History = dict[str, list[float]]
@@ -350,6 +350,7 @@ def fit(
     callback: Callable[[int, History], bool | None] | None = None,
     progress: bool = True,
     desc: str = "training",
+    device: str | torch.device | None = None,
 ) -> History:
     """Run ``step`` over ``data`` for ``epochs`` epochs and return the per-epoch mean losses.
 
@@ -365,6 +366,8 @@ def fit(
     dict of lists (JSON-able). After each epoch ``callback(epoch, history)`` is called; returning
     True stops training early. Every step's losses pass a :class:`LossWatch` (finite, not
     exploding); a :class:`NonFiniteLossError` raised inside ``step`` gets the epoch and step added.
+    With ``device`` each batch is moved there before ``step`` sees it (the data itself stays
+    where it is, e.g. on the CPU while the model trains on a GPU); None leaves batches as they are.
     """
     if not callable(step):
         raise TypeError(f"step must be callable, got {type(step).__name__}")
@@ -373,6 +376,7 @@ def fit(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}")
     tensors = _as_tensors(data)
+    device = None if device is None else _validate.device(device)
     generator = torch.Generator().manual_seed(seed)
     history: History = {}
     global_step = 0
@@ -385,6 +389,8 @@ def fit(
             for batch in batches:
                 if isinstance(data, torch.Tensor):
                     batch = batch[0]  # a single tensor gives a tensor batch, not a 1-tuple
+                if device is not None:
+                    batch = to_device(batch, device)
                 global_step += 1
                 with located(f"epoch {epoch}, step {global_step}"):  # a NaN met inside the step
                     returned = step(batch)
@@ -401,6 +407,29 @@ def fit(
             if callback is not None and callback(epoch, history):
                 break
     return history
+
+
+@torch.no_grad()
+def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int = 256,
+                device: str | torch.device | None = None) -> torch.Tensor:
+    """``fn`` applied to ``x`` in chunks of ``batch_size`` rows, without gradients, concatenated.
+
+    Each chunk is moved to ``device`` first (a model's device, say; None: left where it is) and
+    each result back to ``x``'s device, so the output lives where the input did."""
+    _validate.positive_int(batch_size, "batch_size")
+    device = x.device if device is None else _validate.device(device)
+    return torch.cat([fn(chunk.to(device)).to(x.device) for chunk in x.split(batch_size)])
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """A batch (a tensor, or a tuple/list/dict of them) with every tensor moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, Mapping):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
 
 
 def _to_cpu(obj: Any) -> Any:

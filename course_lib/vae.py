@@ -54,7 +54,7 @@ def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     for name, t in (("mu", mu), ("logvar", logvar)):
         _validate.tensor(t, name, shape=("B", "latent_dim"))
     _validate.same_shape(mu, logvar, ("mu", "logvar"), "one mean and one log-variance per latent dimension")
-    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+    if mu.device.type != "meta" and not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
         raise ValueError("mu and logvar must be finite, got NaN or ±inf: the encoder diverged (lower the learning rate)")
 
 
@@ -65,7 +65,9 @@ def reparametrize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gener
     μ and log σ², so ∂z/∂μ = 1 and ∂z/∂log σ² = ½ σ ε.
     """
     _check_gaussian(mu, logvar)
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    # Drawn where the generator lives (the CPU for torch.Generator()), then moved to μ's device.
+    noise_device = mu.device if generator is None else generator.device
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=noise_device).to(mu.device)
     return mu + torch.exp(0.5 * logvar) * eps
 
 
@@ -112,7 +114,7 @@ def one_hot(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.is_floating_point():
         raise ValueError(f"labels must be an integer tensor of shape (B,), got {getattr(labels, 'dtype', type(labels))} "
                          f"{tuple(getattr(labels, 'shape', ()))}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+    if len(labels) and labels.device.type != "meta" and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels must be in 0…{n_classes - 1}, got values from {labels.min().item()} to {labels.max().item()}")
     return nn.functional.one_hot(labels.long(), n_classes).float()
 
@@ -172,8 +174,11 @@ class ConvVAE(nn.Module):
 
 def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None = None, *, epochs: int,
               beta: float = 1.0, sigma_x: float = DEFAULT_SIGMA_X, lr: float = 2e-3, batch_size: int = 64,
-              seed: int = 0, progress: bool = True) -> History:
-    """Minimise the negative ELBO with Adam (one-cycle schedule); history has "loss", "reconstruction", "kl"."""
+              seed: int = 0, progress: bool = True, device: str | torch.device = "cpu") -> History:
+    """Minimise the negative ELBO with Adam (one-cycle schedule); history has "loss", "reconstruction", "kl".
+
+    The model trains on ``device`` (moved there; each batch, with its labels, follows it)."""
+    model.to(_validate.device(device))
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
@@ -190,7 +195,7 @@ def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None
     data = x_train if labels is None else (x_train, labels)
     with modes_restored_on_error(model):
         model.train()
-        history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
+        history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, device=device,
                       desc=type(model).__name__ if model.n_classes == 0 else "conditional VAE")
     model.eval()
     return history
@@ -199,12 +204,14 @@ def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None
 @torch.no_grad()
 def evaluate_elbo(model: ConvVAE, x: torch.Tensor, labels: torch.Tensor | None = None, *,
                   sigma_x: float = DEFAULT_SIGMA_X, seed: int = 0, batch_size: int = 250) -> dict[str, float]:
-    """The negative ELBO (β = 1) and its two terms on a data set, in nats per image (one z per image, seeded)."""
+    """The negative ELBO (β = 1) and its two terms on a data set, in nats per image (one z per image, seeded),
+    computed on the model's device."""
     generator = torch.Generator().manual_seed(seed)
+    device = _validate.device_of(model)
     totals = {"negative_elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
     for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size]
-        yb = None if labels is None else labels[start:start + batch_size]
+        xb = x[start:start + batch_size].to(device)
+        yb = None if labels is None else labels[start:start + batch_size].to(device)
         x_hat, mu, logvar = model(xb, yb, generator)
         terms = negative_elbo(x_hat, xb, mu, logvar, sigma_x=sigma_x)
         for name, value in zip(totals, terms):
@@ -215,9 +222,11 @@ def evaluate_elbo(model: ConvVAE, x: torch.Tensor, labels: torch.Tensor | None =
 @torch.no_grad()
 def sample_prior(model: ConvVAE, n: int, labels: torch.Tensor | None = None,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """n new images f(z), z ~ p(z) = N(0, I) (with labels: f(z, c) for the given conditions)."""
-    z = torch.randn(n, model.latent_dim, generator=generator)
-    return model.decode(z, labels)
+    """n new images f(z), z ~ p(z) = N(0, I) (with labels: f(z, c) for the given conditions), on
+    the model's device; z is drawn with ``generator`` (on the CPU for ``torch.Generator()``)."""
+    device = _validate.device_of(model)
+    z = torch.randn(n, model.latent_dim, generator=generator).to(device)
+    return model.decode(z, None if labels is None else labels.to(device))
 
 
 @torch.no_grad()
@@ -226,7 +235,7 @@ def interpolate(decode: Callable[[torch.Tensor], torch.Tensor], z0: torch.Tensor
     """Decodes of t·z₀ + (1 − t)·z₁ for t from 1 to 0 in ``steps`` even steps, (steps, 1, H, W)."""
     if z0.shape != z1.shape or z0.ndim != 1:
         raise ValueError(f"z0 and z1 must be single codes of one shape (latent_dim,), got {tuple(z0.shape)} and {tuple(z1.shape)}")
-    t = torch.linspace(1, 0, steps)[:, None]
+    t = torch.linspace(1, 0, steps, dtype=z0.dtype, device=z0.device)[:, None]
     return decode(t * z0 + (1 - t) * z1)
 
 
@@ -353,7 +362,7 @@ def encoder_gradient_variances(model: ConvVAE, x: torch.Tensor, *, n_samples: in
         def without_constant(z: torch.Tensor, target: torch.Tensor = target) -> torch.Tensor:
             return -alpha * (target - model.decode(z)).pow(2).flatten(1).sum(dim=1)
 
-        eps = torch.randn(n_samples, model.latent_dim, generator=generator)
+        eps = torch.randn(n_samples, model.latent_dim, generator=generator).to(mu.device)
         estimates = {
             "pathwise": pathwise_gradients(log_likelihood, mu[b], sigma[b], eps),
             "score function, log-likelihood with its constant":

@@ -13,9 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
+import torch
 from torch import nn
 
-from . import recipes, seed_everything
+from . import _validate, recipes, seed_everything
 from .recipes import Recipe
 from .training import History, load_checkpoint, save_checkpoint
 
@@ -38,28 +39,33 @@ def checkpoint_path(name: str) -> Path:
     return CHECKPOINT_DIR / f"{_recipe(name).name}.pt"
 
 
-def load(name: str) -> nn.Module:
-    """Build the model of recipe ``name``, load its verified checkpoint, return it in eval mode."""
+def load(name: str, device: str | torch.device = "cpu") -> nn.Module:
+    """Build the model of recipe ``name``, load its verified checkpoint, return it in eval mode on ``device``."""
+    device = _validate.device(device)
     model = _recipe(name).build()
     load_checkpoint(checkpoint_path(name), model)
-    return model.eval()
+    return model.to(device).eval()
 
 
-def fit_fresh(name: str, progress: bool = True, seed: int | None = None) -> tuple[nn.Module, History]:
-    """Build and train recipe ``name`` from scratch (seeded), without saving: the model (eval mode) and its history.
+def fit_fresh(name: str, progress: bool = True, seed: int | None = None,
+              device: str | torch.device = "cpu") -> tuple[nn.Module, History]:
+    """Build and train recipe ``name`` from scratch (seeded), without saving: the model (eval mode,
+    on ``device``) and its history.
 
     ``seed`` replaces the recipe's own seed for the global generators (initialisation, noise),
-    for benchmarks that ask whether a finding survives another training seed."""
+    for benchmarks that ask whether a finding survives another training seed. On another device
+    than the CPU the weights differ from the shipped ones (other kernels, other sums)."""
+    device = _validate.device(device)
     recipe = _recipe(name)
     seed_everything(recipe.seed if seed is None else seed)
     model = recipe.build()
-    history = recipe.fit(model, progress)
-    return model.eval(), history
+    history = recipe.fit(model, progress, device)
+    return model.to(device).eval(), history
 
 
-def train(name: str, progress: bool = True) -> tuple[Path, History]:
-    """Train recipe ``name`` from scratch (seeded) and save its checkpoint with its sha256."""
-    model, history = fit_fresh(name, progress)
+def train(name: str, progress: bool = True, device: str | torch.device = "cpu") -> tuple[Path, History]:
+    """Train recipe ``name`` from scratch (seeded) on ``device`` and save its checkpoint with its sha256."""
+    model, history = fit_fresh(name, progress, device=device)
     path = checkpoint_path(name)
     save_checkpoint(model, path, overwrite=True)  # make checkpoints: replacing is what was asked
     return path, history
@@ -69,15 +75,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train the course's checkpoints (make checkpoints).")
     parser.add_argument("--train", nargs="+", metavar="NAME", help="recipe names, or 'all'")
     parser.add_argument("--list", action="store_true", help="list the recipes")
+    parser.add_argument("--device", default="cpu",
+                        help="where to train: cpu (default, reproduces the shipped files bit for bit), cuda, mps")
     args = parser.parse_args(argv)
     if args.list or not args.train:
         for recipe in RECIPES.values():
             print(f"{recipe.name:28s} {recipe.description}")
         return
+    try:
+        device = _validate.device(args.device, "--device")
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
     names = list(RECIPES) if args.train == ["all"] else args.train
     for name in names:
         start = time.perf_counter()
-        path, history = train(name)
+        path, history = train(name, device=device)
         last = {k: round(v[-1], 4) for k, v in history.items()}
         print(f"{name}: {time.perf_counter() - start:.0f} s, final {last} -> {path}", flush=True)
 

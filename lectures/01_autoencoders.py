@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from course_lib import zoo
+from course_lib import default_device, zoo
 from course_lib.autoencoders import (
     ConvAutoencoder, LinearAutoencoder, encode_all, fit_linear_autoencoder_als,
     linear_probe_accuracy, pca_fit, reconstruct_all, reconstruction_loss, train_autoencoder,
@@ -178,7 +178,8 @@ assert off_orthonormal > 1, "an orthonormal basis would give 0"
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
 demo_ae = ConvAutoencoder(latent_dim=16, size=64)
-demo_history = train_autoencoder(demo_ae, x_train, epochs=3)
+# device: a GPU where there is one (default_device), which only makes this faster; the CPU here
+demo_history = train_autoencoder(demo_ae, x_train, epochs=3, device=default_device())
 
 # %%
 print("epochs:", len(demo_history["loss"]), "| loss fell:", demo_history["loss"][-1] < demo_history["loss"][0])

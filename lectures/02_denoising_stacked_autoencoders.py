@@ -36,7 +36,7 @@ seed_everything(0)
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib import zoo
+from course_lib import default_device, zoo
 from course_lib.autoencoders import reconstruct_all, train_autoencoder
 from course_lib.corruptions import CORRUPTIONS, corrupt, random_level_corruption
 from course_lib.denoising import FullyConvolutionalAutoencoder, evaluate_denoising, noise_gain
@@ -57,8 +57,9 @@ print(tuple(x_train.shape), tuple(x_test.shape), x_test.dtype)
 #
 # Give the code *more* numbers than the image has pixels and nothing stops the network from
 # copying its input. Our over-complete autoencoder is a `FullyConvolutionalAutoencoder` (no linear
-# bottleneck: its code is itself an image of several channels) with one stage: a 3×3 convolution to 16 channels at full resolution (the code $h$ has $16 \times 64 \times 64 =
-# 65{,}536$ numbers for $4{,}096$ pixels), a LeakyReLU, and a 3×3 transposed convolution back.
+# bottleneck: its code is itself an image of several channels) with one stage: a 3×3 convolution
+# to 16 channels at full resolution (the code $h$ has $16 \times 64 \times 64 = 65{,}536$
+# numbers for $4{,}096$ pixels), a LeakyReLU, and a 3×3 transposed convolution back.
 # Copying is not just possible, it is two weights away — a kernel that is 1 at its centre and 0
 # elsewhere, once in and once out:
 
@@ -81,7 +82,7 @@ with torch.no_grad():
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
 demo = FullyConvolutionalAutoencoder(recipes02.AE02_CHANNELS, stride=1)
-demo_history = train_autoencoder(demo, x_train, epochs=2, lr=recipes02.AE02_LR)
+demo_history = train_autoencoder(demo, x_train, epochs=2, lr=recipes02.AE02_LR, device=default_device())
 print("loss per image after 2 epochs:", round(demo_history["loss"][-1], 1))
 
 # %%
@@ -160,7 +161,7 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 seed_everything(0)
 demo_dae = FullyConvolutionalAutoencoder(recipes02.AE02_CHANNELS, stride=1)
-dae_history = train_autoencoder(demo_dae, x_train, epochs=2, lr=recipes02.AE02_LR,
+dae_history = train_autoencoder(demo_dae, x_train, epochs=2, lr=recipes02.AE02_LR, device=default_device(),
                                 corrupt=random_level_corruption("gaussian", recipes02.DAE02_MAX_LEVEL["gaussian"]))
 
 # %% tags=["nbval-ignore-output"]

@@ -35,7 +35,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib import zoo
+from course_lib import default_device, zoo
 from course_lib.autoencoders import encode_all, reconstruct_all
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.evaluation import nearest_neighbour_ssim, nearest_neighbours
@@ -242,7 +242,7 @@ assert_close({row: math.log10(r) for row, r in ratios.items()}, dict(zip(ratios,
 x_train, bands_train = recipes03.vae03_train_data()
 seed_everything(0)
 demo_vae = ConvVAE(16, size=64)
-demo_history = train_vae(demo_vae, x_train, epochs=4, sigma_x=recipes03.VAE03_SIGMA_X)
+demo_history = train_vae(demo_vae, x_train, epochs=4, sigma_x=recipes03.VAE03_SIGMA_X, device=default_device())
 
 # %% tags=["nbval-ignore-output"]
 print("reconstruction term per epoch:", [round(v, 1) for v in demo_history["reconstruction"]])

@@ -42,7 +42,7 @@ seed_everything(0)
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib import zoo
+from course_lib import default_device, zoo
 from course_lib.cyclegan import (
     CycleGAN, cycle_consistency_loss, histogram_match, identity_loss, lsgan_discriminator_loss, lsgan_generator_loss,
     train_cyclegan, translate,
@@ -256,7 +256,8 @@ seed_everything(0)
 demo = CycleGAN(**recipes05.TRANSLATION05)
 demo_history = train_cyclegan(demo, x_train[:160], y_train[:160], epochs=2, batch_size=8, lr=recipes05.CYCLEGAN05_LR,
                               d_lr=recipes05.CYCLEGAN05_D_LR, lambda_cyc=recipes05.CYCLEGAN05_LAMBDA_CYC,
-                              lambda_id=recipes05.CYCLEGAN05_LAMBDA_ID, ema_decay=recipes05.TRANSLATION05_EMA)
+                              lambda_id=recipes05.CYCLEGAN05_LAMBDA_ID, ema_decay=recipes05.TRANSLATION05_EMA,
+                              device=default_device())
 print("cycle loss per epoch:", [round(v, 3) for v in demo_history["cycle"]])
 assert_close(demo_history["cycle"], [0.349, 0.141], [0.06, 0.02], "cycle loss per epoch")
 

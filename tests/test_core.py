@@ -52,7 +52,8 @@ def test_recipe_trains_and_saves(tmp_path, monkeypatch):
     x = torch.rand(16, 1, 32, 32)
     trained = {}
 
-    def fit(model, progress):
+    def fit(model, progress, device):
+        trained["device"] = device
         with torch.no_grad():
             model.decoder[0].bias.add_(1.0)  # a visible change from the freshly built model
         trained["model"] = model
@@ -65,6 +66,9 @@ def test_recipe_trains_and_saves(tmp_path, monkeypatch):
     reloaded = zoo.load("tiny").state_dict()
     assert all(torch.equal(reloaded[k], v) for k, v in trained["model"].state_dict().items())
     assert len(history["loss"]) == 1
+    assert trained["device"] == torch.device("cpu")  # the default; `make checkpoints DEVICE=…` passes its own
+    with pytest.raises(SystemExit):  # the command line refuses a device this machine does not have, before training
+        zoo.main(["--train", "tiny", "--device", "gpu"])
 
 
 def test_translation_test_data_levels():

@@ -249,7 +249,7 @@ def test_other_bad_arguments():
         made_masks(1, [4])
     with pytest.raises(ValueError, match="hidden_sizes"):
         made_masks(5, [3])
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="n must be an int ≥ 1"):
         realnvp().sample(0)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         train_flow(maf(), torch.zeros(10, 3), epochs=1)

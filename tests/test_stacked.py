@@ -32,7 +32,7 @@ def test_pretrain_stage_moves_only_the_new_stage():
     for name, value in stack.state_dict().items():
         moved = not torch.equal(value, before[name])
         assert moved == (name.startswith("encoders.1.") or name.startswith("decoders.1.")), name
-    with pytest.raises(ValueError, match="level must be an int between 0 and 2"):
+    with pytest.raises(ValueError, match="level must be an int from 0 to 2"):
         pretrain_stage(stack, 3, x, epochs=1, progress=False)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ..training import History
@@ -20,12 +21,12 @@ __all__ = ["Recipe", "ALL"]
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to build a model (``build()``) and train it in place (``fit(model, progress)``)."""
+    """How to build a model (``build()``) and train it in place (``fit(model, progress, device)``)."""
 
     name: str
     description: str
     build: Callable[[], nn.Module]
-    fit: Callable[[nn.Module, bool], History]
+    fit: Callable[[nn.Module, bool, str | torch.device], History]
     seed: int = 0
 
 

@@ -27,7 +27,8 @@ def _ae01(k: int, output: str = "stretched_sigmoid") -> Recipe:
         description=f"lecture 01: ConvAutoencoder(latent_dim={k}, output={output!r}), {AE01_EPOCHS} epochs "
                     f"on ae01_train_data()",
         build=lambda: ConvAutoencoder(k, size=64, output=output),
-        fit=lambda model, progress: train_autoencoder(model, ae01_train_data(), epochs=AE01_EPOCHS, progress=progress),
+        fit=lambda model, progress, device: train_autoencoder(model, ae01_train_data(), epochs=AE01_EPOCHS,
+                                                             progress=progress, device=device),
     )
 
 

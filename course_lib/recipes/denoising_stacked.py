@@ -7,6 +7,7 @@ benchmarks/README.md.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..autoencoders import train_autoencoder
@@ -46,10 +47,10 @@ def sae02_labelled_data(split: str = "train"):
 
 
 def _ae02(name: str, kind: str | None) -> Recipe:
-    def fit(model: nn.Module, progress: bool) -> History:
+    def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         noise = None if kind is None else random_level_corruption(kind, DAE02_MAX_LEVEL[kind])
         return train_autoencoder(model, ae01_train_data(), epochs=AE02_EPOCHS, lr=AE02_LR, corrupt=noise,
-                                 progress=progress)
+                                 progress=progress, device=device)
 
     what = ("plain AE" if kind is None
             else f"denoising AE, {kind} noise, level ~ U(0, {DAE02_MAX_LEVEL[kind]}) per batch")
@@ -58,19 +59,19 @@ def _ae02(name: str, kind: str | None) -> Recipe:
                               f"{AE02_EPOCHS} epochs on ae01_train_data()")
 
 
-def _sae02_fit(model: nn.Module, progress: bool) -> History:
+def _sae02_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
     x = sae02_unlabelled_data()
     history: History = {}
     for level in range(model.depth):
         stage = pretrain_stage(model, level, x, corrupt=lambda h: masking_noise(h, SAE02_MASKING),
-                               epochs=SAE02_EPOCHS_PER_STAGE, progress=progress)
+                               epochs=SAE02_EPOCHS_PER_STAGE, progress=progress, device=device)
         history[f"stage{level + 1}_loss"] = stage["loss"]
     return history
 
 
-def _mmae02_fit(model: nn.Module, progress: bool) -> History:
+def _mmae02_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
     t1, t2 = paired_brain_slices(2000, size=64, seed=0)
-    return train_multimodal_autoencoder(model, t1, t2, epochs=MMAE02_EPOCHS, progress=progress)
+    return train_multimodal_autoencoder(model, t1, t2, epochs=MMAE02_EPOCHS, progress=progress, device=device)
 
 
 RECIPES = [

@@ -33,15 +33,15 @@ def toy_modes(name: str):
     return (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes
 
 
-def train_gan04_toy(name: str, seed: int = 0, snapshot_steps=()) -> dict:
+def train_gan04_toy(name: str, seed: int = 0, snapshot_steps=(), device: str | torch.device = "cpu") -> dict:
     """Train the lecture's toy GAN on ``name`` with ``GAN04_TOY_RECIPE`` (shared by the recipes and the benchmark)."""
     return train_toy_gan(mixture_sampler(toy_modes(name), TOY_STD[name]), seed=seed, snapshot_steps=snapshot_steps,
-                         **GAN04_TOY_RECIPE)
+                         device=device, **GAN04_TOY_RECIPE)
 
 
 def _gan04_toy(name: str) -> Recipe:
-    def fit(model: nn.Module, progress: bool) -> History:
-        result = train_gan04_toy(name, snapshot_steps=GAN04_SNAPSHOT_STEPS)
+    def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
+        result = train_gan04_toy(name, snapshot_steps=GAN04_SNAPSHOT_STEPS, device=device)
         model.generator.load_state_dict(result["generator"].state_dict())
         model.discriminator.load_state_dict(result["discriminator"].state_dict())
         for i, step in enumerate(GAN04_SNAPSHOT_STEPS):
@@ -71,15 +71,15 @@ def dcgan04_train_data():
     return brain_slices(4000, size=64, seed=0)
 
 
-def _features04_fit(model: nn.Module, progress: bool) -> History:
+def _features04_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
     x, level = features04_train_data()
-    return train_feature_net(model, x, level, epochs=FEATURES04_EPOCHS, progress=progress)
+    return train_feature_net(model, x, level, epochs=FEATURES04_EPOCHS, progress=progress, device=device)
 
 
-def _dcgan04_fit(model: nn.Module, progress: bool) -> History:
+def _dcgan04_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
     noise = torch.randn(model.snapshots.shape[1], DCGAN04_LATENT, generator=torch.Generator().manual_seed(1))
     result = train_dcgan(model.generator, model.discriminator, dcgan04_train_data(), epochs=DCGAN04_EPOCHS,
-                         snapshot_noise=noise, progress=progress)
+                         snapshot_noise=noise, progress=progress, device=device)
     for i, epoch in enumerate(DCGAN04_SNAPSHOT_EPOCHS):
         model.snapshots[i] = result["snapshots"][epoch]
         model.snapshot_epochs[i] = epoch

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from ..cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
@@ -56,23 +57,24 @@ def lesion05_test_data(n: int = 200):
 
 
 # One thread: a second reorders floating-point sums, and `make checkpoints` must give back the files bit for bit.
-def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Callable[[nn.Module, bool], History]:
-    def fit(model: nn.Module, progress: bool) -> History:
+def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Callable[[nn.Module, bool, str | torch.device], History]:
+    def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         x, y = cyclegan05_train_data()
         with single_threaded():
             return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
                                   lr=CYCLEGAN05_LR, d_lr=CYCLEGAN05_D_LR, lambda_cyc=lambda_cyc,
-                                  lambda_id=lambda_id, ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc)
+                                  lambda_id=lambda_id, ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc, device=device)
     return fit
 
 
-def _pix2pix05_fit(direction: str) -> Callable[[nn.Module, bool], History]:
-    def fit(model: nn.Module, progress: bool) -> History:
+def _pix2pix05_fit(direction: str) -> Callable[[nn.Module, bool, str | torch.device], History]:
+    def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         t1, t2 = pix2pix05_train_data()
         x, y = (t1, t2) if direction == "t1_t2" else (t2, t1)
         with single_threaded():
             return train_pix2pix(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
-                                 ema_decay=TRANSLATION05_EMA, progress=progress, desc=f"pix2pix {direction}")
+                                 ema_decay=TRANSLATION05_EMA, progress=progress, desc=f"pix2pix {direction}",
+                                 device=device)
     return fit
 
 

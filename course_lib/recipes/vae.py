@@ -6,6 +6,7 @@ benchmarks/README.md.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..data import LEVEL_BANDS, brain_slices
@@ -30,10 +31,10 @@ def vae03_train_data():
 def _vae03(name: str, sigma_x: float, conditional: bool) -> Recipe:
     n_classes = len(LEVEL_BANDS) if conditional else 0
 
-    def fit(model: nn.Module, progress: bool) -> History:
+    def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         x, bands = vae03_train_data()
         return train_vae(model, x, bands if conditional else None, epochs=VAE03_EPOCHS, sigma_x=sigma_x,
-                         progress=progress)
+                         progress=progress, device=device)
 
     kind = "conditional VAE (condition: band of axial level)" if conditional else "VAE"
     return Recipe(
