@@ -49,13 +49,5 @@ def default_device() -> torch.device:
     """
     requested = os.environ.get("COURSE_DEVICE")
     if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError as error:
-            raise ValueError(f"COURSE_DEVICE={requested!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1', "
-                             f"'mps'): {error}") from None
-        if not _validate.available(device):
-            raise ValueError(f"COURSE_DEVICE={requested!r}, but this PyTorch ({torch.__version__}) cannot use it "
-                             f"here; unset it or choose 'cpu'")
-        return device
+        return _validate.device(requested, "the environment variable COURSE_DEVICE")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

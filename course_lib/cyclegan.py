@@ -323,6 +323,20 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Calla
     return after_epoch
 
 
+def _train_translator(model: nn.Module, step: Callable, data: tuple[torch.Tensor, torch.Tensor],
+                      optimizers: list[torch.optim.Optimizer], averaged: WeightAverages, *, epochs: int,
+                      batch_size: int, seed: int, progress: bool, desc: str, device: str | torch.device) -> History:
+    """The loop CycleGAN and pix2pix share: ``step`` per minibatch in train mode, the papers' linear
+    decay of the rates after each epoch, then the generators replaced by their weight averages."""
+    with modes_restored_on_error(model):
+        model.train()
+        history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc=desc,
+                      callback=_linear_decay(optimizers, epochs), device=device)
+    averaged.copy_into_networks()
+    model.eval()
+    return history
+
+
 def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor, *, epochs: int,
                    batch_size: int = 8, lr: float = 2e-4, d_lr: float | None = None, lambda_cyc: float = 10.0,
                    lambda_id: float = 5.0, pool_size: int = 50, ema_decay: float | None = None, seed: int = 0,
@@ -363,13 +377,8 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
         return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
                                                           pool_y.query(g.fake_y))}
 
-    with modes_restored_on_error(model):
-        model.train()
-        history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs), device=device)
-    averaged.copy_into_networks()
-    model.eval()
-    return history
+    return _train_translator(model, step, (x_train, y_train), [g_opt, d_opt], averaged, epochs=epochs,
+                             batch_size=batch_size, seed=seed, progress=progress, desc=desc, device=device)
 
 
 class Pix2Pix(nn.Module):
@@ -429,13 +438,8 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
         averaged.update()
         return losses
 
-    with modes_restored_on_error(model):
-        model.train()
-        history = fit(step, (x_train, y_train), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc=desc, callback=_linear_decay([g_opt, d_opt], epochs), device=device)
-    averaged.copy_into_networks()
-    model.eval()
-    return history
+    return _train_translator(model, step, (x_train, y_train), [g_opt, d_opt], averaged, epochs=epochs,
+                             batch_size=batch_size, seed=seed, progress=progress, desc=desc, device=device)
 
 
 # =============================================================================================

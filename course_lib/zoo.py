@@ -18,7 +18,8 @@ from torch import nn
 
 from . import _validate, recipes, seed_everything
 from .recipes import Recipe
-from .training import History, load_checkpoint, save_checkpoint
+from .checkpoint_io import load_checkpoint, save_checkpoint
+from .training import History
 
 __all__ = ["RECIPES", "CHECKPOINT_DIR", "checkpoint_path", "load", "fit_fresh", "train", "main"]
 

@@ -11,13 +11,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from course_lib.checkpoint_io import ChecksumError, load_checkpoint, save_checkpoint
 from course_lib.training import (
-    ChecksumError,
     NonFiniteLossError,
     check_finite,
     fit,
-    load_checkpoint,
-    save_checkpoint,
     train_step,
     weight_average,
 )
