@@ -39,17 +39,19 @@ def shape_text(shape: Sequence[Size]) -> str:
 
 
 def tensor(value: Any, name: str, *, shape: Sequence[Size] | None = None, ndim: int | Sequence[int] | None = None,
-           floating: bool = True, finite: bool = False, nonempty: bool = False, what: str = "tensor") -> torch.Tensor:
+           floating: bool = True, finite: bool = False, nonempty: bool = False, what: str = "tensor",
+           why: str = "") -> torch.Tensor:
     """``value`` as a tensor of the expected kind, or a clear error.
 
     ``shape`` fixes the number of dimensions and the sizes given as ints (a str or None is any
     size, the str naming it in the message); ``ndim`` allows one or several numbers of dimensions
     instead. ``floating`` asks for a floating-point dtype, ``finite`` for no NaN or ±inf,
     ``nonempty`` for at least one sample (a first dimension > 0). ``what`` says in the message what
-    the tensor holds ("slices", "logits", …).
+    the tensor holds ("slices", "logits", …), ``why`` what the requirement is for.
     """
     kind = f"a floating-point {what}" if floating else f"a {what}"
-    expected = kind + ("" if shape is None else f" of shape {shape_text(shape)}")
+    reason = f" ({why})" if why else ""
+    expected = kind + ("" if shape is None else f" of shape {shape_text(shape)}") + reason
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be {expected} (a torch.Tensor), got {describe(value)}")
     if floating and not value.is_floating_point():
@@ -62,13 +64,13 @@ def tensor(value: Any, name: str, *, shape: Sequence[Size] | None = None, ndim: 
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if value.ndim not in allowed:
             dims = " or ".join(str(d) for d in allowed)
-            raise ValueError(f"{name} must be {kind} with {dims} dimensions, got {describe(value)}")
+            raise ValueError(f"{name} must be {kind} with {dims} dimensions{reason}, got {describe(value)}")
     if nonempty and (value.ndim == 0 or value.shape[0] == 0):
         raise ValueError(f"{name} must hold at least one sample (a first dimension of 1 or more), "
                          f"got {describe(value)}")
     # A meta tensor has a shape and a device but no values, so there is nothing to check.
     if finite and value.is_floating_point() and value.device.type != "meta" and not torch.isfinite(value).all():
-        raise ValueError(f"{name} must be finite, got {describe(value)} containing NaN or ±inf")
+        raise ValueError(f"{name} must be finite{reason}, got {describe(value)} containing NaN or ±inf")
     return value
 
 

@@ -70,7 +70,8 @@ CORRUPTIONS: dict[str, Callable[..., torch.Tensor]] = {
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x̃ ~ q(x̃ | x) for one of ``CORRUPTIONS`` at ``level`` (ν for masking and salt-and-pepper, σ for Gaussian)."""
+    """x̃ ~ q(x̃ | x) for one of ``CORRUPTIONS`` at ``level`` (ν for masking and salt-and-pepper,
+    σ for Gaussian)."""
     _validate.choice(kind, "kind", CORRUPTIONS)
     return CORRUPTIONS[kind](x, level, generator)
 

@@ -22,7 +22,7 @@ class FullyConvolutionalAutoencoder(nn.Module):
     """An autoencoder made only of convolutional layers ("stages"), h₀ = x, for ℓ = 1 … L:
 
         encoder stage ℓ:  h_ℓ = a(W_ℓ ⊛ h_{ℓ−1} + b_ℓ)       (a convolution)
-        decoder stage ℓ:  ĥ_{ℓ−1} = W′_ℓ ⊛ᵀ h_ℓ + b′_ℓ        (a transposed convolution: back to h_{ℓ−1}'s shape)
+        decoder stage ℓ:  ĥ_{ℓ−1} = W′_ℓ ⊛ᵀ h_ℓ + b′_ℓ        (a transposed convolution, back to h_{ℓ−1}'s shape)
 
     with a = LeakyReLU(0.2). Unlike lecture 01's ``ConvAutoencoder`` there is no linear bottleneck:
     the code h_L is an image of C_L channels. The decoders are linear — no sigmoid squashing the

@@ -57,7 +57,8 @@ _LOG_2PI = math.log(2 * math.pi)
 
 def _check_points(x: object, dim: int | None = 2, name: str = "x") -> torch.Tensor:
     """A finite float tensor of points, shape (n, dim); anything else is a clear error."""
-    return _validate.tensor(x, name, shape=("n", dim or "D"), finite=True, what="tensor of points, one per row")
+    return _validate.tensor(x, name, shape=("n", dim or "D"), finite=True, what="tensor of points",
+                            why="one point per row; a density is only defined at finite points")
 
 
 def _check_sigma(sigma: float) -> float:

@@ -127,7 +127,8 @@ MADE_ON_META = {
     "psnr, ssim": lambda: [metrics.psnr(MX32, MX32), metrics.ssim(MX32, MX32)],
     "sample_latent": lambda: [gan.sample_latent(4, 2, "gaussian", torch.Generator().manual_seed(0), META),
                               gan.sample_latent(4, 2, "uniform", torch.Generator().manual_seed(0), META)],
-    "DCGAN": lambda: [_meta(gan.DCGANDiscriminator(4))(_meta(gan.DCGANGenerator(8, 4))(torch.zeros(2, 8, device=META)))],
+    "DCGAN": lambda: [_meta(gan.DCGANDiscriminator(4))(
+        _meta(gan.DCGANGenerator(8, 4))(torch.zeros(2, 8, device=META)))],
     "GAN losses": lambda: [gan.discriminator_loss(torch.zeros(4, device=META), torch.zeros(4, device=META)),
                            gan.generator_loss(torch.zeros(4, device=META))],
     "CycleGAN networks and losses": lambda: [
@@ -138,8 +139,9 @@ MADE_ON_META = {
     "translate": lambda: [cyclegan.translate(_meta(cyclegan.ResnetGenerator(4, 1)), MX64, batch_size=3)],
     "SliceFeatureNet, slice_features": lambda: [evaluation.slice_features(_meta(evaluation.SliceFeatureNet(4)), MX64,
                                                                           batch_size=3)],
-    "encode_all, reconstruct_all": lambda: [autoencoders.encode_all(_meta(autoencoders.ConvAutoencoder(4)), MX64, 3),
-                                            autoencoders.reconstruct_all(_meta(autoencoders.ConvAutoencoder(4)), MX64, 3)],
+    "encode_all, reconstruct_all": lambda: [
+        autoencoders.encode_all(_meta(autoencoders.ConvAutoencoder(4)), MX64, 3),
+        autoencoders.reconstruct_all(_meta(autoencoders.ConvAutoencoder(4)), MX64, 3)],
     "predict_missing": lambda: [multimodal.predict_missing(_meta(denoising.FullyConvolutionalAutoencoder((2, 4))),
                                                            MX32, "t1", batch_size=3)],
     "flows: log_prob, sample": lambda: [_meta(flows.realnvp(hidden=8)).log_prob(torch.zeros(5, 2, device=META)),

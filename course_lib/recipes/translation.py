@@ -57,17 +57,21 @@ def lesion05_test_data(n: int = 200):
 
 
 # One thread: a second reorders floating-point sums, and `make checkpoints` must give back the files bit for bit.
-def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Callable[[nn.Module, bool, str | torch.device], History]:
+Fit = Callable[[nn.Module, bool, str | torch.device], History]
+
+
+def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Fit:
     def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         x, y = cyclegan05_train_data()
         with single_threaded():
             return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
                                   lr=CYCLEGAN05_LR, d_lr=CYCLEGAN05_D_LR, lambda_cyc=lambda_cyc,
-                                  lambda_id=lambda_id, ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc, device=device)
+                                  lambda_id=lambda_id, ema_decay=TRANSLATION05_EMA, progress=progress, desc=desc,
+                                  device=device)
     return fit
 
 
-def _pix2pix05_fit(direction: str) -> Callable[[nn.Module, bool, str | torch.device], History]:
+def _pix2pix05_fit(direction: str) -> Fit:
     def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
         t1, t2 = pix2pix05_train_data()
         x, y = (t1, t2) if direction == "t1_t2" else (t2, t1)
