@@ -58,7 +58,7 @@ def pretrain_stage(stack: FullyConvolutionalAutoencoder, level: int, x: torch.Te
         return train_step(stage, optimizer, batch, lambda _, h: stage_loss(stack, level, h, corrupt))
 
     return fit(step, codes, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-               desc=f"pretraining stage {level + 1}")
+               desc=f"pretraining stage {level + 1}", device=device)
 
 
 class StackClassifier(nn.Module):
