@@ -8,9 +8,9 @@ module. Import them from here: ``from course_lib.checks import check_reconstruct
 """
 
 from course_lib.checks._framework import CheckFailed
-from course_lib.checks.autoencoders import (
-    check_linear_autoencoder, check_masking_noise, check_modality_dropout, check_pretrain_stage,
-    check_reconstruction_loss, check_salt_and_pepper, check_train_step,
+from course_lib.checks.autoencoders import check_linear_autoencoder, check_reconstruction_loss, check_train_step
+from course_lib.checks.denoising_stacked import (
+    check_masking_noise, check_modality_dropout, check_pretrain_stage, check_salt_and_pepper,
 )
 from course_lib.checks.vae import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
 from course_lib.checks.gan import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
