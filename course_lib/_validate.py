@@ -12,6 +12,7 @@ write ``sigma = _validate.number(sigma, "sigma", minimum=0)``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Sequence
@@ -188,6 +189,5 @@ def device(value: Any, name: str = "device") -> torch.device:
 
 def device_of(module: torch.nn.Module) -> torch.device:
     """Where a model's parameters (or, without parameters, its buffers) live; the CPU for neither."""
-    for tensor_ in (*module.parameters(), *module.buffers()):
-        return tensor_.device
-    return torch.device("cpu")
+    first = next(itertools.chain(module.parameters(), module.buffers()), None)  # no list of every tensor
+    return torch.device("cpu") if first is None else first.device

@@ -49,7 +49,8 @@ def pretrain_stage(stack: FullyConvolutionalAutoencoder, level: int, x: torch.Te
     Returns the per-epoch loss history.
     """
     _validate.integer(level, "level", minimum=0, maximum=stack.depth - 1, why="a stage of the stack, 0-based")
-    stack.to(_validate.device(device))
+    device = _validate.device(device)
+    stack.to(device)
     codes = map_batches(lambda chunk: stack.encode(chunk, depth=level), x, 256, device)
     stage = nn.ModuleList([stack.encoders[level], stack.decoders[level]])
     optimizer = torch.optim.Adam(stage.parameters(), lr=lr)
