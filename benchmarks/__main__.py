@@ -11,12 +11,14 @@ import json
 import time
 from pathlib import Path
 
-from . import autoencoders, cyclegan, cyclegan_recipes, cyclegan_seeds, data, dcgan, denoising, flows, gan_stall, gan_toy, notebooks, spread, stacked, vae
+from . import (autoencoders, cyclegan, cyclegan_recipes, cyclegan_seeds, data, dcgan, denoising, diffusion, flows, gan_stall,
+               gan_toy, notebooks, spread, stacked, vae)
 
 BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "denoising": denoising.run, "stacked": stacked.run,
               "vae": vae.run, "gan_toy": gan_toy.run, "gan_stall": gan_stall.run, "dcgan": dcgan.run,
               "cyclegan": cyclegan.run, "cyclegan_recipes": cyclegan_recipes.run,
-              "cyclegan_seeds": cyclegan_seeds.run, "flows": flows.run, "notebooks": notebooks.run, "spread": spread.run}
+              "cyclegan_seeds": cyclegan_seeds.run, "flows": flows.run, "diffusion": diffusion.run,
+              "notebooks": notebooks.run, "spread": spread.run}
 TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "dcgan", "cyclegan")  # these accept --from-checkpoints
 
 

@@ -1,4 +1,4 @@
-"""How to judge a generative model (lectures 01–05): features, distances between sets, fidelity
+"""How to judge a generative model (lectures 01–05, 07): features, distances between sets, fidelity
 and diversity, memorisation, coverage, and translations against their true partners.
 
 A generator has no partner image to compare with; it is judged by comparing *sets*. Which set
@@ -37,7 +37,7 @@ __all__ = [
     "frechet_distance", "precision_recall", "PrecisionRecall",
     "nearest_neighbours", "nearest_neighbour_ssim", "nearest_neighbour_mse",
     "Coverage", "mode_coverage", "level_histogram", "level_coverage", "LevelCoverage",
-    "translation_scores", "lesion_signal",
+    "translation_scores", "lesion_signal", "pixel_auroc",
 ]
 
 
@@ -349,3 +349,34 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     area = core.flatten(1).sum(1)
     total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
     return torch.where(area > 0, total / area.clamp(min=1), torch.nan)
+
+
+def pixel_auroc(scores: torch.Tensor, lesion_mask: torch.Tensor, region: torch.Tensor | None = None) -> float:
+    """The area under the ROC curve of a pixel-wise anomaly map against the true lesion pixels.
+
+    AUROC = P(score of a random lesion pixel > score of a random healthy pixel), ties counting ½:
+    0.5 is chance, 1 a threshold that separates them perfectly. It is the Mann–Whitney statistic,
+
+        AUROC = (R₊ − n₊(n₊ + 1)/2) / (n₊ n₋),
+
+    with R₊ the sum of the lesion pixels' ranks among all pixels (average ranks for ties). A pixel
+    is a lesion pixel where ``lesion_mask`` ≥ 0.5 (the data module's soft masks). ``region``
+    (a boolean tensor like ``scores``) restricts the comparison, e.g. to the brain: a detector
+    should not get credit for telling lesions from the empty background.
+    """
+    from scipy.stats import rankdata
+
+    _validate.tensor(scores, "scores", shape=IMAGES, finite=True, nonempty=True, what="batch of anomaly maps")
+    _validate.tensor(lesion_mask, "lesion_mask", shape=IMAGES, nonempty=True, what="batch of lesion masks")
+    _validate.same_shape(scores, lesion_mask, ("scores", "lesion_mask"), "a mask per anomaly map")
+    keep = torch.ones_like(scores, dtype=torch.bool) if region is None else region
+    if not isinstance(keep, torch.Tensor) or keep.dtype != torch.bool:
+        raise TypeError(f"region must be a boolean tensor of shape {tuple(scores.shape)}, got {_validate.describe(region)}")
+    _validate.same_shape(scores, keep, ("scores", "region"), "a region per anomaly map")
+    scores, lesion_mask, keep = scores.cpu(), lesion_mask.cpu(), keep.cpu()
+    positive = (lesion_mask >= 0.5)[keep].numpy()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"pixel_auroc needs both lesion and healthy pixels in the region, got {n_pos} and {n_neg}")
+    ranks = rankdata(scores[keep].double().numpy())
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

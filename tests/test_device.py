@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import autoencoders, corruptions, cyclegan, denoising, evaluation, flows, gan, metrics, multimodal
+from course_lib import autoencoders, corruptions, cyclegan, denoising, diffusion, evaluation, flows, gan, metrics, multimodal
 from course_lib import stacked, vae, zoo
 from course_lib.training import map_batches
 
@@ -50,6 +50,9 @@ TRAINERS = {
     "train_flow": (lambda: flows.realnvp(hidden=8),
                    lambda m, **kw: flows.train_flow(m, torch.randn(64, 2, generator=torch.Generator().manual_seed(2)),
                                                     epochs=1, batch_size=16, progress=False, **kw)),
+    "train_diffusion": (lambda: diffusion.toy_diffusion(diffusion.linear_schedule(20), hidden=8, depth=1, fourier=1),
+                        lambda m, **kw: diffusion.train_diffusion(
+                            m, lambda n, g: (torch.randn(n, 2, generator=g), None), steps=3, batch_size=8, **kw)),
     "train_feature_net": (lambda: evaluation.SliceFeatureNet(4),
                           lambda m, **kw: evaluation.train_feature_net(m, X64, torch.linspace(0, 1, 8), epochs=1,
                                                                        batch_size=4, progress=False, **kw)),
@@ -151,7 +154,22 @@ MADE_ON_META = {
                                         flows.toy_map_log_det_inverse(torch.zeros(5, 2, device=META)),
                                         flows.toy_log_prob(torch.zeros(5, 2, device=META))],
     "map_batches": lambda: [map_batches(lambda c: c * 2, MX32, 3)],
+    "diffusion: networks, forward process, steps, guidance": lambda: _diffusion_on_meta(),
 }
+
+
+def _diffusion_on_meta() -> list[torch.Tensor]:
+    schedule = diffusion.linear_schedule(20)
+    model = _meta(diffusion.DiffusionModel(diffusion.UNet((8, 8), n_classes=2), schedule, (1, 32, 32),
+                                           parametrisation="v"))
+    steps = torch.full((8,), 5)
+    x_t = diffusion.q_sample(MX32, steps, schedule, torch.zeros_like(MX32))
+    eps = model.epsilon(x_t, steps, torch.arange(8, device=META) % 3)
+    return [x_t, eps, diffusion.ddim_step(x_t, eps, 5, 2, schedule),
+            diffusion.ddpm_step(x_t, eps, 5, 2, schedule, torch.zeros_like(MX32)),
+            diffusion.guided_epsilon(eps, eps, 1.0), model.to_data_space(x_t),
+            _meta(diffusion.toy_diffusion(schedule, hidden=8, fourier=2)).epsilon(torch.zeros(4, 2, device=META),
+                                                                                  torch.full((4,), 3))]
 
 
 @pytest.mark.parametrize("name", sorted(MADE_ON_META))

@@ -8,7 +8,7 @@ import torch
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.evaluation import (
     SliceFeatureNet, frechet_distance, lesion_signal, level_coverage, level_histogram, mode_coverage,
-    nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, precision_recall, slice_features,
+    nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, pixel_auroc, precision_recall, slice_features,
     translation_scores,
 )
 
@@ -193,3 +193,64 @@ def test_held_out_levels_are_a_different_population_from_the_training_levels():
     fresh = nearest_neighbour_mse(brain_slices(100, size=64, seed=11), train).median()
     held_out = nearest_neighbour_mse(brain_slices(100, size=64, split="test", seed=11), train).median()
     assert held_out > 1.2 * fresh
+
+
+# --- pixel_auroc --------------------------------------------------------------------------------
+
+def _brute_auroc(scores: torch.Tensor, positive: torch.Tensor) -> float:
+    """P(lesion score > healthy score) + ½ P(tie), over every (lesion, healthy) pixel pair."""
+    pos, neg = scores[positive].double(), scores[~positive].double()
+    diff = pos[:, None] - neg[None, :]
+    return ((diff > 0).double().sum() + 0.5 * (diff == 0).double().sum()).item() / diff.numel()
+
+
+def test_pixel_auroc_extremes():
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[:, :, 2:5, 3:6] = 1.0
+    assert pixel_auroc(mask + 0.1 * random_images(2, 1, 8, 8), mask) == 1.0  # perfect separation
+    assert pixel_auroc(-mask, mask) == 0.0  # reversed
+    assert pixel_auroc(torch.full_like(mask, 0.3), mask) == 0.5  # constant scores: all ties
+
+
+def test_pixel_auroc_is_the_pairwise_count_with_ties():
+    g = torch.Generator().manual_seed(5)
+    scores = torch.randint(0, 4, (2, 1, 5, 5), generator=g).float()  # few levels: many ties
+    mask = torch.rand(2, 1, 5, 5, generator=g)
+    assert pixel_auroc(scores, mask) == pytest.approx(_brute_auroc(scores, mask >= 0.5), abs=1e-12)
+
+
+def test_pixel_auroc_soft_mask_threshold_and_region():
+    scores = random_images(1, 1, 6, 6, seed=2)
+    mask = torch.zeros(1, 1, 6, 6)
+    mask[..., 1:3, 1:3] = 0.5  # ≥ 0.5 counts as lesion
+    mask[..., 4, :] = 0.49  # a soft edge below 0.5 does not
+    assert pixel_auroc(scores, mask) == pytest.approx(_brute_auroc(scores, mask >= 0.5), abs=1e-12)
+    region = torch.zeros(1, 1, 6, 6, dtype=torch.bool)
+    region[..., :4, :4] = True
+    background = scores.clone()
+    background[~region] = -1.0  # easy background outside the region: no credit for it
+    restricted = pixel_auroc(background, mask, region)
+    assert restricted == pytest.approx(_brute_auroc(scores[region], (mask >= 0.5)[region]), abs=1e-12)
+    assert restricted != pytest.approx(pixel_auroc(background, mask))
+
+
+def test_pixel_auroc_bad_input():
+    scores = torch.rand(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="both lesion and healthy"):
+        pixel_auroc(scores, torch.zeros(1, 1, 4, 4))
+    with pytest.raises(ValueError, match="both lesion and healthy"):
+        pixel_auroc(scores, torch.ones(1, 1, 4, 4))
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 0, 0] = 1.0
+    region = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    region[..., 2:, 2:] = True  # a region without the lesion pixel
+    with pytest.raises(ValueError, match="both lesion and healthy"):
+        pixel_auroc(scores, mask, region)
+    with pytest.raises(TypeError, match="region must be a boolean"):
+        pixel_auroc(scores, mask, region.float())
+    with pytest.raises(ValueError, match="same shape"):
+        pixel_auroc(scores, mask, region[..., :2])
+    with pytest.raises(ValueError, match="same shape"):
+        pixel_auroc(scores, mask[..., :2])
+    with pytest.raises(ValueError, match="scores must"):
+        pixel_auroc(scores[0], mask[0])

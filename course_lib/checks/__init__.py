@@ -18,6 +18,9 @@ from course_lib.checks.cyclegan import (
     check_cycle_consistency_loss, check_cyclegan_generator_step, check_identity_loss, check_lsgan_losses,
 )
 from course_lib.checks.flows import check_change_of_variables, check_coupling_inverse, check_made_masks, check_toy_map
+from course_lib.checks.diffusion import (
+    check_ddim_step, check_ddpm_step, check_epsilon_loss, check_forward_noising, check_guidance,
+)
 
 __all__ = [
     "CheckFailed",
@@ -44,4 +47,9 @@ __all__ = [
     "check_change_of_variables",
     "check_coupling_inverse",
     "check_made_masks",
+    "check_forward_noising",
+    "check_epsilon_loss",
+    "check_ddpm_step",
+    "check_ddim_step",
+    "check_guidance",
 ]
