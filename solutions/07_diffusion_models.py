@@ -191,8 +191,6 @@ coverage = mode_coverage(samples, recipes04.toy_modes("ring"), recipes07.TOY_STD
 print(f"loss {sum(losses[:100]) / 100:.3f} → {sum(losses[-100:]) / 100:.3f}; "
       f"{coverage.modes} of 8 modes, {coverage.high_quality:.0%} high quality")
 assert coverage.modes == 8
-
-# %% tags=["nbval-ignore-output"]
 plt.figure(figsize=(4.5, 4.5))
 plt.scatter(*samples.T, s=1)
 plt.scatter(*recipes04.toy_modes("ring").T, marker="x", color="C3", s=40)
