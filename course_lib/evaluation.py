@@ -37,7 +37,7 @@ __all__ = [
     "frechet_distance", "precision_recall", "PrecisionRecall",
     "nearest_neighbours", "nearest_neighbour_ssim", "nearest_neighbour_mse",
     "Coverage", "mode_coverage", "level_histogram", "level_coverage", "LevelCoverage",
-    "translation_scores", "lesion_signal", "pixel_auroc",
+    "translation_scores", "lesion_signal", "box_smooth", "pixel_auroc",
 ]
 
 
@@ -349,6 +349,17 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     area = core.flatten(1).sum(1)
     total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
     return torch.where(area > 0, total / area.clamp(min=1), torch.nan)
+
+
+def box_smooth(maps: torch.Tensor, size: int = 3) -> torch.Tensor:
+    """Each pixel of an anomaly map replaced by the mean of the ``size`` × ``size`` box around it
+    (the part of the box inside the image). Lesions are blobs a few pixels wide; a reconstruction's
+    pixel-to-pixel noise is not, so averaging keeps the first and damps the second."""
+    _validate.tensor(maps, "maps", shape=IMAGES, nonempty=True, what="batch of anomaly maps")
+    size = _validate.positive_int(size, "size", maximum=min(maps.shape[-2:]), why="a box inside the image")
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd, so that the box is centred on its pixel, got {size}")
+    return nn.functional.avg_pool2d(maps, size, stride=1, padding=size // 2, count_include_pad=False)
 
 
 def pixel_auroc(scores: torch.Tensor, lesion_mask: torch.Tensor, region: torch.Tensor | None = None) -> float:

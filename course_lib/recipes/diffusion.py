@@ -21,6 +21,7 @@ from . import Recipe
 __all__ = ["TOY07_RECIPE", "TOY07_SAMPLER", "TOY07_CHANGES", "TOYS", "toy_schedule", "toy_shift", "toy_scale", "toy_data", "train_diffusion07_toy",
            "SLICES07_SIZE", "SLICES07_RECIPE", "SLICES07_SAMPLES", "SLICES07_GUIDANCE", "SLICES07_PER_BAND",
            "SLICES07_SAMPLING_STEPS", "SLICES07_GUIDED_STEPS", "LESION07_T_START", "LESION07_STEPS", "LESION07_DRAWS",
+           "LESION07_BOX",
            "to_32px", "to_64px", "slices07_train_data", "RECIPES"]
 
 
@@ -114,8 +115,9 @@ SLICES07_GUIDANCE, SLICES07_PER_BAND, SLICES07_GUIDED_STEPS = (0.0, 0.5, 1.0, 2.
 
 
 # Lesion detection (lecture 07 §8): noise to t_start, denoise back in LESION07_STEPS DDIM steps, average the
-# residual over LESION07_DRAWS noise draws. t_start is chosen on validation levels by `python -m benchmarks diffusion`.
-LESION07_T_START, LESION07_STEPS, LESION07_DRAWS = 100, 10, 2
+# residual over LESION07_DRAWS noise draws, then over LESION07_BOX × LESION07_BOX pixels (the VAE's residual gets the
+# same box). t_start and the box were chosen on validation levels by `python -m benchmarks diffusion`.
+LESION07_T_START, LESION07_STEPS, LESION07_DRAWS, LESION07_BOX = 300, 10, 4, 3
 
 
 def to_32px(x: torch.Tensor) -> torch.Tensor:
