@@ -76,7 +76,7 @@ def _mean_sd(values: list[float]) -> dict[str, float]:
 def _timed(call):
     start, cpu = time.perf_counter(), time.process_time()
     value = call()
-    return value, round(time.perf_counter() - start, 2), round(time.process_time() - cpu, 2)
+    return value, round(time.perf_counter() - start, 4), round(time.process_time() - cpu, 4)
 
 
 def _toys(out: Path | None) -> tuple[dict, dict]:

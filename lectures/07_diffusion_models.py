@@ -170,7 +170,7 @@ assert_close(errors, {0.02: 0.060, 0.05: 0.066, 0.1: 0.091, 0.2: 0.098, 0.5: 0.0
 # The learnt score is within about 10 % of the exact one at every level (3–10 % here). It is worst
 # around $\sigma = 0.1$–$0.2$: there the noisy modes start to overlap, and the exact score turns
 # sharply at the boundary between two of them, which a network can only smooth over. (Over five
-# training seeds, `python -m benchmarks diffusion`, the error at these levels is 9–12 %.) The
+# training seeds, `python -m benchmarks diffusion`, the error at σ = 0.2 is 9.6–10.3 %.) The
 # field itself, at $\sigma = 0.2$: every arrow points to where the noisy data are denser, learnt
 # (orange) on top of exact (black):
 
@@ -322,13 +322,15 @@ assert_close(ladder_hq, dict(zip(ladder, (0.662, 0.862, 0.968, 0.986, 0.987, 0.9
 # %% [markdown]
 # Read the plain MLP's rows first: Ho et al.'s recipe leaves about a third of the samples off the
 # modes; the cosine schedule, fewer steps and the final jump each win back part of that, to about
-# 99 %. Then the Fourier rows: with Fourier features, Ho et al.'s own schedule and 1,000 steps are
-# already as precise. The precision was limited by what the network could represent; the schedule
-# and the sampler helped by keeping the sampler away from the noise levels where the network was
-# worst. Last row: DDIM's deterministic steps are less precise than ancestral ones here. Fresh
-# noise at every ancestral step lets later steps correct earlier errors, while a deterministic
-# path carries every error to the end (Karras et al., 2022, make the same observation on images).
-# The benchmark repeats every row on five training seeds (`benchmarks/README.md`).
+# 98 %. Then the Fourier rows: with Fourier features, Ho et al.'s own schedule and 1,000 steps are
+# already as precise as the three changes together (over five training seeds: 98.9 ± 0.2 %
+# against 98.4 ± 0.3 %), and all four reach 99.4 ± 0.2 %. The precision was limited by what the
+# network could represent; the schedule and the sampler helped by keeping the sampler away from
+# the noise levels where the network was worst. Last row, and the steps table above: DDIM's
+# deterministic steps are less precise than ancestral ones here (97.1 ± 0.5 % against 99.4 ±
+# 0.2 % with 100 steps). Fresh noise at every ancestral step lets later steps correct earlier
+# errors, while a deterministic path carries every error to the end (Karras et al., 2022, make
+# the same observation on images). Every row on five seeds: `benchmarks/README.md`.
 
 # %% [markdown]
 # ## 5. The probability-flow ODE is a normalizing flow
@@ -374,10 +376,14 @@ ax_gap.set(xlabel="exact log p(x)", ylabel="log q(x)", title="each point: exact 
 plt.show()
 
 # %% [markdown]
-# The benchmark's figure on 4,000 points is in `benchmarks/README.md`, beside lecture 06's RealNVP
-# and MAF (both below 0.005 nats). The price of the exact density is the ODE: dozens of network
-# passes, each with a backward pass per dimension — fine in 2-D, expensive for images, where the
-# trace is estimated instead (Hutchinson's estimator; Grathwohl et al., 2019).
+# On 4,000 points (`python -m benchmarks diffusion`) the model's KL divergence is 0.010 ± 0.002
+# nats; lecture 06's RealNVP and MAF reach below 0.001. The gap is what one should expect: a flow
+# is trained by maximum likelihood, which minimises exactly this KL, while the diffusion model
+# matches scores, and its density is a by-product of the ODE (Song et al., 2021c, weight the
+# score-matching loss so that it bounds the likelihood, and close most of the gap). The price of
+# the exact density is the ODE itself: dozens of network passes, each with one backward pass per
+# dimension — fine in 2-D, expensive for images, where the trace is estimated instead
+# (Hutchinson's estimator; Grathwohl et al., 2019).
 
 # %% [markdown]
 # ## 6. Brain slices
@@ -559,7 +565,7 @@ auroc = {name: pixel_auroc(m, masks32, brain) for name, m in maps.items()}
 for name, value in auroc.items():
     print(f"{name:13s} pixel AUROC {value:.3f} ({len(x32)} test slices with lesions)")
 assert auroc["diffusion"] > auroc["VAE residual"]
-assert_close(auroc, {"diffusion": 0.961, "VAE residual": 0.937}, 0.01, "lesion AUROC")
+assert_close(auroc, {"diffusion": 0.961, "VAE residual": 0.937}, 0.02, "lesion AUROC")
 
 # %% tags=["nbval-ignore-output"]
 image_grid([x32[:6], masks32[:6], maps["diffusion"][:6] / maps["diffusion"][:6].amax(), maps["VAE residual"][:6] /
@@ -568,7 +574,8 @@ plt.show()
 
 # %% [markdown]
 # The diffusion model's maps find the lesions better than the VAE's residual (pixel AUROC 0.96
-# against 0.94 on these test slices). The maps show why it is not higher: the round trip also
+# against 0.94 on these 80 test slices; 0.966 against 0.947 on the benchmark's 200). The maps show
+# why it is not higher: the round trip also
 # redraws some healthy detail — the edges of the ventricles, the cortex — and the VAE's blur
 # leaves a residual along every edge. A detector of this kind needs no lesion labels at all, only
 # healthy training images; its weakness is the same as its strength: anything unusual lights up,

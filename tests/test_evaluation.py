@@ -7,6 +7,7 @@ import torch
 
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.evaluation import (
+    box_smooth,
     SliceFeatureNet, frechet_distance, lesion_signal, level_coverage, level_histogram, mode_coverage,
     nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, pixel_auroc, precision_recall, slice_features,
     translation_scores,
@@ -254,3 +255,21 @@ def test_pixel_auroc_bad_input():
         pixel_auroc(scores, mask[..., :2])
     with pytest.raises(ValueError, match="scores must"):
         pixel_auroc(scores[0], mask[0])
+
+
+def test_box_smooth_averages_the_box_inside_the_image():
+    """A single bright pixel spreads to its 3 × 3 box with weight 1/9 inside, 1/6 on an edge, 1/4 in a corner."""
+    maps = torch.zeros(1, 1, 5, 5)
+    maps[..., 2, 2] = 9.0
+    smoothed = box_smooth(maps, 3)
+    assert torch.allclose(smoothed[0, 0, 1:4, 1:4], torch.ones(3, 3)) and smoothed[0, 0, 0].abs().sum() == 0
+    corner = torch.zeros(1, 1, 4, 4)
+    corner[..., 0, 0] = 4.0
+    assert box_smooth(corner, 3)[0, 0, 0, 0] == pytest.approx(1.0)  # the corner's box holds 4 pixels
+    assert torch.equal(box_smooth(maps, 1), maps)
+    with pytest.raises(ValueError, match="size must be odd"):
+        box_smooth(maps, 2)
+    with pytest.raises(ValueError, match="size must be"):
+        box_smooth(maps, 7)
+    with pytest.raises(ValueError, match="maps must be"):
+        box_smooth(maps[0], 3)
