@@ -44,8 +44,8 @@ from course_lib import zoo
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.data.toys import banana
 from course_lib.diffusion import (
-    anomaly_map, mixture_score, model_score, probability_flow_log_prob, q_sample, sample, score_error,
-    step_at_noise, train_toy_diffusion,
+    anomaly_map, mixture_score, model_score, probability_flow_log_prob, q_sample, sample, sampling_steps,
+    score_error, step_at_noise, train_toy_diffusion,
 )
 from course_lib.evaluation import (
     box_smooth, frechet_distance, mode_coverage, nearest_neighbour_mse, pixel_auroc, precision_recall, slice_features,
@@ -116,6 +116,12 @@ for ax, t in zip(axes, (0, 100, 250, 500, 1000)):
            aspect="equal", xlim=(-3.5, 3.5), ylim=(-3.5, 3.5))
 plt.tight_layout()
 plt.show()
+
+# %%
+steps = torch.arange(schedule.T + 1)
+print(f"T = {schedule.T}: σ_1 = {schedule.sigma(torch.tensor(1)):.4f}, σ_T = {schedule.sigma(torch.tensor(schedule.T)):.4f}")
+print("α_t² + σ_t² = 1 at every step:", torch.allclose(schedule.alpha(steps) ** 2 + schedule.sigma(steps) ** 2,
+                                                      torch.ones(len(steps))))
 
 # %% [markdown]
 # **The loss.** The network $\varepsilon_\theta(x_t, t)$ is trained to tell which noise was added
@@ -207,7 +213,15 @@ plt.show()
 #   Euler step of an ordinary differential equation (section 5), and tolerates large jumps.
 #
 # Either can skip steps: $s$ need not be $t - 1$. Each step is one pass of the network, so the
-# number of steps *is* the cost. Below, the ring and the grid with the lecture's sampler (100
+# number of steps *is* the cost. `sampling_steps` picks the sub-sequence a sampler visits:
+
+# %%
+print("10 evenly spaced moves:         ", sampling_steps(schedule, 10))
+print("10 moves, the last from t = 20: ", sampling_steps(schedule, 10, t_last=20))
+
+# %% [markdown]
+# The second sequence stops at $t = 20$ and jumps from there straight to $t = 0$, returning
+# $\hat x_0$; section 4 says why. Below, the ring and the grid with the lecture's sampler (100
 # ancestral steps), beside lecture 04's GAN, counted exactly as there: a sample is high quality
 # within $3s$ of its nearest mode, a mode is captured by one high-quality sample.
 

@@ -71,11 +71,11 @@ def toy_scale(name: str) -> float | tuple[float, float]:
     """The toy's standard deviation: √(mean ‖x‖²/2) for the mixtures (the same in both coordinates),
     ``BANANA_SCALE`` for the banana. The forward process assumes centred unit-variance data, so the
     model standardises with these."""
+    if name not in TOYS:
+        raise ValueError(f"unknown toy {name!r}; expected one of {TOYS}")
     if name == "banana":
         return BANANA_SCALE
-    modes = (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes if name in TOY_STD else None
-    if modes is None:
-        raise ValueError(f"unknown toy {name!r}; expected one of {TOYS}")
+    modes = (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes
     return float(modes.pow(2).sum(1).mean().div(2).sqrt())
 
 
