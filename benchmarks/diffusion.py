@@ -1,7 +1,7 @@
 """Lecture 07: diffusion models measured against ground truth.
 
 - **Score error per σ**: the ring model's score against the exact score of the noised mixture,
-  relative RMS error at noise levels σ (data units) from 0.02 to 1.
+  relative RMS error at noise levels σ (data units) from 0.02 to 0.5.
 - **Mode coverage** on the 8-ring and the 25-grid, five seeds each, counted with lecture 04's code
   (2,500 samples; a sample is high quality within 3σ of its nearest mode), with the lecture's
   sampler; on the ring also the ladder of what closes the precision gap (schedule, number of

@@ -133,12 +133,13 @@ def linear_schedule(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0
 
 
 def cosine_schedule(T: int = 1000, sigma_min: float = 1e-3, sigma_max: float = 0.9999) -> NoiseSchedule:
-    """ᾱ_t = cos²(π/2 · u_t), with u_t rising evenly from the angle of ``sigma_min`` to that of ``sigma_max``.
+    """ᾱ_t = cos² φ_t, with the angle φ_t rising evenly in t from arcsin ``sigma_min`` to arcsin ``sigma_max``.
 
     The cosine schedule of Nichol & Dhariwal (2021), written with its end points explicit:
-    σ_t = sin(π/2 · u_t) runs from σ_1 = ``sigma_min`` (the finest noise level trained) to σ_T =
-    ``sigma_max``; its log-SNR falls almost linearly in t, so every noise scale gets its share of
-    steps — unlike the linear schedule, which spends most steps near pure noise.
+    σ_t = sin φ_t runs from σ_1 = ``sigma_min`` (the finest noise level trained) to σ_T =
+    ``sigma_max``; its log-SNR, −2 log tan φ_t, falls almost linearly in t over most of the range,
+    so every noise scale gets its share of steps — unlike the linear schedule, which spends most
+    steps near pure noise.
     """
     T = _validate.integer(T, "T", minimum=2, maximum=100_000, why="the number of noise steps")
     sigma_min = _validate.number(sigma_min, "sigma_min", minimum=0, maximum=1)
