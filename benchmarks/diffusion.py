@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-import statistics
+import functools
 import time
 from pathlib import Path
 
@@ -41,6 +41,8 @@ from course_lib.recipes import gan as recipes04
 from course_lib.recipes import vae as recipes03
 from course_lib.training import single_threaded
 from course_lib.vae import sample_prior
+
+from .gan_toy import _mean_sd  # mean ± sd over seeds, rounded as the GAN table is
 
 SEEDS = (0, 1, 2, 3, 4)
 N_SAMPLES = 2500
@@ -69,10 +71,6 @@ LESION_T_STARTS = (100, 200, 300, 450, 600)
 N_LESION = 200
 
 
-def _mean_sd(values: list[float]) -> dict[str, float]:
-    return {"mean": round(statistics.mean(values), 4), "sd": round(statistics.stdev(values), 4)}
-
-
 def _timed(call):
     start, cpu = time.perf_counter(), time.process_time()
     value = call()
@@ -82,7 +80,7 @@ def _timed(call):
 def _toys(out: Path | None) -> tuple[dict, dict]:
     result, targets = {}, {}
     for name in ("ring", "grid"):
-        modes, std = recipes04.toy_modes(name), recipes07.TOY_STD[name]
+        modes, std = recipes04.toy_modes(name), recipes04.TOY_STD[name]
         runs, ladder = [], {rung: [] for rung in LADDER} if name == "ring" else {}
         by_steps = {f"{sampler} {n}": [] for n in STEP_COUNTS for sampler in ("ddpm", "ddim")}
         for seed in SEEDS:
@@ -165,6 +163,17 @@ def _sampling_cost() -> dict:
     return {"diffusion_100_steps_s": diffusion_s, "gan_one_pass_s": gan_s, "flow_one_inverse_s": flow_s}
 
 
+@functools.cache
+def _slice_model():
+    """The shipped slice model, loaded (and its sha256 checked) once for every figure below."""
+    return zoo.load("diffusion07_slices")
+
+
+@functools.cache
+def _vae():
+    return zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}")
+
+
 def slice_sets() -> dict[str, torch.Tensor]:
     """Every set the slice figures compare, at 32 px: the reference, the floor's second real set,
     the diffusion model's stored samples, and the DCGAN's and the VAE's (drawn as lecture 04 draws them)."""
@@ -172,10 +181,10 @@ def slice_sets() -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         dcgan = zoo.load("dcgan04").generator(torch.randn(1000, recipes04.DCGAN04_LATENT, generator=g))
-        vae = sample_prior(zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}"), 1000, generator=g)
+        vae = sample_prior(_vae(), 1000, generator=g)
     return {"real A (reference)": to_32(brain_slices(1000, size=64, seed=21)),
             "real B (floor)": to_32(brain_slices(1000, size=64, seed=22)),
-            "diffusion samples": zoo.load("diffusion07_slices").stored(zoo.load("diffusion07_slices").samples),
+            "diffusion samples": _slice_model().stored(_slice_model().samples),
             "DCGAN samples": to_32(dcgan), "VAE prior samples": to_32(vae)}
 
 
@@ -193,7 +202,7 @@ def _slices(out: Path | None) -> tuple[dict, dict]:
     memorisation = {name: round(nearest_neighbour_mse(sets[name][:300], x_train).median().item(), 5)
                     for name in ("diffusion samples", "real A (reference)")}
     # Guidance: the band the feature network reads off each guided sample (level bin // 2) against the band asked for.
-    model = zoo.load("diffusion07_slices")
+    model = _slice_model()
     real, meta = brain_slices(400, size=64, seed=23, return_meta=True)
     predicted = features(real).argmax(1) // 2
     guidance = {"real slices (ceiling)": {"band_agreement": round((predicted == meta["band"]).double().mean().item(), 3)}}
@@ -229,8 +238,7 @@ def lesion_scores(x64: torch.Tensor, t_start: int, seed: int = 0, box: int = rec
     """Anomaly maps at 32 px: the diffusion model's round trip from ``t_start``, and the VAE's residual
     (its reconstruction of the mean code at 64 px, the residual averaged to 32 px), each averaged over
     ``box`` × ``box`` pixels (1: not at all)."""
-    diffusion = zoo.load("diffusion07_slices").model
-    vae = zoo.load(f"vae03_conv_k{recipes03.VAE03_LATENT}")
+    diffusion, vae = _slice_model().model, _vae()
     x32 = recipes07.to_32px(x64)
     with single_threaded():
         d = anomaly_map(diffusion, x32, t_start, n_steps=recipes07.LESION07_STEPS, n_draws=recipes07.LESION07_DRAWS,

@@ -39,7 +39,6 @@ __all__ = [
     "cosine_schedule",
     "q_sample",
     "epsilon_loss",
-    "epsilon_to_x0",
     "epsilon_to_score",
     "ddpm_step",
     "ddim_step",
@@ -174,11 +173,6 @@ def epsilon_loss(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     eps_pred = _validate.batch(eps_pred, "eps_pred")
     _validate.same_shape(eps_pred, eps, ("eps_pred", "eps"))
     return ((eps - eps_pred) ** 2).mean()
-
-
-def epsilon_to_x0(x_t: torch.Tensor, eps_pred: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """x̂_0 = (x_t − σ_t ε_θ)/α_t: the network's estimate of the clean point (``alpha``, ``sigma`` per sample)."""
-    return (x_t - _per_sample(sigma, x_t) * eps_pred) / _per_sample(alpha, x_t)
 
 
 def epsilon_to_score(eps_pred: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

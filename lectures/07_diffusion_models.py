@@ -105,7 +105,7 @@ from course_lib.vae import sample_prior
 
 # %% tags=["nbval-ignore-output"]
 schedule = recipes07.toy_schedule("cosine")
-ring_modes, ring_std, ring_scale = recipes04.toy_modes("ring"), recipes07.TOY_STD["ring"], recipes07.toy_scale("ring")
+ring_modes, ring_std, ring_scale = recipes04.toy_modes("ring"), recipes04.TOY_STD["ring"], recipes07.toy_scale("ring")
 x0 = recipes07.toy_data("ring")(2500, torch.Generator().manual_seed(0)) / ring_scale
 fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
 for ax, t in zip(axes, (0, 100, 250, 500, 1000)):
@@ -229,7 +229,7 @@ print("10 moves, the last from t = 20: ", sampling_steps(schedule, 10, t_last=20
 coverage, toy_samples, cost = {}, {}, {}
 with single_threaded():
     for name in ("ring", "grid"):
-        modes, std = recipes04.toy_modes(name), recipes07.TOY_STD[name]
+        modes, std = recipes04.toy_modes(name), recipes04.TOY_STD[name]
         start = time.perf_counter()
         toy_samples[name] = sample(zoo.load(f"diffusion07_{name}"), 2500, **recipes07.TOY07_SAMPLER,
                                    generator=torch.Generator().manual_seed(1000))

@@ -187,7 +187,7 @@ with single_threaded():
             eps_pred = net(x, schedule.log_snr(torch.full((len(x),), t)))
             x = ddpm_step(x, eps_pred, t, s, alpha_bar, torch.randn(x.shape, generator=rng))
 samples = x * scale
-coverage = mode_coverage(samples, recipes04.toy_modes("ring"), recipes07.TOY_STD["ring"])
+coverage = mode_coverage(samples, recipes04.toy_modes("ring"), recipes04.TOY_STD["ring"])
 print(f"loss {sum(losses[:100]) / 100:.3f} → {sum(losses[-100:]) / 100:.3f}; "
       f"{coverage.modes} of 8 modes, {coverage.high_quality:.0%} high quality")
 assert coverage.modes == 8

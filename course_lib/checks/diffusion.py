@@ -18,6 +18,7 @@ import torch
 from course_lib.checks._framework import (
     CheckFailed, _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
 )
+from course_lib.diffusion import _per_sample  # (B,) → (B, 1, …, 1), as the reference reshapes
 from course_lib.diffusion import (
     NoiseSchedule, cosine_schedule, ddim_step, ddpm_step, epsilon_loss, guided_epsilon, linear_schedule, q_sample,
 )
@@ -82,10 +83,6 @@ def _first(value: torch.Tensor, candidates: list[tuple[torch.Tensor, str]], tol:
         if _within(value, wrong, tol):
             return hint
     return None
-
-
-def _per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return values.view(-1, *([1] * (like.ndim - 1)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +270,15 @@ def _step_inputs(g: torch.Generator, a: torch.Tensor, t: int, shape: tuple[int, 
     return x_t, eps_pred
 
 
+def _step_trials(g: torch.Generator):
+    """For each of ``_STEP_CASES``: (ᾱ, t, s, shape, x_t, ε_θ, the case's label) — shared by both sampler checks."""
+    schedules = _schedules()
+    for schedule, t, s, shape in _STEP_CASES:
+        a = schedules[schedule]
+        x_t, eps_pred = _step_inputs(g, a, t, shape)
+        yield a, t, s, shape, x_t, eps_pred, f"the step t = {t} → s = {s} ({schedule} schedule, shape {shape})"
+
+
 class _Step:
     """A step t → s in float64: the reference's formulas, written in the quantities σ_t², σ_s² and
     β_{t|s} = 1 − ᾱ_t/ᾱ_s that a float32 implementation gets by cancellation, and common variants."""
@@ -390,13 +396,9 @@ def check_ddpm_step(fn: Callable[..., torch.Tensor]) -> None:
     """
     name = "check_ddpm_step"
     _expect_callable(name, fn, "your DDPM step")
-    schedules = _schedules()
     with _seeded() as g:
-        for schedule, t, s, shape in _STEP_CASES:
-            a = schedules[schedule]
-            x_t, eps_pred = _step_inputs(g, a, t, shape)
+        for a, t, s, shape, x_t, eps_pred, label in _step_trials(g):
             z = torch.randn(shape, generator=g)
-            label = f"the step t = {t} → s = {s} ({schedule} schedule, shape {shape})"
             case = f"On {label}: "
             given = _copies(x_t, eps_pred, a, z)
             out = _call(name, f"your function on {label}", fn, given[0], given[1], t, s, given[2], given[3])
@@ -462,12 +464,8 @@ def check_ddim_step(fn: Callable[..., torch.Tensor]) -> None:
     """
     name = "check_ddim_step"
     _expect_callable(name, fn, "your DDIM step")
-    schedules = _schedules()
     with _seeded() as g:
-        for schedule, t, s, shape in _STEP_CASES:
-            a = schedules[schedule]
-            x_t, eps_pred = _step_inputs(g, a, t, shape)
-            label = f"the step t = {t} → s = {s} ({schedule} schedule, shape {shape})"
+        for a, t, s, shape, x_t, eps_pred, label in _step_trials(g):
             case = f"On {label}: "
             given = _copies(x_t, eps_pred, a)
             rng = torch.get_rng_state()

@@ -10,11 +10,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data import LEVEL_BANDS, brain_slices, grid_gaussians, ring_gaussians
+from ..data import LEVEL_BANDS, brain_slices
 from ..diffusion import (DiffusionModel, NoiseSchedule, SliceDiffusion, cosine_schedule, linear_schedule, sample,
                          toy_diffusion, train_diffusion, train_toy_diffusion)
 from ..flows import toy_map
 from ..gan import mixture_sampler
+from .gan import TOY_STD, toy_modes  # lecture 04's toys: the same ring and grid
 from ..training import History, single_threaded
 from . import Recipe
 
@@ -35,7 +36,6 @@ TOY07_SAMPLER = dict(sampler="ddpm", n_steps=100, t_last=20)
 # both measured before the banana was standardised per coordinate).
 TOY07_CHANGES = {"banana": dict(fourier=0)}
 TOYS = ("ring", "grid", "banana")
-TOY_STD = {"ring": 0.01, "grid": 0.05}
 
 
 def toy_schedule(kind: str = "cosine") -> NoiseSchedule:
@@ -47,10 +47,8 @@ def toy_schedule(kind: str = "cosine") -> NoiseSchedule:
 
 def toy_data(name: str):
     """``draw(n, generator)`` → n points of the toy ``name``: the 8-ring, the 25-grid or the banana (lecture 06's map)."""
-    if name == "ring":
-        return mixture_sampler(ring_gaussians(1).modes, TOY_STD["ring"])
-    if name == "grid":
-        return mixture_sampler(grid_gaussians(1).modes, TOY_STD["grid"])
+    if name in TOY_STD:
+        return mixture_sampler(toy_modes(name), TOY_STD[name])
     if name == "banana":
         return lambda n, generator: toy_map(torch.randn(n, 2, generator=generator))
     raise ValueError(f"unknown toy {name!r}; expected one of {TOYS}")
@@ -75,8 +73,7 @@ def toy_scale(name: str) -> float | tuple[float, float]:
         raise ValueError(f"unknown toy {name!r}; expected one of {TOYS}")
     if name == "banana":
         return BANANA_SCALE
-    modes = (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes
-    return float(modes.pow(2).sum(1).mean().div(2).sqrt())
+    return float(toy_modes(name).pow(2).sum(1).mean().div(2).sqrt())
 
 
 def train_diffusion07_toy(name: str, seed: int = 0, schedule: str = "cosine", device: str | torch.device = "cpu",
