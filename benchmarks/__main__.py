@@ -11,15 +11,17 @@ import json
 import time
 from pathlib import Path
 
-from . import (autoencoders, cyclegan, cyclegan_recipes, cyclegan_seeds, data, dcgan, denoising, diffusion, flows, gan_stall,
-               gan_toy, notebooks, spread, stacked, vae)
+from . import (autoencoders, conditional_gan, cyclegan, cyclegan_recipes, cyclegan_seeds, data, dcgan, denoising, diffusion,
+               flows, gan_stall, gan_toy, hallucination, notebooks, spread, stacked, vae, vae_variants)
 
 BENCHMARKS = {"data": data.run, "autoencoders": autoencoders.run, "denoising": denoising.run, "stacked": stacked.run,
-              "vae": vae.run, "gan_toy": gan_toy.run, "gan_stall": gan_stall.run, "dcgan": dcgan.run,
+              "vae": vae.run, "vae_variants": vae_variants.run, "gan_toy": gan_toy.run, "gan_stall": gan_stall.run,
+              "dcgan": dcgan.run, "conditional_gan": conditional_gan.run, "hallucination": hallucination.run,
               "cyclegan": cyclegan.run, "cyclegan_recipes": cyclegan_recipes.run,
               "cyclegan_seeds": cyclegan_seeds.run, "flows": flows.run, "diffusion": diffusion.run,
               "notebooks": notebooks.run, "spread": spread.run}
-TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "dcgan", "cyclegan")  # these accept --from-checkpoints
+TRAINS_MODELS = ("autoencoders", "denoising", "stacked", "vae", "vae_variants", "dcgan", "conditional_gan", "cyclegan",
+                 "hallucination")  # these accept --from-checkpoints
 
 
 def main() -> None:

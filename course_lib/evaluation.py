@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import spearmanr
 import torch
 from torch import nn
 
@@ -37,7 +38,8 @@ __all__ = [
     "frechet_distance", "precision_recall", "PrecisionRecall",
     "nearest_neighbours", "nearest_neighbour_ssim", "nearest_neighbour_mse",
     "Coverage", "mode_coverage", "level_histogram", "level_coverage", "LevelCoverage",
-    "translation_scores", "lesion_signal", "box_smooth", "pixel_auroc",
+    "translation_scores", "lesion_signal", "box_smooth", "pixel_auroc", "rank_correlation",
+    "excess_area",
 ]
 
 
@@ -351,6 +353,29 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     return torch.where(area > 0, total / area.clamp(min=1), torch.nan)
 
 
+def excess_area(images: torch.Tensor, reference: torch.Tensor, threshold: float, size: int = 3,
+                region: torch.Tensor | None = None) -> torch.Tensor:
+    """Per image (B,): the number of pixels where the image is brighter than its reference by more than
+    ``threshold`` on average over the ``size`` × ``size`` box around the pixel (:func:`box_smooth` of
+    images − reference), counting only pixels inside ``region`` (a boolean mask of the images' shape)
+    if given. With a translator's output and the true partner, a positive area is a bright blob the
+    truth does not have — an *invented* lesion in T2 when the threshold is a fraction of a real
+    lesion's signal and the region the white matter; the box ignores single noisy pixels. Pass
+    −images and −reference for dark blobs."""
+    for name, t in (("images", images), ("reference", reference)):
+        _validate.tensor(t, name, shape=IMAGES, nonempty=True, finite=True, what="batch of images")
+    _validate.same_shape(images, reference, ("images", "reference"), "registered pairs: images[i] goes with reference[i]")
+    threshold = _validate.number(threshold, "threshold", minimum=0, open_minimum=True)
+    excess = box_smooth(images - reference, size) > threshold
+    if region is not None:
+        _validate.tensor(region, "region", shape=IMAGES, floating=False, what="boolean mask")
+        if region.dtype != torch.bool:
+            raise TypeError(f"region must be a boolean mask, got {_validate.describe(region)}")
+        _validate.same_shape(images, region, ("images", "region"), "one mask per image")
+        excess = excess & region
+    return excess.flatten(1).sum(1)
+
+
 def box_smooth(maps: torch.Tensor, size: int = 3) -> torch.Tensor:
     """Each pixel of an anomaly map replaced by the mean of the ``size`` × ``size`` box around it
     (the part of the box inside the image). Lesions are blobs a few pixels wide; a reconstruction's
@@ -391,3 +416,16 @@ def pixel_auroc(scores: torch.Tensor, lesion_mask: torch.Tensor, region: torch.T
         raise ValueError(f"pixel_auroc needs both lesion and healthy pixels in the region, got {n_pos} and {n_neg}")
     ranks = rankdata(scores[keep].double().numpy())
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation ρ of two sets of N paired numbers — the Pearson correlation of their
+    ranks (ties share their mean rank), computed by scipy: 1 when b grows whenever a grows, −1 when it
+    always falls, about 0 without a monotone relation."""
+    for name, t in (("a", a), ("b", b)):
+        _validate.tensor(t, name, ndim=1, finite=True, what="tensor of numbers (N,)")
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"a and b must pair up at least two numbers, got {len(a)} and {len(b)}")
+    if a.unique().numel() == 1 or b.unique().numel() == 1:
+        raise ValueError("a and b must each vary: the rank correlation of a constant is undefined")
+    return float(spearmanr(a.detach().cpu().double().numpy(), b.detach().cpu().double().numpy()).statistic)

@@ -25,6 +25,7 @@ from torch import nn
 
 from . import _validate
 from .autoencoders import conv_decoder_head, conv_encoder_trunk
+from .learned_similarity import feature_reconstruction_loss
 from .training import History, adam_with_schedule, backward_and_step, fit, modes_restored_on_error, unchanged_on_nonfinite
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ELBOTerms",
     "negative_elbo",
     "one_hot",
+    "attribute_regularization",
     "ConvVAE",
     "train_vae",
     "evaluate_elbo",
@@ -109,6 +111,27 @@ def negative_elbo(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar
     return ELBOTerms(reconstruction + beta * kl, reconstruction, kl)
 
 
+def attribute_regularization(z_r: torch.Tensor, attribute: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """The AR-VAE's attribute loss (Pati & Lerch, 2021), which makes one latent dimension z_r grow
+    with an attribute a across the batch:
+
+        D_r[i, j] = z_r,i − z_r,j,   D_a[i, j] = a_i − a_j,
+        L_r = (1/B²) Σ_{i,j} | tanh(δ · D_r[i, j]) − sign(D_a[i, j]) |.
+
+    It asks only for the *order* of the codes to follow the order of the attribute (any monotone
+    map of a is as good), so it does not fix the scale of z_r and leaves the KL term to do that;
+    δ sets how sharply tanh turns a distance into an order. 0 ≤ L_r ≤ 2; a 0-d tensor.
+    """
+    _validate.tensor(z_r, "z_r", ndim=1, nonempty=True, finite=True, what="tensor of one latent coordinate per sample")
+    _validate.tensor(attribute, "attribute", ndim=1, finite=True, what="tensor of one attribute value per sample")
+    if len(attribute) != len(z_r):
+        raise ValueError(f"attribute must hold one value per sample ({len(z_r)}), got {len(attribute)}")
+    delta = _validate.number(delta, "delta", minimum=0, open_minimum=True)
+    code_order = torch.tanh(delta * (z_r[:, None] - z_r[None, :]))
+    attribute_order = torch.sign(attribute[:, None] - attribute[None, :]).to(z_r)
+    return (code_order - attribute_order).abs().mean()
+
+
 def one_hot(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Integer labels (B,) → one-hot float rows (B, n_classes), with a clear error for labels out of range."""
     if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.is_floating_point():
@@ -174,25 +197,58 @@ class ConvVAE(nn.Module):
 
 def train_vae(model: ConvVAE, x_train: torch.Tensor, labels: torch.Tensor | None = None, *, epochs: int,
               beta: float = 1.0, sigma_x: float = DEFAULT_SIGMA_X, lr: float = 2e-3, batch_size: int = 64,
+              attribute: torch.Tensor | None = None, gamma: float = 10.0, delta: float = 1.0, attribute_dim: int = 0,
+              similarity: Callable[[torch.Tensor], torch.Tensor] | None = None, similarity_weight: float = 0.02,
               seed: int = 0, progress: bool = True, device: str | torch.device = "cpu") -> History:
     """Minimise the negative ELBO with Adam (one-cycle schedule); history has "loss", "reconstruction", "kl".
 
+    With ``attribute`` (one value per training image) the model is an AR-VAE: the loss gains
+    γ · :func:`attribute_regularization` (z_r = the sampled codes' dimension ``attribute_dim``,
+    δ = ``delta``) and the history an "attribute" term (L_r, unweighted).
+    With ``similarity`` (a fixed feature map Dis_l, e.g.
+    :func:`course_lib.learned_similarity.discriminator_layer`) the loss gains a learned-similarity
+    term, ``similarity_weight`` · ½‖Dis_l(x) − Dis_l(x̂)‖² per image (Larsen et al., 2016), and the
+    history a "similarity" term (unweighted).
     The model trains on ``device`` (moved there; each batch, with its labels, follows it)."""
     model.to(_validate.device(device))
+    if attribute is not None:
+        _validate.tensor(attribute, "attribute", ndim=1, finite=True, what="tensor of one attribute value per image")
+        if len(attribute) != len(x_train):
+            raise ValueError(f"attribute must hold one value per training image ({len(x_train)}), got {len(attribute)}")
+        _validate.integer(attribute_dim, "attribute_dim", minimum=0, maximum=model.latent_dim - 1)
+        _validate.number(gamma, "gamma", minimum=0)
+    if similarity is not None:
+        if not callable(similarity):
+            raise TypeError(f"similarity must be a feature map (a callable module), got {type(similarity).__name__}")
+        _validate.number(similarity_weight, "similarity_weight", minimum=0)
+        if isinstance(similarity, nn.Module):
+            similarity.to(_validate.device(device))  # the feature map runs where the model and its batches are
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
     def step(batch) -> dict[str, torch.Tensor]:
-        x, y = batch if labels is not None else (batch, None)
+        parts = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+        x = parts.pop(0)
+        y = parts.pop(0) if labels is not None else None
         with unchanged_on_nonfinite(model):
-            x_hat, mu, logvar = model(x, y)
+            mu, logvar = model.encode(x, y)  # what model(x, y) does, keeping z for the attribute term
+            z = reparametrize(mu, logvar)
+            x_hat = model.decode(z, y)
             terms = negative_elbo(x_hat, x, mu, logvar, sigma_x=sigma_x, beta=beta)
+            losses = terms._asdict()
+            if attribute is not None:
+                losses["attribute"] = attribute_regularization(z[:, attribute_dim], parts.pop(0), delta)
+                losses["loss"] = losses["loss"] + gamma * losses["attribute"]
+            if similarity is not None:
+                losses["similarity"] = feature_reconstruction_loss(similarity(x), similarity(x_hat))
+                losses["loss"] = losses["loss"] + similarity_weight * losses["similarity"]
             optimizer.zero_grad()
-            backward_and_step(optimizer, terms.loss)
+            backward_and_step(optimizer, losses["loss"])
         schedule.step()
-        return {name: value.detach() for name, value in terms._asdict().items()}
+        return {name: value.detach() for name, value in losses.items()}
 
-    data = x_train if labels is None else (x_train, labels)
+    data = tuple(t for t in (x_train, labels, attribute) if t is not None)
+    data = data[0] if len(data) == 1 else data
     with modes_restored_on_error(model):
         model.train()
         history = fit(step, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, device=device,

@@ -14,11 +14,12 @@
 # %% [markdown]
 # # Exercises 03 — The VAE and the reparametrization trick
 #
-# Four pieces of the lecture, written by you: the reparametrization, the closed-form KL, the
-# negative ELBO with its reduction, and the conditioning of a conditional VAE. After each one a
-# check cell runs your code on hidden cases against the library's reference and either prints a
-# ✓ line or tells you *what* is wrong. At the end, your four functions train a small conditional
-# VAE that generates slices of a requested level.
+# Five pieces of the lecture, written by you: the reparametrization, the closed-form KL, the
+# negative ELBO with its reduction, the conditioning of a conditional VAE, and the AR-VAE's
+# attribute loss. After each one a check cell runs your code on hidden cases against the
+# library's reference and either prints a ✓ line or tells you *what* is wrong. Your functions
+# then train a small conditional VAE that generates slices of a requested level, and a small
+# VAE whose first latent coordinate follows the slice's level.
 # Replace each `raise NotImplementedError()` with your code; run the notebook top to bottom.
 #
 # Read lecture 03 first. This notebook runs in well under a minute.
@@ -34,9 +35,12 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib.checks import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
+from course_lib.checks import (
+    check_attribute_regularization, check_cvae_condition, check_kl_divergence, check_negative_elbo,
+    check_reparametrize,
+)
 from course_lib.data import LEVEL_BANDS, brain_slices
-from course_lib.evaluation import nearest_neighbours
+from course_lib.evaluation import nearest_neighbours, rank_correlation
 from course_lib.plotting import image_grid
 from course_lib.training import fit
 from course_lib.vae import ConvVAE
@@ -172,3 +176,63 @@ assert agreement > 0.4  # chance is 0.25
 image_grid([samples[requested == b][:8] for b in range(len(LEVEL_BANDS))], row_titles=list(LEVEL_BANDS),
            suptitle="your conditional VAE: samples per requested band")
 plt.show()
+
+
+# %% [markdown]
+# ## Exercise 5 — the attribute-regularisation loss
+#
+# For a batch of one latent coordinate `z_r` (shape `(B,)`) and the attribute `attribute` it
+# should follow (shape `(B,)`), return the AR-VAE's loss (lecture 03, section 8)
+#
+# $$D_r[i, j] = z_{r,i} - z_{r,j}, \quad D_a[i, j] = a_i - a_j, \quad
+#   L_r = \frac{1}{B^2}\sum_{i,j}\big|\tanh(\delta\, D_r[i, j]) - \operatorname{sign}(D_a[i, j])\big|,$$
+#
+# a 0-d tensor through which the gradient reaches `z_r`. Broadcasting builds the $B \times B$
+# matrices without a loop: `v[:, None] - v[None, :]`.
+
+# %%
+def my_attribute_regularization(z_r: torch.Tensor, attribute: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    ### BEGIN SOLUTION
+    code_order = torch.tanh(delta * (z_r[:, None] - z_r[None, :]))
+    attribute_order = torch.sign(attribute[:, None] - attribute[None, :])
+    return (code_order - attribute_order).abs().mean()
+    ### END SOLUTION
+
+
+# %%
+check_attribute_regularization(my_attribute_regularization)
+
+# %% [markdown]
+# ## Your AR-VAE
+#
+# Your reparametrization, ELBO and attribute loss train a small VAE (32 px, 8 latent dimensions,
+# 10 epochs) with $\gamma = 10$ on $z_0$ and the slice's axial level as attribute. On held-out
+# levels, how well does $\mu_0$ rank the slices by level — and how well does the best coordinate
+# of the same VAE trained without the attribute loss ($\gamma = 0$)?
+
+# %% tags=["nbval-ignore-output"]
+x_test, meta_test = brain_slices(300, size=32, split="test", seed=1, return_meta=True)
+rank = {}
+for gamma in (0.0, 10.0):
+    seed_everything(0)
+    my_vae = ConvVAE(8, size=32)
+    optimizer = torch.optim.Adam(my_vae.parameters(), lr=2e-3)
+
+    def step(batch):
+        x, level = batch
+        mu, logvar = my_vae.encode(x)
+        z = reparametrize(mu, logvar)
+        loss = negative_elbo(my_vae.decode(z), x, mu, logvar, 1.0) + gamma * my_attribute_regularization(z[:, 0], level)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    fit(step, (x_train, meta_train["level"]), epochs=10, batch_size=64, progress=False)
+    my_vae.eval()
+    with torch.no_grad():
+        mu_test, _ = my_vae.encode(x_test)
+    rho = [abs(rank_correlation(mu_test[:, j], meta_test["level"])) for j in range(8)]
+    rank[gamma] = rho[0] if gamma > 0 else max(rho)
+print(f"|ρ(μ, level)| on held-out levels: AR-VAE's z_0 {rank[10.0]:.3f}; plain VAE's best coordinate {rank[0.0]:.3f}")
+assert rank[10.0] > 0.5

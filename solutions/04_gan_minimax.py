@@ -14,11 +14,12 @@
 # %% [markdown]
 # # Exercises 04 — The GAN minimax game
 #
-# Four pieces of the lecture, written by you: the discriminator's loss, the generator's two
-# losses, one round of the alternating training algorithm, and the mode-coverage count. After
-# each one a check cell runs your code on hidden cases against the library's reference and
-# either prints a ✓ line or tells you *what* is wrong. At the end your own pieces train a GAN on
-# the 8-Gaussian ring and count its modes. Replace each `raise NotImplementedError()` with your
+# Five pieces of the lecture, written by you: the discriminator's loss, the generator's two
+# losses, one round of the alternating training algorithm, the mode-coverage count, and the
+# conditional GAN's discriminator loss. After each one a check cell runs your code on hidden
+# cases against the library's reference and either prints a ✓ line or tells you *what* is wrong.
+# Your own pieces then train a GAN on the 8-Gaussian ring and count its modes, and a
+# conditional GAN that puts each sample on the mode you ask for. Replace each `raise NotImplementedError()` with your
 # code; run the notebook top to bottom.
 #
 # Read lecture 04 first. This notebook runs in well under a minute.
@@ -33,9 +34,15 @@ import matplotlib.pyplot as plt
 import torch
 from torch.nn.functional import softplus
 
-from course_lib.checks import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
+from course_lib.checks import (
+    check_conditional_discriminator_loss, check_discriminator_loss, check_gan_step, check_generator_loss,
+    check_mode_coverage,
+)
+from course_lib.conditional_gan import (
+    ConditionalMLPDiscriminator, ConditionalMLPGenerator, conditional_mode_accuracy, labelled_mixture_sampler,
+)
 from course_lib.data import ring_gaussians
-from course_lib.gan import MLPDiscriminator, MLPGenerator, mixture_sampler, sample_latent
+from course_lib.gan import MLPDiscriminator, MLPGenerator, generator_loss, mixture_sampler, sample_latent
 from course_lib.training import single_threaded
 
 # %% [markdown]
@@ -173,4 +180,66 @@ axes[0].legend()
 axes[1].scatter(*samples.T, s=2, alpha=0.5)
 axes[1].scatter(*ring.modes.T, marker="x", color="k")
 axes[1].set(aspect="equal", xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), title="2,500 samples and the 8 modes")
+plt.show()
+
+
+# %% [markdown]
+# ## Exercise 5 — the conditional discriminator's loss
+#
+# In a conditional GAN the discriminator judges pairs: `discriminator(x, labels)` returns the
+# logits of $D(x \mid y)$, one per sample. Given a batch of `real` samples, as many generated
+# ones `fake` = $G(z \mid y)$, and the integer `labels` $y$ that *both* halves belong to, return
+#
+# $$L_D = \tfrac12\big(\text{mean}[-\log D(x \mid y)] + \text{mean}[-\log(1 - D(G(z \mid y) \mid y))]\big),$$
+#
+# the loss of Exercise 1 on conditional logits. Only $D$ may learn from it: no gradient may reach
+# the generator through `fake`. (You may call your `my_discriminator_loss`.)
+
+# %%
+def my_conditional_discriminator_loss(discriminator, real, fake, labels):
+    ### BEGIN SOLUTION
+    return my_discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels))
+    ### END SOLUTION
+
+
+# %%
+check_conditional_discriminator_loss(my_conditional_discriminator_loss)
+
+# %% [markdown]
+# ## Your conditional GAN on the ring
+#
+# Your loss trains a conditional GAN on the ring, the condition being the mode each point was
+# drawn from: 1,500 rounds, one discriminator step (your loss) and one generator step (the
+# flipped-label loss on $D(G(z \mid y) \mid y)$) each. Then ask for 250 samples of every mode and
+# count how many land within 3σ of the mode asked for.
+
+# %% tags=["nbval-ignore-output"]
+seed_everything(0)
+labelled = labelled_mixture_sampler(ring.modes, 0.01)
+c_generator, c_discriminator = ConditionalMLPGenerator(n_classes=8, hidden=64), ConditionalMLPDiscriminator(8, 64)
+cg_opt = torch.optim.Adam(c_generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+cd_opt = torch.optim.Adam(c_discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+rng = torch.Generator().manual_seed(0)
+with single_threaded():
+    for _ in range(1500):
+        x, y = labelled(128, rng)
+        d_loss = my_conditional_discriminator_loss(c_discriminator, x, c_generator(sample_latent(128, 2, generator=rng), y), y)
+        cd_opt.zero_grad()
+        d_loss.backward()
+        cd_opt.step()
+        g_loss = generator_loss(c_discriminator(c_generator(sample_latent(128, 2, generator=rng), y), y))
+        cg_opt.zero_grad()
+        g_loss.backward()
+        cg_opt.step()
+asked = torch.arange(2000) % 8
+with torch.no_grad():
+    conditional_samples = c_generator(sample_latent(2000, 2, generator=torch.Generator().manual_seed(1)), asked)
+accuracy = conditional_mode_accuracy(conditional_samples, asked, ring.modes, 0.01)
+print(f"your conditional GAN: {100 * accuracy:.1f} % of the samples within 3σ of the mode asked for")
+assert accuracy > 0.5
+
+plt.figure(figsize=(4, 4))
+plt.scatter(*conditional_samples.T, c=asked, cmap="tab10", s=2)
+plt.scatter(*ring.modes.T, marker="x", color="k")
+plt.gca().set(aspect="equal", xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), title="G(z | y), coloured by y")
 plt.show()

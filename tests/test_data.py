@@ -307,3 +307,20 @@ def test_import_and_generate_with_networking_off():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "offline ok" in result.stdout
+
+
+def test_unpaired_lesions_in_one_domain_only():
+    t1, t2, m1, m2 = unpaired_brain_slices(200, seed=3, lesion_prob=(0.0, 0.5), return_meta=True)
+    assert "lesion" not in m1 and 60 <= int(m2["lesion"].sum()) <= 110
+    plain_t1, plain_t2 = unpaired_brain_slices(200, seed=3)
+    assert torch.equal(t1, plain_t1)  # the T1 set is the lesion-free one, slice for slice
+    changed = (t2 != plain_t2).flatten(1).any(dim=1)
+    assert torch.equal(changed, m2["lesion"].bool())  # only the slices with a lesion differ
+    both = unpaired_brain_slices(50, seed=3, lesion_prob=0.3)
+    assert torch.equal(torch.cat(both), torch.cat(unpaired_brain_slices(50, seed=3, lesion_prob=(0.3, 0.3))))
+
+
+@pytest.mark.parametrize("bad", [(0.1,), (0.1, 0.2, 0.3), (0.1, 1.5), (-0.1, 0.0)])
+def test_unpaired_lesion_prob_pair_is_validated(bad):
+    with pytest.raises(ValueError, match="lesion_prob"):
+        unpaired_brain_slices(4, seed=0, lesion_prob=bad)

@@ -7,7 +7,7 @@ import torch
 
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.evaluation import (
-    box_smooth,
+    box_smooth, excess_area, rank_correlation,
     SliceFeatureNet, frechet_distance, lesion_signal, level_coverage, level_histogram, mode_coverage,
     nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, pixel_auroc, precision_recall, slice_features,
     translation_scores,
@@ -273,3 +273,131 @@ def test_box_smooth_averages_the_box_inside_the_image():
         box_smooth(maps, 7)
     with pytest.raises(ValueError, match="maps must be"):
         box_smooth(maps[0], 3)
+
+
+# --- rank_correlation ------------------------------------------------------------------------------
+
+def test_rank_correlation_of_monotone_relations():
+    a = torch.linspace(-2, 3, 25)
+    assert rank_correlation(a, a.exp()) == pytest.approx(1.0)  # nonlinear but increasing: ρ = 1
+    assert rank_correlation(a, a**3 + a) == pytest.approx(1.0)
+    assert rank_correlation(a, -a.exp()) == pytest.approx(-1.0)
+    assert rank_correlation(a, a.flip(0)) == pytest.approx(-1.0)
+    value = rank_correlation(a[:2], a[:2] * 10)
+    assert isinstance(value, float) and value == pytest.approx(1.0)  # two points are enough
+
+
+def test_rank_correlation_matches_scipy():
+    from scipy.stats import spearmanr
+
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(40, generator=g)
+    b = a + 2 * torch.randn(40, generator=g)
+    expected = spearmanr(a.numpy(), b.numpy()).statistic
+    assert rank_correlation(a, b) == pytest.approx(expected, rel=1e-10)
+    assert rank_correlation(b, a) == pytest.approx(expected, rel=1e-10)
+    assert rank_correlation(a.exp(), 3 * b - 1) == pytest.approx(expected, rel=1e-10)  # ranks only
+    ties = torch.randint(4, (30,), generator=g).double()  # ties share their mean rank
+    c = torch.randn(30, generator=g, dtype=torch.float64)
+    assert rank_correlation(ties, c) == pytest.approx(spearmanr(ties.numpy(), c.numpy()).statistic, rel=1e-10)
+
+
+def test_rank_correlation_takes_tensors_that_require_grad():
+    a = torch.linspace(0, 1, 6, requires_grad=True)
+    assert rank_correlation(a, a.detach() ** 2) == pytest.approx(1.0)
+
+
+def test_rank_correlation_errors():
+    a = torch.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="must each vary"):
+        rank_correlation(a, torch.full((5,), 2.0))
+    with pytest.raises(ValueError, match="must each vary"):
+        rank_correlation(torch.zeros(5), a)
+    with pytest.raises(ValueError, match="at least two"):
+        rank_correlation(a, a[:4])
+    with pytest.raises(ValueError, match="at least two"):
+        rank_correlation(a[:1], a[:1])
+    with pytest.raises(ValueError, match="at least two"):
+        rank_correlation(a[:0], a[:0])
+    with pytest.raises(ValueError, match="finite"):
+        rank_correlation(torch.tensor([0.0, float("nan"), 1.0]), torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="finite"):
+        rank_correlation(a, torch.tensor([0.0, 1.0, float("inf"), 2.0, 3.0]))
+    with pytest.raises(ValueError, match="b must"):
+        rank_correlation(a, a[None])
+    with pytest.raises(TypeError, match="a must"):
+        rank_correlation([0.0, 1.0], torch.tensor([0.0, 1.0]))
+
+
+# --- excess_area -----------------------------------------------------------------------------------
+
+def _blob(value: float, size: int = 3, image: int = 11) -> torch.Tensor:
+    """One image with a size × size square of ``value`` in the middle, zero elsewhere."""
+    out = torch.zeros(1, 1, image, image)
+    start = (image - size) // 2
+    out[..., start:start + size, start:start + size] = value
+    return out
+
+
+def test_excess_area_of_a_bright_blob():
+    """A 3 × 3 blob of +0.5: a pixel's 3 × 3 box overlaps it in k = (rows in common) × (columns in common)
+    pixels, each factor 1, 2, 3, 2, 1 across the blob; the box mean is 0.5·k/9. Above 0.2 needs k ≥ 4,
+    i.e. both factors ≥ 2: 3 × 3 = 9 pixels. Above 0.3 needs k ≥ 6: the centre and its 4 neighbours."""
+    blob, reference = _blob(0.5), torch.zeros(1, 1, 11, 11)
+    area = excess_area(blob, reference, 0.2)
+    assert area.shape == (1,) and area.item() == 9
+    assert excess_area(blob, reference, 0.3).item() == 5
+    assert excess_area(blob, reference, 0.6).item() == 0  # the blob is never 0.6 above the reference
+    assert excess_area(blob + 0.3, reference + 0.3, 0.2).item() == 9  # only the difference counts
+    assert excess_area(blob, reference, 0.2, size=1).item() == 9  # no box: the blob's own pixels
+
+
+def test_excess_area_ignores_single_pixels_and_dark_blobs():
+    single = torch.zeros(1, 1, 11, 11)
+    single[..., 5, 5] = 0.5  # averaged over its box: 0.5/9 ≈ 0.056
+    reference = torch.zeros(1, 1, 11, 11)
+    assert excess_area(single, reference, 0.2).item() == 0
+    assert excess_area(single, reference, 0.05).item() == 9  # every pixel whose box holds it
+    assert excess_area(single, reference, 0.2, size=1).item() == 1  # without the box it counts
+    dark = _blob(-0.5)
+    assert excess_area(dark, reference, 0.2).item() == 0
+    assert excess_area(-dark, -reference, 0.2).item() == 9  # negated: dark blobs are counted
+    assert excess_area(reference, _blob(0.5), 0.2).item() == 0  # a blob the image lacks is no excess
+
+
+def test_excess_area_per_image():
+    """A 5 × 5 blob: factors 1, 2, 3, 3, 3, 2, 1; k ≥ 4 needs both factors ≥ 2: 5 × 5 = 25 pixels."""
+    images = torch.cat([_blob(0.5), torch.zeros(1, 1, 11, 11), _blob(0.5, size=5)])
+    area = excess_area(images, torch.zeros_like(images), 0.2)
+    assert area.tolist() == [9, 0, 25]
+
+
+def test_excess_area_errors():
+    images = torch.zeros(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="same shape"):
+        excess_area(images, images[:1], 0.2)
+    with pytest.raises(ValueError, match="same shape"):
+        excess_area(images, torch.zeros(2, 1, 8, 9), 0.2)
+    for threshold in (0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="threshold"):
+            excess_area(images, images, threshold)
+    with pytest.raises(ValueError, match="images must"):
+        excess_area(images[0], images[0], 0.2)
+    with pytest.raises(ValueError, match="finite"):
+        excess_area(torch.full((1, 1, 4, 4), float("nan")), torch.zeros(1, 1, 4, 4), 0.2)
+    with pytest.raises(ValueError, match="size must be odd"):
+        excess_area(images, images, 0.2, size=2)
+
+
+def test_excess_area_counts_only_inside_the_region():
+    images = torch.zeros(2, 1, 16, 16)
+    images[:, :, 4:7, 4:7] = 0.5  # a bright 3 × 3 blob
+    reference = torch.zeros_like(images)
+    region = torch.zeros_like(images, dtype=torch.bool)
+    region[0, :, :8, :8] = True  # the first image's region holds the blob, the second's is empty
+    area = excess_area(images, reference, 0.2, region=region)
+    assert area[0] == excess_area(images, reference, 0.2)[0] and area[1] == 0
+    with pytest.raises(TypeError, match="region"):
+        excess_area(images, reference, 0.2, region=region.float())
+    with pytest.raises(ValueError, match="region"):
+        excess_area(images, reference, 0.2, region=region[:, :, :8])

@@ -12,8 +12,11 @@ from course_lib.checks.autoencoders import check_linear_autoencoder, check_recon
 from course_lib.checks.denoising_stacked import (
     check_masking_noise, check_modality_dropout, check_pretrain_stage, check_salt_and_pepper,
 )
-from course_lib.checks.vae import check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize
+from course_lib.checks.vae import (
+    check_attribute_regularization, check_cvae_condition, check_kl_divergence, check_negative_elbo, check_reparametrize,
+)
 from course_lib.checks.gan import check_discriminator_loss, check_gan_step, check_generator_loss, check_mode_coverage
+from course_lib.checks.conditional_gan import check_conditional_discriminator_loss
 from course_lib.checks.cyclegan import (
     check_cycle_consistency_loss, check_cyclegan_generator_step, check_identity_loss, check_lsgan_losses,
 )
@@ -35,10 +38,12 @@ __all__ = [
     "check_kl_divergence",
     "check_negative_elbo",
     "check_cvae_condition",
+    "check_attribute_regularization",
     "check_discriminator_loss",
     "check_generator_loss",
     "check_gan_step",
     "check_mode_coverage",
+    "check_conditional_discriminator_loss",
     "check_cycle_consistency_loss",
     "check_lsgan_losses",
     "check_identity_loss",

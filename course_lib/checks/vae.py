@@ -1,5 +1,5 @@
 """Self-checks for lecture 03 (the VAE): reparametrization, the closed-form KL, the negative ELBO,
-and the conditioning of a conditional VAE."""
+the conditioning of a conditional VAE, and the AR-VAE's attribute regularization."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import torch
 from course_lib.checks._framework import (
     _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
 )
-from course_lib.vae import gaussian_nll, kl_to_standard_normal, negative_elbo, one_hot
+from course_lib.vae import attribute_regularization, gaussian_nll, kl_to_standard_normal, negative_elbo, one_hot
 
-__all__ = ["check_reparametrize", "check_kl_divergence", "check_negative_elbo", "check_cvae_condition"]
+__all__ = ["check_reparametrize", "check_kl_divergence", "check_negative_elbo", "check_cvae_condition",
+           "check_attribute_regularization"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,3 +207,120 @@ def check_cvae_condition(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.T
             if not out.requires_grad:
                 _fail(name, case + "the output is cut off from h: gradients must flow back to the encoder's features.")
     _passed(name, "3 hidden batches give [h, one-hot(c)], with gradients flowing to h.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The AR-VAE's attribute regularization
+# ---------------------------------------------------------------------------------------------
+
+def _attribute_cases(g: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Tensor, float]]:
+    """Hidden batches (title, z_r, attribute, δ): even and odd sizes, ties, negative and skewed attributes.
+    The codes are small enough that tanh(δ·D_r) is not saturated, so δ and tanh both matter."""
+    return [
+        ("8 samples, uniform attribute, δ = 1", torch.randn(8, generator=g), torch.rand(8, generator=g), 1.0),
+        ("7 samples, attribute with ties, δ = 10", 0.2 * torch.randn(7, generator=g),
+         torch.tensor([2.0, 0.0, 1.0, 2.0, 0.0, 2.0, 1.0]), 10.0),
+        ("5 samples, negative skewed attribute, δ = 1", 0.7 * torch.randn(5, generator=g),
+         -torch.randn(5, generator=g).exp(), 1.0),
+        ("12 samples, negative attribute with ties, δ = 10", 0.15 * torch.randn(12, generator=g),
+         torch.randint(4, (12,), generator=g).float() * -2.5 - 0.5, 10.0),
+    ]
+
+
+def _attribute_mistakes(z: torch.Tensor, a: torch.Tensor, delta: float) -> list[tuple[torch.Tensor, str]]:
+    """Values that plausible mistakes give on one hidden batch, each with the hint that names the mistake."""
+    n = len(z)
+    d_r = z[:, None] - z[None, :]
+    d_a = a[:, None] - a[None, :]
+    t, s = torch.tanh(delta * d_r), torch.sign(d_a)
+    per_pair = (t - s).abs()
+    return [
+        ((t + s).abs().mean(), "the code differences and the attribute differences are taken in opposite orders "
+         "(one as i − j, the other as j − i), so the loss rewards codes that run *against* the attribute; take "
+         "both differences in the same order."),
+        (per_pair.sum() / (n * n - n), "you averaged over the B(B − 1) pairs with i ≠ j only; the mean runs over "
+         "all B² pairs (i, j), the diagonal included."),
+        (per_pair.sum(), "you summed over the pairs; average instead (the loss lies between 0 and 2)."),
+        (per_pair.sum(1).mean(), "you summed over one index of the pairs and averaged over the other; average over "
+         "all B² pairs."),
+        ((torch.tanh(d_r) - s).abs().mean(), "δ is missing: the code differences must be scaled by δ inside tanh "
+         "(δ sets how sharply a distance becomes an order)."),
+        ((delta * torch.tanh(d_r) - s).abs().mean(), "δ multiplies the tanh instead of the code differences "
+         "inside it."),
+        ((delta * d_r - s).abs().mean(), "tanh is missing: the raw (scaled) code differences are compared with "
+         "the attribute's signs, which lie in {−1, 0, 1}; squash δ·D_r into (−1, 1) first."),
+        ((d_r - s).abs().mean(), "tanh and δ are missing: the raw code differences are compared with the "
+         "attribute's signs, which lie in {−1, 0, 1}."),
+        ((t - s).pow(2).mean(), "you squared the differences; the loss is the mean *absolute* difference."),
+        ((t - d_a).abs().mean(), "you compared with the attribute differences themselves; the loss uses only their "
+         "sign (the order), so it must not change when the attribute is rescaled."),
+        ((t - torch.tanh(delta * d_a)).abs().mean(), "you took tanh of the attribute differences too; the attribute "
+         "side uses only their sign, −1, 0 or 1 (the order)."),
+        ((torch.sign(d_r) - s).abs().mean(), "you took the sign of the code differences: sign has a zero gradient "
+         "everywhere, so z_r could never learn from the loss. The code side must be the smooth tanh(δ·D_r)."),
+    ]
+
+
+def check_attribute_regularization(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
+    """Check ``fn(z_r, attribute, delta)``, the AR-VAE's attribute loss (Pati & Lerch, 2021),
+
+        D_r[i, j] = z_r,i − z_r,j,   D_a[i, j] = a_i − a_j,
+        L_r = (1/B²) Σ_{i,j} | tanh(δ · D_r[i, j]) − sign(D_a[i, j]) |,
+
+    on hidden batches (odd sizes, attributes with ties, negative and skewed attributes, δ = 1 and
+    10): a 0-d tensor with the reference's value and the reference's gradient with respect to z_r,
+    inputs left unchanged.
+    """
+    name = "check_attribute_regularization"
+    _expect_callable(name, fn, "your attribute-regularization function")
+    with _seeded() as g:
+        cases = _attribute_cases(g)
+        for i, (title, z_values, attribute, delta) in enumerate(cases, start=1):
+            n = len(z_values)
+            z = z_values.clone().requires_grad_()
+            z_copy, attribute_copy = z_values.clone(), attribute.clone()
+            case = f"On batch {i} ({title}): "
+            with _student_code(name, f"your function on batch {i}"):
+                value = fn(z, attribute, delta)
+            if value is None:
+                _fail(name, case + "it returned None: did you forget the return statement?")
+            if isinstance(value, (int, float)):
+                _fail(name, case + f"it returned a Python {type(value).__name__}; return a 0-d tensor that autograd "
+                      "can differentiate (no .item() or float()).")
+            if not isinstance(value, torch.Tensor):
+                _fail(name, case + f"it returned a {type(value).__name__}, expected a 0-d tensor.")
+            if value.ndim != 0:
+                per = {(n,): "one number per sample", (n, n): "one number per pair (i, j)"}.get(
+                    tuple(value.shape), "more than one number")
+                _fail(name, case + f"it returned shape {tuple(value.shape)}, {per}; the loss is one number: the "
+                      "mean over all pairs (i, j).")
+            for given, kept, what in ((z, z_copy, "z_r"), (attribute, attribute_copy, "attribute")):
+                if given.shape != kept.shape or not torch.equal(given.detach(), kept):
+                    _fail(name, case + f"your function changed its input `{what}` in place; the caller still needs "
+                          "it. Work on new tensors (no in-place operations such as `-=`, `.sub_()`, `[...] =` on "
+                          "the inputs).")
+            if value.grad_fn is None:
+                _fail(name, case + "the result is cut off from the autograd graph (no grad_fn): no gradient could "
+                      "reach z_r. Was z_r detached, turned into numbers, or the loss computed under no_grad?")
+            if not torch.isfinite(value):
+                _fail(name, case + f"the loss is {value.item()}; it must be a finite number between 0 and 2.")
+            expected = attribute_regularization(z_copy, attribute_copy, delta)
+            if not _close(value.detach(), expected, rtol=1e-4, atol=1e-6):
+                hint = "the value differs from the mean over all pairs of |tanh(δ·D_r) − sign(D_a)|."
+                for wrong, known in _attribute_mistakes(z_copy, attribute_copy, delta):
+                    if _close(value.detach(), wrong, rtol=1e-4, atol=1e-6):
+                        hint = known
+                        break
+                _fail(name, case + f"got {value.item():.6g}, expected {expected.item():.6g}: {hint}")
+            (grad,) = torch.autograd.grad(value, z, allow_unused=True)
+            reference = z_copy.clone().requires_grad_()
+            (ref_grad,) = torch.autograd.grad(attribute_regularization(reference, attribute_copy, delta), reference)
+            if grad is None or not _close(grad, ref_grad, rtol=1e-4, atol=1e-6):
+                if grad is None or not grad.any():
+                    _fail(name, case + "the value is right, but no gradient reaches z_r: the code side must be a "
+                          "differentiable function of z_r (no sign, rounding or detach on it).")
+                _fail(name, case + "the value is right, but its gradient with respect to z_r is not: both codes "
+                      "of every pair, z_r,i and z_r,j, must enter through differentiable operations (nothing "
+                      "detached).")
+    _passed(name, f"{len(cases)} hidden batches (odd sizes, ties, negative attributes, δ = 1 and 10) agree with the "
+            "reference in value and in the gradient reaching z_r.")

@@ -238,25 +238,32 @@ def paired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: i
     return (t1, t2, meta) if return_meta else (t1, t2)
 
 
-def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0,
-                          augment: bool = True, lesion_prob: float = 0.0, return_meta: bool = False):
+def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed: int = 0, augment: bool = True,
+                          lesion_prob: float | tuple[float, float] = 0.0, return_meta: bool = False):
     """(t1, t2): ``n`` T1 and ``n`` T2-like slices of *different* anatomy — no slice has a partner.
 
     The split's levels are dealt in runs of four, alternately to the T1 and the T2 set, so the
     two sets cover the whole brain but share no level; the warps are drawn independently.
     With ``return_meta`` the result is (t1, t2, meta_t1, meta_t2). ``lesion_prob`` applies to
-    both sets (independent lesions; each meta then holds its set's labels and masks).
+    both sets (independent lesions; each meta then holds its set's labels and masks); a pair
+    ``(p_t1, p_t2)`` gives each set its own, e.g. ``(0.0, 0.5)`` for lesions in the T2 set only
+    (lecture 05's hallucination experiment). A set with probability 0 has no lesion meta.
     """
     _check_args(n, size, split, seed)
-    _validate.fraction(lesion_prob, "lesion_prob", why="a probability")
+    if isinstance(lesion_prob, (tuple, list)):
+        if len(lesion_prob) != 2:
+            raise ValueError(f"lesion_prob must be one probability or a pair (p_t1, p_t2), got {len(lesion_prob)} values")
+        probs = tuple(_validate.fraction(p, f"lesion_prob[{i}]", why="a probability") for i, p in enumerate(lesion_prob))
+    else:
+        probs = (_validate.fraction(lesion_prob, "lesion_prob", why="a probability"),) * 2
     levels = level_ids(split)
     side = (np.arange(len(levels)) // 4) % 2
     out = []
     for which, contrast in enumerate(CONTRASTS):
         rng = np.random.default_rng([seed, 10 + which])
         level, coords = _geometry(rng, levels[side == which], n, size, augment)
-        lesions = (_lesion_masks(np.random.default_rng([seed, 110 + which]), coords, size, lesion_prob)
-                   if lesion_prob > 0 else None)
+        lesions = (_lesion_masks(np.random.default_rng([seed, 110 + which]), coords, size, probs[which])
+                   if probs[which] > 0 else None)
         out.append((_render(rng, contrast, coords, size, augment, lesions), _with_lesions(_meta(level), lesions)))
     (t1, m1), (t2, m2) = out
     return (t1, t2, m1, m2) if return_meta else (t1, t2)

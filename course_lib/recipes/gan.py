@@ -11,13 +11,20 @@ from torch import nn
 
 from ..data import brain_slices, grid_gaussians, ring_gaussians
 from ..evaluation import SliceFeatureNet, train_feature_net
+from ..conditional_gan import (ConditionalDCGAN, labelled_mixture_sampler, train_conditional_dcgan,
+                               train_toy_cgan)
+from ..data import LEVEL_BANDS
+from ..learned_similarity import discriminator_layer
+from ..vae import ConvVAE, train_vae
 from ..gan import DCGAN, ToyGAN, mixture_sampler, train_dcgan, train_toy_gan
 from ..training import History
 from . import Recipe
+from .vae import VAE03_EPOCHS, VAE03_LATENT, VAE03_SIGMA_X, vae03_train_data
 
 __all__ = ["GAN04_TOY_RECIPE", "GAN04_SNAPSHOT_STEPS", "TOY_STD", "toy_modes", "train_gan04_toy",
            "FEATURES04_EPOCHS", "DCGAN04_LATENT", "DCGAN04_WIDTH", "DCGAN04_EPOCHS", "DCGAN04_SNAPSHOT_EPOCHS",
-           "features04_train_data", "dcgan04_train_data", "RECIPES"]
+           "features04_train_data", "dcgan04_train_data", "CGAN04_TOY_RECIPE", "train_cgan04_toy",
+           "cdcgan04_train_data", "SIMILARITY04_WEIGHT", "SIMILARITY04_BLOCKS", "RECIPES"]
 
 # The toy GANs' training settings (what each does: course_lib.gan.train_toy_gan).
 GAN04_TOY_RECIPE = dict(steps=12_000, batch_size=128, late_batch_size=256, late_fraction=0.75, hold=0.9,
@@ -86,6 +93,46 @@ def _dcgan04_fit(model: nn.Module, progress: bool, device: str | torch.device) -
     return result["history"]
 
 
+# The conditional GANs: the toy cGAN's condition is the mode a point was drawn from; the slice
+# cGAN's is the band of axial level. Same budgets and optimiser as their unconditional twins.
+CGAN04_TOY_RECIPE = dict(steps=2_000, batch_size=256, lr=1e-3, hold=0.5, r1_gamma=0.03, ema_decay=0.995,
+                         latent_dim=2, hidden=128)
+
+
+def train_cgan04_toy(name: str, seed: int = 0, device: str | torch.device = "cpu") -> dict:
+    """Train the lecture's toy cGAN on ``name`` (condition: the mode) with ``CGAN04_TOY_RECIPE``."""
+    modes = toy_modes(name)
+    return train_toy_cgan(labelled_mixture_sampler(modes, TOY_STD[name]), len(modes), seed=seed, device=device,
+                          **CGAN04_TOY_RECIPE)
+
+
+def cdcgan04_train_data():
+    """The DCGAN's 4,000 training slices (64 px, seed 0) with their band of axial level (0…3)."""
+    x, meta = brain_slices(4000, size=64, seed=0, return_meta=True)
+    return x, meta["band"]
+
+
+def _cdcgan04_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
+    x, bands = cdcgan04_train_data()
+    return train_conditional_dcgan(model.generator, model.discriminator, x, bands, epochs=DCGAN04_EPOCHS,
+                                   progress=progress, device=device)["history"]
+
+
+# Learned similarity: lecture 03's VAE recipe plus ½‖Dis_l(x) − Dis_l(x̂)‖², Dis_l = the first three blocks of
+# the DCGAN's discriminator (fixed). The weight was chosen among 0, 0.01, 0.02, 0.04 by the Fréchet distance of
+# prior samples to a selection set of fresh training-level slices (seed 31; the lecture's reference is seed 21).
+SIMILARITY04_WEIGHT, SIMILARITY04_BLOCKS = 0.02, 3
+
+
+def _similarity04_fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
+    from ..zoo import load  # the trained DCGAN04 (zoo imports the recipes, so not at module level)
+
+    x, _ = vae03_train_data()
+    similarity = discriminator_layer(load("dcgan04", device=device).discriminator, SIMILARITY04_BLOCKS)
+    return train_vae(model, x, epochs=VAE03_EPOCHS, sigma_x=VAE03_SIGMA_X, similarity=similarity,
+                     similarity_weight=SIMILARITY04_WEIGHT, progress=progress, device=device)
+
+
 RECIPES = [
     _gan04_toy("ring"),
     _gan04_toy("grid"),
@@ -97,4 +144,11 @@ RECIPES = [
            description=f"lecture 04: DCGAN (z in R^{DCGAN04_LATENT}, width {DCGAN04_WIDTH}), flipped-label loss, "
                        f"{DCGAN04_EPOCHS} epochs on dcgan04_train_data(), samples saved at epochs "
                        f"{DCGAN04_SNAPSHOT_EPOCHS}"),
+    Recipe(name="cdcgan04", build=lambda: ConditionalDCGAN(DCGAN04_LATENT, len(LEVEL_BANDS), DCGAN04_WIDTH),
+           fit=_cdcgan04_fit,
+           description=f"lecture 04: conditional DCGAN (condition: band of axial level; projection discriminator), "
+                       f"{DCGAN04_EPOCHS} epochs on cdcgan04_train_data()"),
+    Recipe(name="vae04_learned_similarity", build=lambda: ConvVAE(VAE03_LATENT, size=64), fit=_similarity04_fit,
+           description=f"lecture 04: lecture 03's VAE recipe plus the learned-similarity term (weight "
+                       f"{SIMILARITY04_WEIGHT}) on the first {SIMILARITY04_BLOCKS} blocks of dcgan04's discriminator"),
 ]

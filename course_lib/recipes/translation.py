@@ -19,7 +19,7 @@ from . import Recipe
 
 __all__ = ["TRANSLATION05", "TRANSLATION05_N_TRAIN", "TRANSLATION05_EPOCHS", "TRANSLATION05_BATCH",
            "TRANSLATION05_EMA", "CYCLEGAN05_LAMBDA_CYC", "CYCLEGAN05_LAMBDA_ID", "CYCLEGAN05_LR", "CYCLEGAN05_D_LR",
-           "cyclegan05_train_data", "pix2pix05_train_data", "translation05_test_data", "lesion05_test_data",
+           "cyclegan05_train_data", "HALLUCINATION05_LESION_PROBS", "cyclegan05_lesion_train_data", "pix2pix05_train_data", "translation05_test_data", "lesion05_test_data",
            "RECIPES"]
 
 # Every translator's networks and budget below are the same; only the losses (and pix2pix's paired data) differ.
@@ -33,6 +33,18 @@ def cyclegan05_train_data():
     """(X, Y): ``TRANSLATION05_N_TRAIN`` T1 and as many T2-like training slices of different anatomy
     (unpaired, 64 px, seed 0)."""
     return unpaired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
+
+
+# Lecture 05's hallucination experiment (Cohen et al., 2018): the same CycleGAN recipe, trained on
+# the same slices, except that the T2-like training slices carry lesions with each of these
+# probabilities (name suffix → probability; 1.0: every slice with room for a lesion has one).
+HALLUCINATION05_LESION_PROBS = {"half": 0.5, "all": 1.0}
+
+
+def cyclegan05_lesion_train_data(lesion_prob: float):
+    """(X, Y) as ``cyclegan05_train_data`` — the same anatomy, warps and noise — but with white-matter
+    lesions in the T2-like slices with probability ``lesion_prob``, and none in the T1 ones."""
+    return unpaired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0, lesion_prob=(0.0, lesion_prob))
 
 
 def pix2pix05_train_data():
@@ -60,9 +72,9 @@ def lesion05_test_data(n: int = 200):
 Fit = Callable[[nn.Module, bool, str | torch.device], History]
 
 
-def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str) -> Fit:
+def _cyclegan05_fit(lambda_cyc: float, lambda_id: float, desc: str, data=cyclegan05_train_data) -> Fit:
     def fit(model: nn.Module, progress: bool, device: str | torch.device) -> History:
-        x, y = cyclegan05_train_data()
+        x, y = data()
         with single_threaded():
             return train_cyclegan(model, x, y, epochs=TRANSLATION05_EPOCHS, batch_size=TRANSLATION05_BATCH,
                                   lr=CYCLEGAN05_LR, d_lr=CYCLEGAN05_D_LR, lambda_cyc=lambda_cyc,
@@ -89,6 +101,13 @@ RECIPES = [
            fit=_cyclegan05_fit(CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, "CycleGAN"),
            description=f"lecture 05: CycleGAN (λ_cyc = {CYCLEGAN05_LAMBDA_CYC:g}, λ_id = {CYCLEGAN05_LAMBDA_ID:g}) "
                        f"on cyclegan05_train_data(), {_BUDGET05}"),
+    *[Recipe(name=f"cyclegan05_lesions_{suffix}_t2", build=lambda: CycleGAN(**TRANSLATION05),
+             fit=_cyclegan05_fit(CYCLEGAN05_LAMBDA_CYC, CYCLEGAN05_LAMBDA_ID, f"CycleGAN, lesions in {suffix} of T2",
+                                 data=lambda p=p: cyclegan05_lesion_train_data(p)),
+             description=f"lecture 05's hallucination experiment: the CycleGAN recipe on "
+                         f"cyclegan05_lesion_train_data({p}) (lesions in the T2-like slices with probability {p}, "
+                         f"none in T1), {_BUDGET05}")
+      for suffix, p in HALLUCINATION05_LESION_PROBS.items()],
     Recipe(name="naive05", build=lambda: CycleGAN(**TRANSLATION05), fit=_cyclegan05_fit(0.0, 0.0, "naive GANs"),
            description=f"lecture 05: the naive one-sided GANs (CycleGAN with λ_cyc = λ_id = 0) on "
                        f"cyclegan05_train_data(), {_BUDGET05}"),
