@@ -13,7 +13,8 @@ model), with a second such set (seed 22) as the floor: sharpness (mean squared d
 neighbouring pixels), Fréchet distance, precision and recall of 1,000 prior samples, and the median
 pixel MSE of 300 samples to their nearest training slice (memorisation). Also, with no training: the
 share of 300 fresh slices on which pixel MSE, the level network's features and the DCGAN
-discriminator's third block call a 2-px shifted copy closer than a 3 × 3 box-blurred one, and the
+discriminator's third block call a 1-px shifted copy closer than a 3 × 3 box-blurred one (and the
+median ratio of the two distances), and the
 level-network "inception score" of real slices, DCGAN and VAE samples and a replay of 8 training slices.
 """
 
@@ -72,14 +73,16 @@ def generator_scores(images, f_ref, features, x_train) -> dict[str, float]:
 
 def similarity_measures(real, features, dcgan) -> dict:
     originals = real[:300]
-    shifted, blurred = torch.roll(originals, shifts=2, dims=-1), box_smooth(originals, 3)
+    shifted, blurred = torch.roll(originals, shifts=1, dims=-1), box_smooth(originals, 3)
     dis_l = discriminator_layer(dcgan.discriminator, blocks=3)
     embed = {"pixel_mse": lambda x: x.flatten(1), "level_network_features": lambda x: slice_features(features, x),
              "discriminator_layer_3": lambda x: dis_l(x).flatten(1).detach()}
-    shift_closer = {}
+    shift_closer, blur_weight = {}, {}
     for name, e in embed.items():
         base = e(originals)
-        shift_closer[name] = round(((e(shifted) - base).pow(2).sum(1) < (e(blurred) - base).pow(2).sum(1)).double().mean().item(), 4)
+        d_shift, d_blur = (e(shifted) - base).pow(2).sum(1), (e(blurred) - base).pow(2).sum(1)
+        shift_closer[name] = round((d_shift < d_blur).double().mean().item(), 4)
+        blur_weight[name] = round((d_blur / d_shift).median().item(), 3)
     x_dcgan = recipes04.dcgan04_train_data()
     with torch.no_grad():
         bins = features(x_dcgan).argmax(1)
@@ -91,7 +94,8 @@ def similarity_measures(real, features, dcgan) -> dict:
         with torch.no_grad():
             p = torch.cat([features(c).softmax(1) for c in images.split(250)])
         scores[name] = round(inception_score(p), 3)
-    return {"shift_judged_closer_than_blur": shift_closer, "level_network_inception_score": scores}
+    return {"shift_judged_closer_than_blur": shift_closer, "median_blur_over_shift_distance": blur_weight,
+            "level_network_inception_score": scores}
 
 
 def run(out: Path | None = None, from_checkpoints: bool = False) -> dict:

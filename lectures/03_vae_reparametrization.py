@@ -626,11 +626,16 @@ plt.show()
 
 # %% [markdown]
 # The regularised coordinate ranks the held-out slices by level better than the plain VAE's best
-# coordinate does, and — the practical difference — moving along it walks through the brain in
-# order from *every* starting code we tried, where the plain VAE's best coordinate sometimes
-# mixes level with other changes and turns back. The regulariser costs nothing measurable in the
-# ELBO here: the level was already the dominant variation of the data, and the AR-VAE only
-# decides *where* it is stored (the five-seed comparison is in `python -m benchmarks vae`).
+# coordinate does — on each of three training seeds (ρ = 0.91 ± 0.01 against 0.80 ± 0.06,
+# `python -m benchmarks vae_variants`) — and it is always the coordinate we chose, $z_0$; the
+# plain VAE spreads the level over whichever coordinates training happens to give it (10, 2 and
+# 12 on the three seeds). Traversing $z_0$ moved through the brain in order from every starting
+# code on every seed (rank correlation of step and level read ≥ 0.85 for each of the 20 codes).
+# The plain VAE's best coordinate did so too on two of the three seeds, but not on the shipped
+# one, where traversals from some codes turn back. The regulariser costs nothing measurable in
+# the ELBO: 0.06 ± 0.27 nats per image over the three seeds. The level was already the dominant
+# variation of the data; the AR-VAE decides *where* it is stored, and makes that one coordinate
+# monotone in it.
 #
 # > **Case study — cardiac shapes with clinical axes** (AR-VAE: Pati & Lerch, *Neural Computing
 # > and Applications*, 2021; applied to cardiac shapes in the source lecture of CREATIS and ÉTS
@@ -660,8 +665,9 @@ plt.show()
 # * A conditional VAE generates slices of a requested level: two thirds land in the requested
 #   band, against 94 % for real slices judged the same way.
 # * An attribute loss on one coordinate (AR-VAE) gives the latent space an axis with a name: $z_0$
-#   ranks held-out slices by level better than any coordinate of the plain VAE, and traversing it
-#   walks through the brain in order, at no measurable cost in the ELBO.
+#   ranks held-out slices by level better than any coordinate of the plain VAE (ρ 0.91 against
+#   0.80 over three seeds), and traversing it walks through the brain in order, at no measurable
+#   cost in the ELBO.
 #
 # **In medical imaging**, conditional VAEs reconstruct 3D structure from a few 2D views (the
 # fetal-skull case study of section 7), VAEs model normal anatomy for anomaly detection, and

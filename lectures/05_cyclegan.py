@@ -18,13 +18,15 @@
 # trained on two sets of images that contain *no pairs*; the naive one-sided GAN it improves on;
 # pix2pix, trained on registered pairs, as the upper bound; and an evaluation of all of them —
 # with identity and histogram matching as baselines — against the true T2 partner of each
-# held-out slice. Then the experiment that matters most for medicine: what a translator does to
-# a lesion it never saw.
+# held-out slice. Then the experiments that matter most for medicine: what a translator does to
+# a lesion it never saw, and whether one trained on lesions in only one domain invents or erases
+# them.
 #
-# **Time:** about 70 s top to bottom on a 2-core laptop. The four translators (CycleGAN, the
-# naive GANs, two pix2pix models) were trained beforehand by `make checkpoints` with the same
-# library code — about 63 minutes of one CPU core (CycleGAN 26, naive GANs 25, each pix2pix
-# 6); this notebook trains a CycleGAN for a few seconds on screen and loads the rest.
+# **Time:** about 80 s top to bottom on a 2-core laptop. The six translators (CycleGAN, the
+# naive GANs, two pix2pix models, two CycleGANs trained with lesions in the T2 set) were trained
+# beforehand by `make checkpoints` with the same library code — about two hours of one CPU core
+# (each CycleGAN about 26 minutes, the naive GANs 25, each pix2pix 6); this notebook trains a
+# CycleGAN for a few seconds on screen and loads the rest.
 #
 # A scanner rarely gives you every contrast you want. If a T2 image could be computed from a
 # T1 image, a missing sequence could be filled in, or a model trained on one contrast used on
@@ -47,8 +49,8 @@ from course_lib.cyclegan import (
     CycleGAN, cycle_consistency_loss, histogram_match, identity_loss, lsgan_discriminator_loss, lsgan_generator_loss,
     train_cyclegan, translate,
 )
-from course_lib.data import LEVEL_BANDS
-from course_lib.evaluation import lesion_signal, translation_scores
+from course_lib.data import LEVEL_BANDS, t2_white_matter
+from course_lib.evaluation import excess_area, lesion_signal, translation_scores
 from course_lib.gan import generator_loss
 from course_lib.plotting import image_grid
 from course_lib.recipes import translation as recipes05
@@ -306,6 +308,16 @@ plt.show()
 # We train it with the same generator network, the same number of slices, batch size and epochs
 # as CycleGAN (`zoo.load("pix2pix05_t1_t2")` and `"pix2pix05_t2_t1"`) on
 # `recipes05.pix2pix05_train_data()`, registered pairs from the training levels.
+#
+# > **Case study — CT from MR** (Nie, Trullo, Petitjean, Ruan & Shen: *Medical image synthesis
+# > with context-aware generative adversarial networks*). Radiotherapy planning and PET
+# > attenuation correction need CT, and an MR-only workflow would spare the patient a CT scan.
+# > The generator is a fully convolutional network of convolution, batch-norm and ReLU blocks
+# > that maps an MR image to a CT image; a discriminator separates real from synthetic CT; and
+# > a Euclidean (L2) loss to the patient's own CT plays the part of pix2pix's L1 term — so,
+# > like pix2pix, it needs registered MR–CT pairs. The source compares the network trained alone
+# > with the adversarial one by eye; it gives no figures. Section 6's warning applies to every
+# > synthetic CT.
 
 # %% [markdown]
 # ## 5. The evaluation table
@@ -435,6 +447,16 @@ plt.show()
 # settling it would take translators trained on other splits, several seeds each. The lesson
 # stands either way: a mean over the test set hides where a translator fails, and an unpaired
 # translator learns "looks like T2" only from the anatomy its target set shows it.
+#
+# > **Case study — edge-aware translation between MR contrasts** (Yu, Zhou, Wang, Shi, Fripp &
+# > Bourgeat: *Ea-GANs: edge-aware generative adversarial networks for cross-modality MR image
+# > synthesis*, IEEE Transactions on Medical Imaging, 2019). The task is this lecture's:
+# > compute one MR contrast from another, with the boundaries of structures in the right place.
+# > Our translators compare intensities or judge overall realism; none is told where edges are.
+# > Ea-GANs add edge maps of the images to the losses; in the discriminator-induced variant
+# > (dEa-GAN) the discriminator sees them too, so an output with misplaced boundaries is easier
+# > to reject — aimed at exactly the kind of error this section found on the outlines of small
+# > islands of brain. The source gives no figures.
 
 # %% [markdown]
 # ## 6. The danger: what happens to a lesion?
@@ -483,6 +505,83 @@ plt.show()
 # that matter before anyone reads it as a scan.
 
 # %% [markdown]
+# ## 7. Hallucination, measured
+#
+# Cohen et al.'s experiment can be run here. The data module can put lesions into one domain
+# only: `recipes05.cyclegan05_lesion_train_data(p)` is CycleGAN's training data slice for slice —
+# the same T1 set, the same T2-like anatomy, warps and noise — except that each T2-like slice
+# carries white-matter lesions with probability $p$; no T1 slice does. Two CycleGANs, trained
+# with section 3's recipe otherwise unchanged: $p = 0.5$ (`zoo.load("cyclegan05_lesions_half_t2")`)
+# and $p = 1$, every T2-like slice with room for a lesion has one (`"cyclegan05_lesions_all_t2"`).
+# Two questions, on held-out slices whose truth we know:
+#
+# 1. **Invented:** translate the 500 lesion-free held-out T1 slices of section 5 to T2. Inside
+#    the white matter of the true T2 partner (`t2_white_matter`: where lesions are drawn), is
+#    the output brighter than the truth by more than ¾ of a real lesion's signal (the median of
+#    section 6's true partners), averaged over a 3 × 3 box so that a single noisy pixel does not
+#    count (`excess_area`)? A slice with such a blob has an *invented* lesion. The ¾ was chosen on
+#    validation pairs, before any test slice was translated: the lowest multiple of ⅛ at which
+#    the two lesion-free translators flag at most 10 % of lesion-free slices (at ½, the lesion-free
+#    CycleGAN's ordinary errors on bright rims already flag a third; `python -m benchmarks
+#    hallucination`). The same detector on section 6's true T2 partners, with against without
+#    their lesions, shows how many real lesions it sees.
+# 2. **Erased:** translate section 6's T2 slices with lesions back to T1 with $F$. How much of
+#    the true T1 lesion signal (dark) survives?
+
+# %% tags=["nbval-ignore-output"]
+lesion_cyclegans = {p: zoo.load(f"cyclegan05_lesions_{p}_t2") for p in ("half", "all")}
+threshold = 0.75 * signal["true T2 partner"].median().item()
+detected = (excess_area(t2_les, t2_clean, threshold, region=t2_white_matter(t2_clean)) > 0).float().mean().item()
+print(f"threshold {threshold:.3f}: the detector finds {100 * detected:.0f} % of the real lesions in the true T2 partners")
+t1_to_t2 = {"CycleGAN, lesion-free T2": translations["t1_to_t2"]["CycleGAN (unpaired)"],
+            "pix2pix (paired, lesion-free)": translations["t1_to_t2"]["pix2pix (paired)"],
+            "CycleGAN, lesions in half of T2": translate(lesion_cyclegans["half"].G, test_t1),
+            "CycleGAN, lesions in all of T2": translate(lesion_cyclegans["all"].G, test_t1)}
+white_matter = t2_white_matter(test_t2)
+invented = {name: excess_area(out, test_t2, threshold, region=white_matter) for name, out in t1_to_t2.items()}
+invented_rate = {name: (area > 0).float().mean().item() for name, area in invented.items()}
+print(f"\nInvented: {len(test_t1)} lesion-free held-out T1 slices translated to T2")
+for name, area in invented.items():
+    print(f"  {name:32s} slices with an invented lesion {100 * invented_rate[name]:5.1f} %, "
+          f"mean area {area.float().mean():5.2f} px")
+true_t1_signal = lesion_signal(t1_les, t1_clean, mask)
+kept_t1 = {}
+print(f"\nErased: {len(mask)} held-out T2 slices with lesions translated to T1 "
+      f"(true T1 lesion signal {true_t1_signal.median():+.3f})")
+for name, f in (("CycleGAN, lesion-free T2", cyclegan.F), ("pix2pix (paired, lesion-free)", pix2pix["t2_to_t1"].G),
+                ("CycleGAN, lesions in half of T2", lesion_cyclegans["half"].F),
+                ("CycleGAN, lesions in all of T2", lesion_cyclegans["all"].F)):
+    kept_t1[name] = (lesion_signal(translate(f, t2_les), translate(f, t2_clean), mask) / true_t1_signal).median().item()
+    print(f"  {name:32s} keeps {100 * kept_t1[name]:4.0f} % of the true T1 lesion signal")
+assert invented_rate["CycleGAN, lesions in all of T2"] > 5 * max(invented_rate["CycleGAN, lesion-free T2"],
+                                                                invented_rate["pix2pix (paired, lesion-free)"], 0.01)
+assert kept_t1["CycleGAN, lesions in all of T2"] < kept_t1["CycleGAN, lesion-free T2"] - 0.15 and detected > 0.95
+assert_close([*invented_rate.values(), *kept_t1.values()], [0.014, 0.004, 0.006, 0.188, 0.80, 0.77, 0.70, 0.52],
+             [0.006, 0.004, 0.006, 0.02, 0.01, 0.01, 0.01, 0.02], "invented-lesion rates, shares of T1 signal kept")
+
+# %% tags=["nbval-ignore-output"]
+worst = invented["CycleGAN, lesions in all of T2"].argsort(descending=True)[:6]
+excess = (t1_to_t2["CycleGAN, lesions in all of T2"] - test_t2).clamp(min=0)
+image_grid([test_t1[worst], test_t2[worst], t1_to_t2["CycleGAN, lesion-free T2"][worst],
+            t1_to_t2["CycleGAN, lesions in all of T2"][worst], excess[worst]],
+           row_titles=["T1, no lesion", "true T2", "CycleGAN", "CycleGAN, lesions in all T2", "brighter than truth"],
+           suptitle="the six held-out slices with the largest invented lesions")
+plt.show()
+
+# %% [markdown]
+# Cohen et al.'s effect, reproduced — and its condition. Trained on a T2 set in which *every*
+# slice with white matter has a lesion, CycleGAN paints lesion-like bright spots into the white
+# matter of about one healthy held-out slice in five, where the lesion-free CycleGAN and pix2pix
+# do so in one or two of a hundred (their ordinary errors); going back, its $F$ keeps only about
+# half of a real lesion's dark T1 signal, against 80 % for the lesion-free CycleGAN: it erases.
+# With lesions in only *half* of the T2 set, nothing measurable happened: a lesion-free output is
+# still a typical T2 image for $D_Y$, so nothing pushes $G$ to add one. What a distribution-
+# matching loss does to a finding depends on how the finding is distributed in each training set
+# — which nobody looking at a translated image can see. (One training seed per model; the
+# threshold and the white-matter region are what make the rates comparable, and the benchmark
+# reports them at other thresholds too.)
+
+# %% [markdown]
 # ## Summary
 #
 # - Unpaired translation: two generators $G: X \to Y$, $F: Y \to X$, two PatchGAN
@@ -498,8 +597,11 @@ plt.show()
 #   its data and its discriminators' learning rate were tuned on validation pairs, and with its
 #   generators' weights averaged. Its largest remaining gap sits in the inferior block, on both
 #   seeds, on the outlines of the small islands of brain there.
-# - Distribution matching can remove or invent features. Measure what a translator does to the
-#   findings that matter (here, lesions) before trusting its output.
+# - Distribution matching can remove or invent features. Trained with lesions in every T2 slice,
+#   CycleGAN invented lesions in 19 % of healthy held-out slices (lesion-free models: ≤ 1.4 %) and
+#   kept half of a real lesion's T1 signal going back (lesion-free: 80 %); with lesions in half
+#   of the slices it did neither. Measure what a translator does to the findings that matter
+#   before trusting its output.
 #
 # **Exercises** (`exercises/05_cyclegan.ipynb`): the cycle-consistency loss, the least-squares
 # losses, the identity loss, and one generator update combining them with $\lambda$.

@@ -324,3 +324,22 @@ def test_unpaired_lesions_in_one_domain_only():
 def test_unpaired_lesion_prob_pair_is_validated(bad):
     with pytest.raises(ValueError, match="lesion_prob"):
         unpaired_brain_slices(4, seed=0, lesion_prob=bad)
+
+
+def test_t2_white_matter_marks_white_matter_and_its_lesions():
+    from course_lib.data import t2_white_matter
+
+    t1, t2, meta = paired_brain_slices(40, seed=2, lesion_prob=1.0, return_meta=True)
+    _, t2_clean = paired_brain_slices(40, seed=2)
+    wm = t2_white_matter(t2_clean)
+    assert wm.dtype == torch.bool and wm.shape == t2_clean.shape
+    assert 0.1 < wm.float().mean() < 0.5  # a part of the slice, not none or all of it
+    assert t2_clean[wm].mean() < 0.45 and t2_clean[~wm & (t2_clean > 0.2)].mean() > 0.45
+    cores = meta["lesion_mask"] >= 0.5
+    assert wm[cores].float().mean() > 0.6  # lesions sit in white matter (the box blurs its borders)
+    has_core = cores.flatten(1).any(1)
+    assert (wm & cores).flatten(1).any(1)[has_core].float().mean() > 0.9
+    with pytest.raises(ValueError, match="t2"):
+        t2_white_matter(t2_clean[:, 0])
+    with pytest.raises(ValueError, match="odd"):
+        t2_white_matter(t2_clean, size=4)

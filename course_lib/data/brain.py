@@ -36,7 +36,7 @@ from scipy import ndimage
 
 from .. import _validate
 
-__all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "LEVEL_BANDS"]
+__all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "t2_white_matter", "LEVEL_BANDS"]
 
 CONTRASTS = ("t1", "t2")
 SPLITS = ("train", "val", "test")
@@ -267,3 +267,16 @@ def unpaired_brain_slices(n: int, *, size: int = 64, split: str = "train", seed:
         out.append((_render(rng, contrast, coords, size, augment, lesions), _with_lesions(_meta(level), lesions)))
     (t1, m1), (t2, m2) = out
     return (t1, t2, m1, m2) if return_meta else (t1, t2)
+
+
+def t2_white_matter(t2: torch.Tensor, size: int = 3) -> torch.Tensor:
+    """Where T2-like slices (B, 1, H, W) show white matter, as a boolean mask: the mean over the
+    ``size`` × ``size`` box around a pixel lies between half the white-matter intensity (above the
+    background) and the midpoint of the white- and grey-matter intensities (``T2_INTENSITY``). Lesions
+    are drawn inside white matter, so this is where an invented lesion would be looked for."""
+    _validate.tensor(t2, "t2", shape=("B", 1, "H", "W"), nonempty=True, finite=True, what="batch of T2-like slices")
+    size = _validate.positive_int(size, "size", maximum=min(t2.shape[-2:]))
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd, so that the box is centred on its pixel, got {size}")
+    local = F.avg_pool2d(t2, size, stride=1, padding=size // 2, count_include_pad=False)
+    return (local > T2_INTENSITY["wm"] / 2) & (local < (T2_INTENSITY["wm"] + T2_INTENSITY["gm"]) / 2)
