@@ -565,7 +565,7 @@ print(f"conditional accuracy (the judge reads the requested band): {100 * band_h
 print(f"Fréchet distance to training-level real A: conditional DCGAN {fd_cgan:.2f}, "
       f"DCGAN {fd['training-level real A']['DCGAN samples']:.2f}, floor {fd['training-level real A']['real B, training levels']:.2f}")
 assert (band_hits > 0.85).all() and fd_cgan < fd["training-level real A"]["DCGAN samples"]
-assert_close([band_hits.mean().item(), ceiling, fd_cgan], [0.961, 0.9525, 2.54], [0.03, 0.0001, 0.5],
+assert_close([band_hits.mean().item(), ceiling, fd_cgan], [0.961, 0.9525, 2.69], [0.03, 0.0001, 0.5],
              "cDCGAN conditional accuracy, real ceiling, cDCGAN FD")
 
 # %%
@@ -578,10 +578,12 @@ plt.show()
 # real slices of the training levels (95 %): within what this judge can tell, the conditional
 # DCGAN gives what it is asked for. Lecture 03's conditional VAE reached about two thirds with a
 # cruder judge (the band of the nearest real slice). Conditioning also helped the samples
-# themselves: their Fréchet distance to the right reference fell from 3.5 to about 2.5, with the
+# themselves: their Fréchet distance to the right reference fell from 3.5 to about 2.7 (and
+# their precision rose from 0.44 to 0.66 in `python -m benchmarks conditional_gan`), with the
 # same network, data and training length — telling $G$ the band takes one decision off its
 # hands. (One training seed: the five noise sets show the spread of the sampling, not of the
-# training.)
+# training. On the toys, five training seeds each: 99.4 ± 0.2 % on the ring and 99.3 ± 0.4 % on
+# the grid, every mode on every seed.)
 #
 # > **Case study — low-dose PET with a 3D conditional GAN** (Wang, Yu, Wang, Zu, Lalush, Lin,
 # > Wu, Zhou, Shen & Zhou: *3D conditional generative adversarial networks for high-quality PET
