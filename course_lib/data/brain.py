@@ -36,7 +36,8 @@ from scipy import ndimage
 
 from .. import _validate
 
-__all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "t2_white_matter", "LEVEL_BANDS"]
+__all__ = ["brain_slices", "paired_brain_slices", "unpaired_brain_slices", "level_ids", "t2_white_matter",
+           "LEVEL_BANDS"]
 
 CONTRASTS = ("t1", "t2")
 SPLITS = ("train", "val", "test")

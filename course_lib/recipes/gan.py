@@ -9,15 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data import brain_slices, grid_gaussians, ring_gaussians
+from ..conditional_gan import ConditionalDCGAN, labelled_mixture_sampler, train_conditional_dcgan, train_toy_cgan
+from ..data import LEVEL_BANDS, brain_slices, grid_gaussians, ring_gaussians
 from ..evaluation import SliceFeatureNet, train_feature_net
-from ..conditional_gan import (ConditionalDCGAN, labelled_mixture_sampler, train_conditional_dcgan,
-                               train_toy_cgan)
-from ..data import LEVEL_BANDS
-from ..learned_similarity import discriminator_layer
-from ..vae import ConvVAE, train_vae
 from ..gan import DCGAN, ToyGAN, mixture_sampler, train_dcgan, train_toy_gan
+from ..learned_similarity import discriminator_layer
 from ..training import History
+from ..vae import ConvVAE, train_vae
 from . import Recipe
 from .vae import VAE03_EPOCHS, VAE03_LATENT, VAE03_SIGMA_X, vae03_train_data
 

@@ -19,8 +19,8 @@ from . import Recipe
 
 __all__ = ["TRANSLATION05", "TRANSLATION05_N_TRAIN", "TRANSLATION05_EPOCHS", "TRANSLATION05_BATCH",
            "TRANSLATION05_EMA", "CYCLEGAN05_LAMBDA_CYC", "CYCLEGAN05_LAMBDA_ID", "CYCLEGAN05_LR", "CYCLEGAN05_D_LR",
-           "cyclegan05_train_data", "HALLUCINATION05_LESION_PROBS", "cyclegan05_lesion_train_data", "pix2pix05_train_data", "translation05_test_data", "lesion05_test_data",
-           "RECIPES"]
+           "cyclegan05_train_data", "HALLUCINATION05_LESION_PROBS", "cyclegan05_lesion_train_data",
+           "pix2pix05_train_data", "translation05_test_data", "lesion05_test_data", "RECIPES"]
 
 # Every translator's networks and budget below are the same; only the losses (and pix2pix's paired data) differ.
 TRANSLATION05 = dict(width=16, n_blocks=4, d_width=32, downsamplings=1)
