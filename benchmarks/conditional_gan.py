@@ -10,7 +10,7 @@ course's level network on 5 sets of 400 samples (100 per band), beside the same 
 real training-level slices (the ceiling); Fréchet distance, precision and recall of 1,000 samples
 with bands drawn from the training frequencies against 1,000 fresh training-level slices (seed 21),
 beside the unconditional DCGAN's and the real floor (seed 22); the memorisation check. By default
-the conditional DCGAN is trained anew with its recipe (about 15 CPU-minutes); ``--from-checkpoints``
+the conditional DCGAN is trained anew with its recipe (about 20 CPU-minutes); ``--from-checkpoints``
 evaluates the shipped one. One training seed: the lecture's figures are its.
 """
 

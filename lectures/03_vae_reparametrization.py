@@ -586,7 +586,7 @@ arvae = zoo.load(f"arvae03_conv_k{recipes03.VAE03_LATENT}")
 level_net = zoo.load("features04")  # lecture 04's level classifier: 8 level bins, read as a level in [0, 1]
 bin_centres = (torch.arange(level_net.n_levels) + 0.5) / level_net.n_levels
 steps = torch.linspace(-2.5, 2.5, 11)
-attribute_table = {}
+attribute_table, traversal_frames = {}, {}
 for name, model in (("plain VAE", vae), ("AR-VAE", arvae)):
     with torch.no_grad():
         mu_model, _ = model.encode(x_test)
@@ -602,7 +602,7 @@ for name, model in (("plain VAE", vae), ("AR-VAE", arvae)):
             read_level = (level_net(model.decode(z)).softmax(1) * bin_centres).sum(1)
         order.append(rank_correlation(steps, read_level))
         if i == 0:
-            attribute_table.setdefault("frames", {})[name] = model.decode(z).detach()
+            traversal_frames[name] = model.decode(z).detach()
     elbo = evaluate_elbo(model, x_test, sigma_x=recipes03.VAE03_SIGMA_X)
     attribute_table[name] = {"dimension": dim, "rank correlation": abs(rho[dim].item()),
                              "traversal order": torch.tensor(order).mean().item(), "worst traversal": min(order),
@@ -619,7 +619,7 @@ assert_close([regularised["rank correlation"], regularised["traversal order"], p
              "AR-VAE ρ, traversal order, plain VAE's best ρ, ELBO difference")
 
 # %%
-image_grid([attribute_table["frames"]["plain VAE"], attribute_table["frames"]["AR-VAE"]],
+image_grid([traversal_frames["plain VAE"], traversal_frames["AR-VAE"]],
            row_titles=["plain VAE, best dim", "AR-VAE, z₀"], col_titles=[f"{v:+.1f}" for v in steps.tolist()],
            suptitle="one held-out code, one coordinate moved from −2.5 to +2.5")
 plt.show()
