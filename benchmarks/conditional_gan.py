@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from course_lib import zoo
-from course_lib.conditional_gan import band_accuracy, conditional_mode_accuracy
+from course_lib.conditional_gan import conditional_mode_accuracy
 from course_lib.data import LEVEL_BANDS, brain_slices
-from course_lib.evaluation import frechet_distance, mode_coverage, nearest_neighbour_mse, precision_recall, slice_features
+from course_lib.evaluation import band_accuracy, frechet_distance, mode_coverage, nearest_neighbour_mse, precision_recall, slice_features
 from course_lib.recipes import gan as recipes04
 
 from ._models import FRESH_TRAINING_SEEDS, recipe_model

@@ -32,8 +32,8 @@ from course_lib import zoo
 from course_lib.data import brain_slices
 from course_lib.data.toys import banana
 from course_lib.diffusion import anomaly_map, probability_flow_log_prob, sample, score_error, step_at_noise
-from course_lib.evaluation import (box_smooth, frechet_distance, mode_coverage, nearest_neighbour_mse, pixel_auroc,
-                                   precision_recall, slice_features)
+from course_lib.evaluation import (band_accuracy, box_smooth, frechet_distance, mode_coverage, nearest_neighbour_mse,
+                                   pixel_auroc, precision_recall, slice_features)
 from course_lib.flows import kl_to_truth, realnvp, toy_log_prob
 from course_lib.gan import sample_latent
 from course_lib.recipes import diffusion as recipes07
@@ -201,18 +201,15 @@ def _slices(out: Path | None) -> tuple[dict, dict]:
     x_train, _ = recipes07.slices07_train_data()
     memorisation = {name: round(nearest_neighbour_mse(sets[name][:300], x_train).median().item(), 5)
                     for name in ("diffusion samples", "real A (reference)")}
-    # Guidance: the band the feature network reads off each guided sample (level bin // 2) against the band asked for.
+    # Guidance: the band the feature network reads off each guided sample against the band asked for.
     model = _slice_model()
     real, meta = brain_slices(400, size=64, seed=23, return_meta=True)
-    predicted = features(real).argmax(1) // 2
-    guidance = {"real slices (ceiling)": {"band_agreement": round((predicted == meta["band"]).double().mean().item(), 3)}}
+    guidance = {"real slices (ceiling)": {"band_agreement": round(band_accuracy(features, real, meta["band"]), 3)}}
     for w, images in zip(model.guidance_weights.tolist(), model.guided):
         images = model.stored(images).flatten(0, 1)
         asked = torch.arange(images.shape[0]) // model.guided.shape[2]
-        with torch.no_grad():
-            band = features(recipes07.to_64px(images)).argmax(1) // 2
         pr = precision_recall(reference, slice_features(features, recipes07.to_64px(images)))
-        guidance[f"w = {w:g}"] = {"band_agreement": round((band == asked).double().mean().item(), 3),
+        guidance[f"w = {w:g}"] = {"band_agreement": round(band_accuracy(features, recipes07.to_64px(images), asked), 3),
                                   "precision": round(pr.precision, 3), "recall": round(pr.recall, 3)}
     if out:
         np.save(out / "slice_samples.npy", sets["diffusion samples"].numpy())

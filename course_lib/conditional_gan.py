@@ -14,7 +14,7 @@ evaluated on conditional logits, so everything here is about *passing y along*:
 * :func:`given_labels` fixes y for one batch, so that a conditional network behaves like an
   unconditional one and :func:`~course_lib.gan.gan_training_step` plays the round unchanged;
 * :func:`conditional_discriminator_loss` is the exercise of lecture 04's solution notebook;
-* :func:`conditional_mode_accuracy` and :func:`band_accuracy` measure whether G obeys y.
+* :func:`conditional_mode_accuracy` and :func:`~course_lib.evaluation.band_accuracy` measure whether G obeys y.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import torch
 from torch import nn
 
 from . import _validate
-from .gan import SLICES_64, DCGANGenerator, dcgan_trunk, discriminator_loss, gan_training_step, sample_latent
-from .training import (GAN_ADAM_BETAS, LossWatch, WeightAverages, adam_with_schedule, fit, located,
-                       modes_restored_on_error, single_threaded)
+from .gan import (SLICES_64, DCGANGenerator, dcgan_trunk, discriminator_loss, gan_training_step, sample_latent,
+                  train_players)
+from .training import GAN_ADAM_BETAS, LossWatch, WeightAverages, adam_with_schedule, located, single_threaded
+from .evaluation import band_accuracy  # re-exported: the cGAN's conditional accuracy on slices
 from .vae import one_hot
 
 __all__ = [
@@ -243,24 +244,14 @@ def train_conditional_dcgan(generator: ConditionalDCGANGenerator, discriminator:
         raise ValueError(f"generator and discriminator must know the same classes, got {generator.n_classes} "
                          f"and {discriminator.n_classes}")
     device = _validate.device(device)
-    generator.to(device)
-    discriminator.to(device)
-    rng = torch.Generator().manual_seed(seed)
-    g_opt, _ = adam_with_schedule(generator.parameters(), lr, betas=GAN_ADAM_BETAS)
-    d_opt, _ = adam_with_schedule(discriminator.parameters(), lr, betas=GAN_ADAM_BETAS)
 
-    def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+    def play(batch: tuple[torch.Tensor, torch.Tensor], g_opt, d_opt, rng: torch.Generator) -> dict[str, float]:
         x, y = batch
         return gan_training_step(given_labels(generator, y), given_labels(discriminator, y), g_opt, d_opt, [x],
                                  lambda n: sample_latent(n, generator.noise_dim, "gaussian", rng, device))
 
-    with modes_restored_on_error(generator, discriminator):
-        generator.train()
-        discriminator.train()
-        history = fit(step, (x_train, labels), epochs=epochs, batch_size=batch_size, seed=seed, progress=progress,
-                      desc="conditional DCGAN", device=device)
-    generator.eval()
-    discriminator.eval()
+    history = train_players(generator, discriminator, (x_train, labels), play, epochs=epochs, batch_size=batch_size,
+                            lr=lr, seed=seed, progress=progress, desc="conditional DCGAN", device=device)
     return {"history": history}
 
 
@@ -282,20 +273,3 @@ def conditional_mode_accuracy(samples: torch.Tensor, labels: torch.Tensor, modes
     std = _validate.number(std, "std", minimum=0, open_minimum=True)
     distance = (samples - modes.to(samples)[labels.long()]).norm(dim=1)
     return (distance < 3 * std).double().mean().item()
-
-
-@torch.no_grad()
-def band_accuracy(level_net: nn.Module, images: torch.Tensor, bands: torch.Tensor, n_bands: int = 4) -> float:
-    """The share of slices whose band of axial level, as the level classifier reads it, is the band
-    they should show: the predicted level bin (of ``level_net.n_levels``) mapped to ``n_bands``
-    equal bands. On real slices this is the judge's own ceiling; on G(z | y) it is the conditional
-    accuracy of the generator."""
-    n_bands = _validate.positive_int(n_bands, "n_bands")
-    n_levels = getattr(level_net, "n_levels", None)
-    if not isinstance(n_levels, int) or n_levels % n_bands:
-        raise ValueError(f"level_net must classify a multiple of {n_bands} level bins, got n_levels={n_levels!r}")
-    _validate.tensor(images, "images", shape=SLICES_64, nonempty=True, what="batch of slices")
-    _check_labels(bands, len(images), n_bands, "bands")
-    level_net.eval()
-    predicted = torch.cat([level_net(chunk).argmax(1) for chunk in images.split(256)]) // (n_levels // n_bands)
-    return (predicted.cpu() == bands.cpu()).double().mean().item()

@@ -32,12 +32,13 @@ from . import _validate
 from .gan import SLICES_64, dcgan_trunk
 from .metrics import psnr, ssim
 from .training import backward_and_step, fit, map_batches, modes_restored_on_error, unchanged_on_nonfinite
+from .vae import one_hot
 
 __all__ = [
     "SliceFeatureNet", "slice_features", "level_bins", "train_feature_net",
     "frechet_distance", "precision_recall", "PrecisionRecall",
     "nearest_neighbours", "nearest_neighbour_ssim", "nearest_neighbour_mse",
-    "Coverage", "mode_coverage", "level_histogram", "level_coverage", "LevelCoverage",
+    "Coverage", "mode_coverage", "level_histogram", "band_accuracy", "level_coverage", "LevelCoverage",
     "translation_scores", "lesion_signal", "box_smooth", "pixel_auroc", "rank_correlation",
     "excess_area",
 ]
@@ -285,6 +286,26 @@ def level_histogram(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 2
     model.eval()
     predicted = map_batches(lambda chunk: model(chunk).argmax(dim=1), x, batch_size, _validate.device_of(model))
     return torch.bincount(predicted, minlength=model.n_levels).double() / len(x)
+
+
+@torch.no_grad()
+def band_accuracy(level_net: nn.Module, images: torch.Tensor, bands: torch.Tensor, n_bands: int = 4) -> float:
+    """The share of slices whose band of axial level, as the level classifier reads it, is the band
+    they should show: the predicted level bin (of ``level_net.n_levels``) mapped to ``n_bands``
+    equal bands. On real slices this is the judge's own ceiling; on a conditional generator's G(z | y)
+    it is the generator's conditional accuracy."""
+    n_bands = _validate.positive_int(n_bands, "n_bands")
+    n_levels = getattr(level_net, "n_levels", None)
+    if not isinstance(n_levels, int) or n_levels % n_bands:
+        raise ValueError(f"level_net must classify a multiple of {n_bands} level bins, got n_levels={n_levels!r}")
+    _validate.tensor(images, "images", shape=SLICES_64, nonempty=True, what="batch of slices")
+    _validate.tensor(bands, "bands", ndim=1, what="integer tensor of class labels (B,)", floating=False)
+    if len(bands) != len(images):
+        raise ValueError(f"bands must hold one label per sample ({len(images)}), got {len(bands)}")
+    one_hot(bands, n_bands)  # range check with a clear message
+    level_net.eval()
+    predicted = torch.cat([level_net(chunk).argmax(1) for chunk in images.split(256)]) // (n_levels // n_bands)
+    return (predicted.cpu() == bands.cpu()).double().mean().item()
 
 
 class LevelCoverage(NamedTuple):

@@ -41,6 +41,7 @@ __all__ = [
     "DCGAN",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "train_players",
     "train_dcgan",
 ]
 
@@ -336,6 +337,33 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
+def train_players(generator: nn.Module, discriminator: nn.Module, data, play: Callable, *, epochs: int,
+                  batch_size: int, lr: float, seed: int, progress: bool, desc: str, device: torch.device,
+                  on_epoch: Callable[[int], None] | None = None) -> dict[str, list[float]]:
+    """The loop :func:`train_dcgan` and the conditional DCGAN share: both players moved to ``device``,
+    one Adam each (lr, β₁ = 0.5), a noise generator seeded with ``seed``, and
+    ``play(batch, g_optimizer, d_optimizer, noise_generator)`` — one round of the game — on every
+    minibatch of ``data`` for ``epochs`` epochs (:func:`~course_lib.training.fit`). ``on_epoch(e)``
+    runs before training (e = 0) and after each epoch. Returns the per-epoch mean losses; the
+    players end in eval mode (and are put back as they were if training stops on an error)."""
+    generator.to(device)
+    discriminator.to(device)
+    rng = torch.Generator().manual_seed(seed)
+    g_opt, _ = adam_with_schedule(generator.parameters(), lr, betas=GAN_ADAM_BETAS)
+    d_opt, _ = adam_with_schedule(discriminator.parameters(), lr, betas=GAN_ADAM_BETAS)
+    if on_epoch is not None:
+        on_epoch(0)
+    with modes_restored_on_error(generator, discriminator):
+        generator.train()
+        discriminator.train()
+        history = fit(lambda batch: play(batch, g_opt, d_opt, rng), data, epochs=epochs, batch_size=batch_size,
+                      seed=seed, progress=progress, desc=desc, device=device,
+                      callback=None if on_epoch is None else lambda epoch, _: on_epoch(epoch))
+    generator.eval()
+    discriminator.eval()
+    return history
+
+
 def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_train: torch.Tensor, *,
                 epochs: int, batch_size: int = 64, lr: float = 2e-4, kind: str = "non_saturating",
                 latent_kind: str = "gaussian", seed: int = 0, snapshot_noise: torch.Tensor | None = None,
@@ -350,15 +378,6 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
     """
     _validate.tensor(x_train, "x_train", shape=SLICES_64, nonempty=True, what="batch of slices")
     device = _validate.device(device)
-    generator.to(device)
-    discriminator.to(device)
-    rng = torch.Generator().manual_seed(seed)
-    g_opt, _ = adam_with_schedule(generator.parameters(), lr, betas=GAN_ADAM_BETAS)
-    d_opt, _ = adam_with_schedule(discriminator.parameters(), lr, betas=GAN_ADAM_BETAS)
-
-    def latent(n: int) -> torch.Tensor:
-        return sample_latent(n, generator.latent_dim, latent_kind, rng, device)
-
     snapshots: dict[int, torch.Tensor] = {}
 
     def snapshot(epoch: int) -> None:
@@ -368,17 +387,12 @@ def train_dcgan(generator: DCGANGenerator, discriminator: DCGANDiscriminator, x_
                 snapshots[epoch] = generator(snapshot_noise.to(device)).cpu()
             generator.train()
 
-    def step(batch: torch.Tensor) -> dict[str, float]:
-        return gan_training_step(generator, discriminator, g_opt, d_opt, [batch], latent, kind)
+    def play(batch: torch.Tensor, g_opt, d_opt, rng: torch.Generator) -> dict[str, float]:
+        return gan_training_step(generator, discriminator, g_opt, d_opt, [batch],
+                                 lambda n: sample_latent(n, generator.latent_dim, latent_kind, rng, device), kind)
 
-    snapshot(0)
-    with modes_restored_on_error(generator, discriminator):
-        generator.train()
-        discriminator.train()
-        history = fit(step, x_train, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="DCGAN",
-                      callback=lambda epoch, _: snapshot(epoch), device=device)
-    generator.eval()
-    discriminator.eval()
+    history = train_players(generator, discriminator, x_train, play, epochs=epochs, batch_size=batch_size, lr=lr,
+                            seed=seed, progress=progress, desc="DCGAN", device=device, on_epoch=snapshot)
     return {"history": history, "snapshots": snapshots}
 
 

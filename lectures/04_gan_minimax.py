@@ -45,15 +45,15 @@ import matplotlib.pyplot as plt
 import torch
 
 from course_lib import zoo
-from course_lib.conditional_gan import band_accuracy, conditional_mode_accuracy
+from course_lib.conditional_gan import conditional_mode_accuracy
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.gan import (
     MLPDiscriminator, MLPGenerator, discriminator_loss, gan_training_step, generator_logit_gradient,
     generator_loss, mixture_sampler, sample_latent,
 )
 from course_lib.evaluation import (
-    box_smooth, frechet_distance, level_coverage, mode_coverage, nearest_neighbour_mse, nearest_neighbours,
-    precision_recall, slice_features,
+    band_accuracy, box_smooth, frechet_distance, level_coverage, mode_coverage, nearest_neighbour_mse,
+    nearest_neighbours, precision_recall, slice_features,
 )
 from course_lib.learned_similarity import discriminator_layer, inception_score, sharpness
 from course_lib.plotting import image_grid

@@ -48,7 +48,8 @@ from course_lib.diffusion import (
     score_error, step_at_noise, train_toy_diffusion,
 )
 from course_lib.evaluation import (
-    box_smooth, frechet_distance, mode_coverage, nearest_neighbour_mse, pixel_auroc, precision_recall, slice_features,
+    band_accuracy, box_smooth, frechet_distance, mode_coverage, nearest_neighbour_mse, pixel_auroc, precision_recall,
+    slice_features,
 )
 from course_lib.flows import kl_to_truth, realnvp, toy_log_prob
 from course_lib.gan import sample_latent
@@ -516,16 +517,14 @@ assert_close({k: v.median().item() for k, v in nearest.items()},
 
 # %% tags=["nbval-ignore-output"]
 real, meta = brain_slices(400, size=64, seed=23, return_meta=True)
-with torch.no_grad():
-    ceiling = (features(real).argmax(1) // 2 == meta["band"]).double().mean().item()
+ceiling = band_accuracy(features, real, meta["band"])
 print(f"real slices: band read correctly {ceiling:.1%}")
 guided = {}
 for w, images in zip(slices_model.guidance_weights.tolist(), slices_model.guided):
     images = slices_model.stored(images)
     asked = torch.arange(len(LEVEL_BANDS)).repeat_interleave(images.shape[1])
     images = images.flatten(0, 1)
-    with torch.no_grad():
-        agreement = (features(recipes07.to_64px(images)).argmax(1) // 2 == asked).double().mean().item()
+    agreement = band_accuracy(features, recipes07.to_64px(images), asked)
     pr = precision_recall(reference, slice_features(features, recipes07.to_64px(images)))
     guided[w] = {"band agreement": agreement, "precision": pr.precision, "recall": pr.recall}
     print(f"w = {w:3.1f}: band agreement {agreement:.1%}, precision {pr.precision:.2f}, recall {pr.recall:.2f}")
