@@ -39,6 +39,7 @@ from course_lib.autoencoders import (
     linear_probe_accuracy, pca_fit, reconstruct_all, reconstruction_loss, train_autoencoder,
 )
 from course_lib.data import LEVEL_BANDS, brain_slices
+from course_lib.diagrams import autoencoder_diagram
 from course_lib.evaluation import nearest_neighbours
 from course_lib.metrics import psnr, ssim, ssim_map
 from course_lib.plotting import image_grid, scatter_2d
@@ -104,7 +105,12 @@ plt.show()
 # Training needs no labels; the loss compares the image with its reconstruction,
 #
 # $$\mathcal{L}(\phi, \theta) = \frac{1}{B}\sum_{b=1}^{B} \lVert x_b - f_\theta(g_\phi(x_b)) \rVert^2 .$$
-#
+
+# %%
+autoencoder_diagram()
+plt.show()
+
+# %% [markdown]
 # Mind the **reduction**: the squared error is *summed* over the pixels of each image and
 # *averaged* over the batch. The sum keeps one image's error on one scale whatever the batch
 # size; lecture 03 will need exactly this scale, because there the loss becomes a log-likelihood
@@ -382,7 +388,7 @@ assert probe["conv AE codes (16)"][0] > probe["raw pixels (4096)"][0] - 0.1
 # raw input on a *harder* task with few labels is the measured question of lecture 02
 # (stacked autoencoders, greedy pretraining, lesion detection).
 #
-# ## 7. Cliff-hanger: decoding a random code
+# ## 7. Is it generative? Decoding a random code
 #
 # An autoencoder has a decoder, so it looks like a generative model: draw a code $z$, decode
 # $f_\theta(z)$, get a new slice? Two natural ways to draw $z$ for the $k = 16$ model: from a
@@ -435,8 +441,13 @@ plt.show()
 # * **completeness** — *every* code drawn from a fixed, known distribution should decode to
 #   something meaningful.
 #
-# Lecture 03 obtains both by making the encoder output a *distribution* over codes and pulling
-# it towards $\mathcal{N}(0, I)$: the variational autoencoder (Kingma & Welling, 2014).
+# **Where the course goes from here.** Lecture 02 stays with the autoencoder as it is and makes
+# its *features* better: it corrupts the input so that the code must capture structure rather
+# than copy pixels (denoising), trains deep encoders layer by layer (stacking), and joins two
+# contrasts in one code (multimodal). It does not make random codes decode to slices — that is
+# lecture 03's question. The variational autoencoder (Kingma & Welling, 2014) obtains both
+# properties by making the encoder output a *distribution* over codes and pulling it towards
+# $\mathcal{N}(0, I)$; lecture 03, section 5, repeats this section's test on it.
 #
 # ## Summary
 #

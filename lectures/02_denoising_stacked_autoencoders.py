@@ -40,6 +40,7 @@ from course_lib import default_device, zoo
 from course_lib.autoencoders import reconstruct_all, train_autoencoder
 from course_lib.corruptions import CORRUPTIONS, corrupt, random_level_corruption
 from course_lib.denoising import FullyConvolutionalAutoencoder, evaluate_denoising, noise_gain
+from course_lib.diagrams import denoising_diagram, stacked_pretraining_diagram
 from course_lib.multimodal import MODALITY_GROUPS, modality_dropout, predict_missing
 from course_lib.stacked import label_efficiency
 from course_lib.data import brain_slices, paired_brain_slices
@@ -135,7 +136,12 @@ plt.show()
 # $\tilde x \sim q(\tilde x \mid x)$, and still ask for the clean $x$:
 #
 # $$L = \frac{1}{B}\sum_b \big\| x_b - f_\theta(g_\phi(\tilde x_b)) \big\|^2 .$$
-#
+
+# %%
+denoising_diagram()
+plt.show()
+
+# %% [markdown]
 # Copying $\tilde x$ now costs exactly the noise, so the identity is no longer a solution; the
 # network must learn what a slice looks like to undo the corruption. Three corruptions, each a
 # function in `course_lib.autoencoders` (you will write two of them in the exercises):
@@ -245,7 +251,12 @@ assert gain_dae < 0.4 and clean_dae < rows["over-complete AE (65,536 numbers)"][
 # 1. train stage 1 as a (denoising) autoencoder of the images $x$;
 # 2. freeze it; compute its codes $h_1$; train stage 2 as an autoencoder of $h_1$;
 # 3. … and so on; finally put a classifier on top and **fine-tune** everything with labels.
-#
+
+# %%
+stacked_pretraining_diagram()
+plt.show()
+
+# %% [markdown]
 # The hope: the unlabelled images teach the features, so that only a few labels are needed. We
 # test it on a task the data module can set, with its ground truth known: does this slice contain
 # a white-matter lesion? The stack has three stride-2 stages (1 → 16 → 32 → 64 channels) on

@@ -39,6 +39,7 @@ import torch
 from course_lib import default_device, zoo
 from course_lib.autoencoders import encode_all, reconstruct_all
 from course_lib.data import LEVEL_BANDS, brain_slices
+from course_lib.diagrams import reparametrization_diagram, vae_graphical_model
 from course_lib.evaluation import nearest_neighbour_ssim, nearest_neighbours, rank_correlation
 from course_lib.metrics import psnr, ssim
 from course_lib.plotting import image_grid, loss_curves
@@ -71,7 +72,12 @@ from course_lib.widgets import latent_traversal
 # fixed **prior** $p(z) = \mathcal{N}(0, I)$. Because each image owns a whole cloud of codes, the
 # decoder must decode every point of that cloud to (nearly) the same image — continuity; because
 # the clouds are pulled onto $\mathcal{N}(0, I)$, they fill it — completeness.
-#
+
+# %%
+vae_graphical_model()
+plt.show()
+
+# %% [markdown]
 # ## 2. The evidence lower bound
 #
 # The decoder defines $p_\theta(x \mid z)$; here a Gaussian around the decoded image $f(z)$ with a
@@ -84,7 +90,51 @@ from course_lib.widgets import latent_traversal
 #   + \mathrm{KL}\big[q_\phi(z \mid x) \,\|\, p_\theta(z \mid x)\big],$$
 #
 # and the last KL is $\ge 0$, so the **ELBO** $\mathcal{L}$ is a lower bound on the log-evidence
-# $\log p_\theta(x)$. Training maximises it in $\theta$ and $\phi$ together. Its two terms pull in
+# $\log p_\theta(x)$.
+#
+# **Where the identity comes from — two lines.** $\log p_\theta(x)$ does not depend on $z$, so it
+# equals its own average under any $q_\phi(z \mid x)$; inside, use Bayes' rule
+# $p_\theta(x) = p_\theta(x, z) / p_\theta(z \mid x)$ and multiply and divide by $q_\phi(z \mid x)$:
+#
+# $$\log p_\theta(x) = \mathbb{E}_{q}\Big[\log \frac{p_\theta(x, z)}{p_\theta(z \mid x)}\Big]
+#   = \underbrace{\mathbb{E}_{q}\Big[\log \frac{p_\theta(x, z)}{q_\phi(z \mid x)}\Big]}_{\mathcal{L}}
+#   + \underbrace{\mathbb{E}_{q}\Big[\log \frac{q_\phi(z \mid x)}{p_\theta(z \mid x)}\Big]}_{\mathrm{KL}[q_\phi(z|x)\,\|\,p_\theta(z|x)]},
+# \qquad
+# \mathcal{L} = \mathbb{E}_{q}\big[\log p_\theta(x \mid z)\big]
+#   - \mathbb{E}_{q}\Big[\log \frac{q_\phi(z \mid x)}{p(z)}\Big],$$
+#
+# the second by $p_\theta(x, z) = p_\theta(x \mid z)\,p(z)$. (Jensen's inequality gives the bound
+# alone: $\log \mathbb{E}_q[p_\theta(x, z)/q] \ge \mathbb{E}_q[\log p_\theta(x, z)/q]$; the identity
+# also says what the gap is.) The bound is tight exactly when $q_\phi(z \mid x)$ is the true
+# posterior, so raising $\mathcal{L}$ in $\phi$ is variational inference: it pulls
+# $q_\phi(z \mid x)$ towards $p_\theta(z \mid x)$.
+#
+# **Check it where everything is known.** A one-dimensional model with $p(z) = \mathcal{N}(0, 1)$ and
+# $p_\theta(x \mid z) = \mathcal{N}(z, s^2)$ has $p_\theta(x) = \mathcal{N}(0, 1 + s^2)$ and posterior
+# $p_\theta(z \mid x) = \mathcal{N}\big(x/(1 + s^2),\; s^2/(1 + s^2)\big)$. For a Gaussian
+# $q = \mathcal{N}(m, v)$ the ELBO is closed-form:
+# $\mathcal{L} = -\tfrac12\log(2\pi s^2) - \frac{(x - m)^2 + v}{2 s^2} - \mathrm{KL}[\mathcal{N}(m, v)\,\|\,\mathcal{N}(0, 1)]$.
+# The gap $\log p_\theta(x) - \mathcal{L}$ must equal the KL to the posterior, for every $q$:
+
+# %%
+s2, x_obs = 0.25, 1.2  # pixel noise s² and one observation
+posterior = torch.distributions.Normal(torch.tensor(x_obs / (1 + s2), dtype=torch.float64),
+                                       torch.tensor(s2 / (1 + s2), dtype=torch.float64).sqrt())
+log_evidence = torch.distributions.Normal(0.0, torch.tensor(1 + s2, dtype=torch.float64).sqrt()).log_prob(
+    torch.tensor(x_obs, dtype=torch.float64)).item()
+for m, v in ((0.0, 1.0), (0.5, 0.5), (x_obs / (1 + s2), s2 / (1 + s2))):
+    q_mv = torch.distributions.Normal(torch.tensor(m, dtype=torch.float64), torch.tensor(v, dtype=torch.float64).sqrt())
+    kl_prior = torch.distributions.kl_divergence(q_mv, torch.distributions.Normal(0.0, 1.0)).item()
+    elbo = -0.5 * math.log(2 * math.pi * s2) - ((x_obs - m) ** 2 + v) / (2 * s2) - kl_prior
+    kl_posterior = torch.distributions.kl_divergence(q_mv, posterior).item()
+    gap = round(log_evidence - elbo, 4) + 0.0  # + 0.0 prints a rounding −0.0000 as 0.0000
+    print(f"q = N({m:.2f}, {v:.2f}): ELBO {elbo:.4f} ≤ log p(x) = {log_evidence:.4f}; "
+          f"gap {gap:.4f} = KL(q ‖ posterior) {round(kl_posterior, 4) + 0.0:.4f}")
+    assert abs(log_evidence - elbo - kl_posterior) < 1e-12
+print("the bound is tight at the posterior, and the gap is the KL to the posterior for every q")
+
+# %% [markdown]
+# Training maximises $\mathcal{L}$ in $\theta$ and $\phi$ together. Its two terms pull in
 # opposite directions:
 #
 # * the **reconstruction** term $\mathbb{E}_{q}[\log p_\theta(x \mid z)]$ wants codes that identify the
@@ -161,7 +211,12 @@ print("gradient reaching μ through z = μ + σ ⊙ ε:   ", mu_param.grad.tolis
 # differentiable function of $\mu$ and $\sigma$, and the noise $\varepsilon$ does not depend on $\phi$.
 # Then $\nabla_\phi\,\mathbb{E}_{q_\phi}[f(z)] = \mathbb{E}_\varepsilon[\nabla_\phi f(\mu + \sigma \odot \varepsilon)]$:
 # the **pathwise** gradient, through the sample.
-#
+
+# %%
+reparametrization_diagram()
+plt.show()
+
+# %% [markdown]
 # There is another unbiased estimator that needs no reparametrization: the **score function**
 # (REINFORCE, likelihood-ratio) estimator,
 # $\nabla_\mu\,\mathbb{E}_{q}[f(z)] = \mathbb{E}_{q}\big[f(z)\,\nabla_\mu \log q(z)\big]$,
@@ -524,10 +579,10 @@ plt.show()
 # of samples, against a quarter by chance. It is not perfect: real slices of the same levels,
 # judged the same way, reach 94 %. Three in four misses go to a *neighbouring* band — mid-inferior
 # samples judged inferior, mid-superior and superior ones taken for each other: the bands are
-# only labels on a continuous axis, and the decoder blurs the borders between them. (Judged against held-out slices instead, as an
-# earlier version of this lecture did, the samples seemed drawn to the superior band: the judge
-# then compared them with other levels of the brain. The reference set decides what a
-# measurement sees.) Better judges — a classifier trained on real slices, or features of a
+# only labels on a continuous axis, and the decoder blurs the borders between them. (Judged
+# against held-out slices instead, the samples seem drawn to the superior band: the judge then
+# compares them with other levels of the brain. The reference set decides what a measurement
+# sees.) Better judges — a classifier trained on real slices, or features of a
 # network, as lecture 04's Fréchet distance — measure *what* was generated rather than how
 # blurry it is.
 #

@@ -47,6 +47,7 @@ import torch
 from course_lib import zoo
 from course_lib.conditional_gan import conditional_mode_accuracy
 from course_lib.data import LEVEL_BANDS, brain_slices
+from course_lib.diagrams import gan_loop_diagram
 from course_lib.gan import (
     MLPDiscriminator, MLPGenerator, discriminator_loss, gan_training_step, generator_logit_gradient,
     generator_loss, mixture_sampler, sample_latent,
@@ -55,6 +56,7 @@ from course_lib.evaluation import (
     band_accuracy, box_smooth, frechet_distance, level_coverage, mode_coverage, nearest_neighbour_mse,
     nearest_neighbours, precision_recall, slice_features,
 )
+from course_lib.gan_theory import mixture_log_density, optimal_discriminator_logit
 from course_lib.learned_similarity import discriminator_layer, inception_score, sharpness
 from course_lib.plotting import image_grid
 from course_lib.recipes import gan as recipes04, vae as recipes03
@@ -77,7 +79,12 @@ from course_lib.vae import sample_prior
 # generated samples**, on a batch that is half real, half generated:
 #
 # $$L_D = \tfrac12\big(\text{mean}[-\log D(x)] + \text{mean}[-\log(1 - D(G(z)))]\big) = -\tfrac12 \hat V(D, G).$$
-#
+
+# %%
+gan_loop_diagram()
+plt.show()
+
+# %% [markdown]
 # Networks output a **logit** $l$ with $D = \sigma(l)$. Computing $\log\sigma(l)$ from
 # $\sigma(l)$ fails for confident discriminators: at $l = -120$, $\sigma(l)$ rounds to 0 and its log
 # to $-\infty$. The stable forms are $\log \sigma(l) = -\operatorname{softplus}(-l)$ and
@@ -89,6 +96,80 @@ fake_logits = torch.tensor([-3.0, 0.0, 120.0])
 naive = -0.5 * (torch.log(torch.sigmoid(real_logits)).mean() + torch.log(1 - torch.sigmoid(fake_logits)).mean())
 print("naive log(sigmoid):", naive.item(), "| stable, from logits:", round(discriminator_loss(real_logits, fake_logits).item(), 3))
 assert torch.isinf(naive) and torch.isfinite(discriminator_loss(real_logits, fake_logits))
+
+# %% [markdown]
+# ### What the game minimises: the optimal discriminator
+#
+# Fix $G$ and write its samples' density $p_g$. Then $V$ is one integral over $x$,
+#
+# $$V(D, G) = \int \big[\,p_\text{data}(x) \log D(x) + p_g(x) \log(1 - D(x))\,\big]\,dx ,$$
+#
+# and $D$ may choose its value at every $x$ separately. The integrand has the form
+# $a \log y + b \log(1 - y)$, whose derivative $a/y - b/(1 - y)$ vanishes at $y = a/(a + b)$ — a
+# maximum. So the **optimal discriminator** is
+#
+# $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}, \qquad
+#   \operatorname{logit} D^*(x) = \log p_\text{data}(x) - \log p_g(x):$$
+#
+# a perfect $D$ outputs the log-density ratio. Put it back into $V$ and write
+# $m = \tfrac12(p_\text{data} + p_g)$, so that $D^* = p_\text{data}/(2m)$ and $1 - D^* = p_g/(2m)$:
+#
+# $$V(D^*, G) = \mathbb{E}_{p_\text{data}}\Big[\log \tfrac{p_\text{data}}{m}\Big] - \log 2
+#   + \mathbb{E}_{p_g}\Big[\log \tfrac{p_g}{m}\Big] - \log 2
+#   = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),$$
+#
+# with the **Jensen–Shannon divergence** $\mathrm{JSD}(p\,\|\,q) = \tfrac12\mathrm{KL}(p\,\|\,m) +
+# \tfrac12\mathrm{KL}(q\,\|\,m)$, which is $\ge 0$ and $0$ only when $p = q$. Against a perfect
+# discriminator the generator therefore minimises a divergence to the data, and its best reply
+# is $p_g = p_\text{data}$, where $D^* = \tfrac12$ everywhere and $V = -\log 4$ (Goodfellow et al.,
+# 2014, Theorem 1).
+#
+# **Check it on the ring**, where both densities are known exactly (`course_lib.gan_theory`).
+# Take a collapsed generator that puts all its mass on every other mode, ¼ on each. Where it
+# samples, $D^* = \frac{1/8}{1/8 + 1/4} = \frac13$; on the four modes it misses, $D^* = 1$. So
+# $V(D^*, G) = \tfrac12\log\tfrac13 + \tfrac12\log 1 + \log\tfrac23 = \log 2 - \tfrac32\log 3$.
+# The cell estimates $V$ with the lecture's own loss from $D^*$'s logits, on samples drawn
+# mode by mode (so that every mode gets exactly its share and the estimate is exact), and
+# compares it with that closed form, with $-\log 4$ for $p_g = p_\text{data}$, and with
+# discriminators that are not optimal.
+
+# %%
+ring64 = recipes04.toy_modes("ring").double()
+half_ring = torch.tensor([0.25, 0.0] * 4, dtype=torch.float64)  # the collapsed generator's mode weights
+per_mode, std = 2000, 0.01
+rng = torch.Generator().manual_seed(0)
+x_data = ring64.repeat_interleave(per_mode, 0) + std * torch.randn(8 * per_mode, 2, generator=rng, dtype=torch.float64)
+x_collapsed = ring64[::2].repeat_interleave(2 * per_mode, 0) + std * torch.randn(8 * per_mode, 2, generator=rng,
+                                                                                 dtype=torch.float64)
+
+
+def log_p_data(x):
+    return mixture_log_density(x, ring64, std)
+
+
+def log_p_g(x):
+    return mixture_log_density(x, ring64, std, half_ring)
+
+
+def value(d_logit):  # V(D, G) = −2 L_D, estimated with the lecture's discriminator loss
+    return (-2 * discriminator_loss(d_logit(x_data), d_logit(x_collapsed))).item()
+
+
+def d_star(x):
+    return optimal_discriminator_logit(log_p_data(x), log_p_g(x))
+
+
+closed_form = math.log(2) - 1.5 * math.log(3)
+print(f"collapsed G: V(D*, G) = {value(d_star):.4f}; closed form log 2 − 3/2 log 3 = {closed_form:.4f}; "
+      f"so JSD = (V + log 4) / 2 = {(closed_form + math.log(4)) / 2:.4f} nats (log 2 = {math.log(2):.4f} is the maximum)")
+perfect = (-2 * discriminator_loss(torch.zeros(len(x_data), dtype=torch.float64),
+                                   torch.zeros(len(x_data), dtype=torch.float64))).item()
+print(f"p_g = p_data: D* = 1/2 everywhere, V = {perfect:.4f} = −log 4 = {-math.log(4):.4f}")
+others = {"D* with logits halved": lambda x: 0.5 * d_star(x), "D* shifted by +1 logit": lambda x: d_star(x) + 1}
+for name, d in others.items():
+    print(f"{name:24s} V = {value(d):.4f} < V(D*, G)")
+    assert value(d) < value(d_star)
+assert abs(value(d_star) - closed_form) < 1e-6 and abs(perfect + math.log(4)) < 1e-12
 
 # %% [markdown]
 # ## 2. The generator's two losses, and why the first one stalls
@@ -206,9 +287,45 @@ plt.show()
 # a strong signal from the first round and reached the ring, fooling $D$ a good part of the time,
 # in all ten runs (1,500 constant-rate rounds are not enough to hit modes of σ = 0.01
 # precisely; section 4 trains properly). The fixed points of the game are the same for both
-# losses; only the dynamics differ — and a loss that works only with luck is not one to rely on.
-# From here on we use the flipped-label loss, as nearly everyone does.
+# losses (derived next); only the dynamics differ — and a loss that works only with luck is not
+# one to rely on. From here on we use the flipped-label loss, as nearly everyone does.
 #
+# ### Why both generator losses share a fixed point
+#
+# Hold $D$ at its optimum $D^*$ for the current $G$ (section 1) and ask what each loss moves
+# $p_g$ towards.
+#
+# * **Minimax loss.** $\mathbb{E}_{z}[\log(1 - D^*(G(z)))]$ is the only part of $V(D^*, G)$ that
+#   depends on $G$, so the generator descends $-\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_g)$,
+#   minimised only by $p_g = p_\text{data}$.
+# * **Flipped-label loss.** Write $-\log D^* = \log 2 + \log(m / p_\text{data})$. Then
+#   $\mathbb{E}_{p_g}[-\log D^*] = \log 2 + \mathrm{KL}(p_g\,\|\,p_\text{data}) - \mathrm{KL}(p_g\,\|\,m)$,
+#   and differentiating with $D^*$ held fixed gives the gradient of
+#   $\mathrm{KL}(p_g\,\|\,p_\text{data}) - 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_g)$ (Arjovsky and Bottou,
+#   2017). This is $0$ at $p_g = p_\text{data}$, and for a small change $\delta = p_g - p_\text{data}$
+#   it is $\tfrac12\int\delta^2/p_\text{data} - 2\cdot\tfrac18\int\delta^2/p_\text{data}
+#   = \tfrac14\int\delta^2/p_\text{data}\,dx \ge 0$: a minimum.
+#
+# So at $p_g = p_\text{data}$ with $D^* = \tfrac12$ neither player can improve, whichever generator
+# loss is used: the same fixed point. The landscapes differ. The reverse KL in the flipped-label
+# loss punishes samples where there is no data hard, and missing modes only mildly — one reason
+# for the mode collapse of section 4.
+#
+# On section 1's collapsed generator, $D^* = \tfrac13$ on every sample it draws, so its
+# flipped-label loss is $-\log\tfrac13 = \log 3$; the two KLs are $\log 2$ (it doubles the weight of
+# the modes it keeps) and $\log\tfrac43$. The identity, checked with the lecture's generator loss:
+
+# %%
+flipped_at_d_star = generator_loss(d_star(x_collapsed), "non_saturating").item()
+kl_g_data = (log_p_g(x_collapsed) - log_p_data(x_collapsed)).mean().item()
+log_m = torch.logaddexp(log_p_data(x_collapsed), log_p_g(x_collapsed)) - math.log(2)
+kl_g_m = (log_p_g(x_collapsed) - log_m).mean().item()
+print(f"E_pg[−log D*] = {flipped_at_d_star:.4f} (log 3 = {math.log(3):.4f}); "
+      f"log 2 + KL(p_g‖p_data) − KL(p_g‖m) = {math.log(2):.4f} + {kl_g_data:.4f} − {kl_g_m:.4f} "
+      f"= {math.log(2) + kl_g_data - kl_g_m:.4f}")
+assert abs(flipped_at_d_star - math.log(3)) < 1e-6 and abs(math.log(2) + kl_g_data - kl_g_m - math.log(3)) < 1e-6
+
+# %% [markdown]
 # ## 3. The training algorithm
 #
 # Algorithm 1 of Goodfellow et al. (2014), for each round:
@@ -407,9 +524,8 @@ assert_close(fd, {"training-level real A": {"real B, training levels": 0.25, "he
 # two real sets of the same levels are 0.25 apart: well above the floor, and far closer than the
 # VAE's blurry samples. Now the right-hand column. Two held-out sets are only 0.12 apart, but real
 # training-level slices are 12.9 from them — the two are different parts of the brain — and the
-# DCGAN's distance grows fourfold, to about 15. Had we judged the GAN against held-out slices (as
-# an earlier version of this lecture did), most of its Fréchet distance would have measured the
-# choice of reference, not the generator:
+# DCGAN's distance grows fourfold, to about 15. Judged against held-out slices, most of its
+# Fréchet distance would measure the choice of reference, not the generator:
 # **a generator is judged against real data of the population it models**, and the floor is
 # computed the same way. Held-out levels are what you evaluate *reconstruction* on (lectures 01–03).
 #
@@ -488,6 +604,30 @@ plt.show()
 # Even the closest samples are not copies: they share the level and outline of their
 # neighbour, not its details. A GAN trained longer, or on fewer slices, can start to reproduce
 # its training images; this check is how you would notice.
+#
+# ### Ethics: memorisation, privacy and sharing synthetic data
+#
+# Synthetic scans are often proposed as a way to share medical data without sharing patients.
+# The check above shows why that needs evidence, not assumption.
+#
+# * **A generator can leak its training data.** A model that reproduces a training image hands
+#   out a patient's scan; large image generators have been shown to regurgitate training
+#   images verbatim (Carlini et al., 2023), and nearest-neighbour checks like ours catch only
+#   near-copies in pixel space, not a rare patient's distinctive anatomy reappearing in another
+#   slice. Medical images also identify people: faces reconstructed from head MR can be matched
+#   to photographs (Schwarz et al., 2019), which is why brain scans are defaced before sharing.
+# * **"Synthetic" is not "anonymous".** Privacy is a property of the training procedure, not of
+#   the images: only a formal guarantee such as differential privacy (Dwork and Roth, 2014),
+#   built into training (e.g. Xie et al., 2018), bounds what a generator can reveal about any
+#   one patient, and it costs fidelity. Without it, synthetic data can offer less protection
+#   than expected (Stadler et al., 2022). Treat a generator trained on patient data as patient
+#   data: under the same data-use agreement, ethics approval and consent as its training set.
+# * **Say what is synthetic.** A synthetic set used to train or test another model must be
+#   labelled as such, with the generator and its training data documented; a model validated
+#   only on synthetic images has not been validated on patients (Chen et al., 2021).
+#
+# This course's data is an averaged template, not a person, so none of this bites here — it is
+# why the course can ship its data at all.
 
 # %% [markdown]
 # ## 6. Conditional GANs: samples on demand
@@ -805,3 +945,12 @@ plt.show()
 # metric*, ICML. Salimans et al. (2016), *Improved techniques for training GANs* (Inception
 # score), NeurIPS. Johnson, Alahi & Fei-Fei (2016), *Perceptual losses for real-time style
 # transfer and super-resolution*, ECCV.
+# Arjovsky & Bottou (2017), *Towards principled methods for training generative adversarial
+# networks*, ICLR. On ethics: Carlini et al. (2023), *Extracting training data from diffusion
+# models*, USENIX Security. Schwarz et al. (2019), *Identification of anonymous MRI research
+# participants with face-recognition software*, New England Journal of Medicine 381. Dwork &
+# Roth (2014), *The algorithmic foundations of differential privacy*. Xie et al. (2018),
+# *Differentially private generative adversarial network*, arXiv:1802.06739. Stadler, Oprisanu &
+# Troncoso (2022), *Synthetic data — anonymisation groundhog day*, USENIX Security. Chen et al.
+# (2021), *Synthetic data in machine learning for medicine and healthcare*, Nature Biomedical
+# Engineering 5.

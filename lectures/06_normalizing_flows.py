@@ -35,10 +35,11 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from scipy import integrate
+from scipy import integrate, stats
 from torch import nn
 
 from course_lib.data.toys import banana
+from course_lib.diagrams import coupling_layer_diagram, made_masks_diagram
 from course_lib.flows import (
     MADE, AffineCoupling, Flow, MAFLayer, autograd_log_det, density_grid, kl_to_truth, maf, made_masks,
     realnvp, toy_density_integral, toy_log_prob, toy_map, toy_map_inverse, toy_map_log_det_inverse,
@@ -87,6 +88,34 @@ plt.show()
 # $p_x(x)\,|dx| = \pi_u(u)\,|du|$, that is $p_x(x) = \pi_u(f^{-1}(x))\,\left|\frac{d f^{-1}}{dx}\right|$.
 # Where $f$ stretches space the density thins out; where it squeezes, the density piles up.
 #
+# **One dimension first.** Take $x = f(u) = e^u$ with $u \sim \mathcal{N}(0, 1)$. Then
+# $u = f^{-1}(x) = \log x$ and $|d f^{-1}/dx| = 1/x$, so
+#
+# $$p_x(x) = \pi_u(\log x)\,\frac{1}{x}, \qquad x > 0,$$
+#
+# the log-normal density. Near $x = 0$ the exponential squeezes all of $u < 0$ into $(0, 1)$, and
+# the factor $1/x$ piles the density up there. Check the formula against scipy's log-normal,
+# and that it integrates to 1 — and what the bare $\pi_u(\log x)$, without the factor, integrates
+# to: $\int_0^\infty \pi_u(\log x)\,dx = \int \pi_u(u)\,e^u\,du = \mathbb{E}[e^u] = e^{1/2}$.
+
+# %%
+def normal_pdf(t):
+    return math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
+
+
+def lognormal_pdf(x):  # x = e^u: u = log x and |du/dx| = 1/x
+    return normal_pdf(math.log(x)) / x
+
+
+grid_1d = np.linspace(0.05, 6, 50)
+agreement = max(abs(lognormal_pdf(v) - stats.lognorm(s=1).pdf(v)) for v in grid_1d)
+mass_1d = integrate.quad(lognormal_pdf, 0, np.inf)[0]
+mass_bare = integrate.quad(lambda v: normal_pdf(math.log(v)), 0, np.inf)[0]
+print(f"largest difference from scipy's log-normal pdf on 50 points < 1e-12: {agreement < 1e-12}")
+print(f"∫ p_x = {mass_1d:.6f}; without the factor 1/x: {mass_bare:.6f} (e^(1/2) = {math.exp(0.5):.6f})")
+assert agreement < 1e-12 and abs(mass_1d - 1) < 1e-6 and abs(mass_bare - math.exp(0.5)) < 1e-6
+
+# %% [markdown]
 # In $D$ dimensions the stretch factor of a small volume is the absolute determinant of the
 # Jacobian matrix $J(f^{-1}(x)) = \partial f^{-1}(x) / \partial x$:
 #
@@ -132,10 +161,6 @@ assert abs(mass - 1) < 1e-6
 # $\int \pi(x_1/2)\,dx_1 = 2$:
 
 # %%
-def normal_pdf(t):
-    return math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
-
-
 without_jacobian = integrate.quad(lambda x1: normal_pdf(x1 / 2), -np.inf, np.inf)[0]
 with_jacobian, _ = toy_density_integral(sigma=2.0)
 print(f"σ = 2: mass without the Jacobian term {without_jacobian:.4f}, with it {with_jacobian:.4f}")
@@ -162,44 +187,30 @@ plt.show()
 #   = \arg\max_\theta \sum_{n=1}^{N} \Big[\log \pi_u\!\left(f_\theta^{-1}(x_n)\right)
 #     + \log\left|\det J\!\left(f_\theta^{-1}(x_n)\right)\right|\Big].$$
 #
+# **Maximum likelihood is minimum KL.** Divided by $N$, the sum estimates
+# $\mathbb{E}_{p_\text{data}}[\log p_x(x;\theta)]$, and
+#
+# $$\mathbb{E}_{p_\text{data}}\big[\log p_x(x;\theta)\big]
+#   = \mathbb{E}_{p_\text{data}}\big[\log p_\text{data}(x)\big]
+#   - \mathbb{E}_{p_\text{data}}\Big[\log \frac{p_\text{data}(x)}{p_x(x;\theta)}\Big]
+#   = -H(p_\text{data}) - \mathrm{KL}\big(p_\text{data} \,\|\, p_x(\cdot\,;\theta)\big).$$
+#
+# The entropy $H(p_\text{data})$ does not depend on $\theta$, so maximising the likelihood *is*
+# minimising the forward KL from the data to the model — which is large wherever the data has
+# mass and the model has little, so a flow is pushed to cover every mode (a GAN's generator
+# minimises other divergences; lecture 04). For the toy map the entropy is known: $f$ preserves
+# volume, so $H(p_x) = H(\pi_u) = 1 + \log 2\pi \approx 2.838$ nats, and a flow's held-out
+# negative log-likelihood can never go below it on average — section 7 measures the gap.
+#
 # That asks three things of $f_\theta$: it must be **invertible**, its Jacobian determinant must
 # be **cheap** (a general $D \times D$ determinant costs $O(D^3)$, hopeless for images), and it
 # must still be **expressive**. The trick every design below uses is the one we just met: make
 # the Jacobian **triangular**, so that its determinant is the product of its diagonal, and stack
 # many such layers — a composition of invertible maps is invertible, and the log-dets add up.
 #
-# **The lineage** (the papers the lecture lists, in order):
-#
-# * **NICE** (Dinh et al., 2014) splits the variables in two halves and shifts one half by a
-#   neural-network function of the other — an *additive coupling*. Its Jacobian is triangular
-#   with unit diagonal, so the map preserves volume, like our toy map.
-# * **MADE** (Germain et al., 2015) masks the weights of an autoencoder so that output $i$ only
-#   depends on inputs $1, \dots, i-1$. One pass of the network then gives all the conditionals
-#   of an autoregressive model $p(x) = \prod_i p(x_i \mid x_{1:i-1})$.
-# * **PixelRNN/PixelCNN and WaveNet** (van den Oord et al., 2016) are autoregressive models of
-#   pixels and of raw audio. Their likelihoods are exact, but generating one sample takes one
-#   network pass per pixel or per audio sample.
-# * **IAF** (Kingma et al., 2016) is an autoregressive flow in the *sampling* direction:
-#   $x_i = u_i \exp(\alpha_i) + \mu_i$ with $\mu_i, \alpha_i$ functions of $u_{1:i-1}$. Sampling
-#   takes one pass, but the density of a new point takes $D$; it was built to make VAE
-#   posteriors more flexible.
-# * **RealNVP** (Dinh et al., 2017) makes the coupling affine — a scale *and* a shift — so that
-#   the flow can change volume. Both directions cost one pass; stacking couplings with
-#   alternating halves (and a multi-scale architecture) models natural images.
-# * **MAF** (Papamakarios et al., 2017) stacks MADEs as a flow in the *density* direction, the
-#   mirror image of IAF: the density of any point takes one pass, sampling takes $D$. Its
-#   authors show that IAF, MAF and RealNVP are members of one family.
-# * **Parallel WaveNet** (van den Oord et al., 2017) uses that mirror symmetry: a slow-sampling
-#   autoregressive teacher trains a fast-sampling IAF student, which put WaveNet into production.
-# * **Glow** (Kingma and Dhariwal, 2018) adds invertible 1×1 convolutions and activation
-#   normalisation to RealNVP. The 1×1 convolution maps the channels at every pixel by one learned
-#   invertible matrix $W$ (adding $\log|\det W|$ per pixel to the log-determinant). It
-#   generalises the fixed permutation that earlier flows put between couplings (reversing the
-#   channels, as our `Reverse` layer reverses coordinates): that is the special case of $W$ a
-#   permutation matrix. Glow generated sharp high-resolution faces and interpolated smoothly
-#   between them.
-#
-# We build the two ends of that family that matter most: RealNVP's affine coupling and MAF.
+# These two ideas — triangular Jacobians, stacked — run through a decade of designs, from NICE
+# (2014) to Glow (2018); the appendix lists them in order. We build the two ends of that family
+# that matter most: RealNVP's affine coupling and MAF.
 
 # %% [markdown]
 # ## 4. RealNVP: the affine coupling layer
@@ -209,7 +220,12 @@ plt.show()
 #
 # $$x = m \odot u + (1 - m) \odot \big(u \odot \exp(s(m \odot u)) + t(m \odot u)\big),$$
 # $$u = m \odot x + (1 - m) \odot \big((x - t(m \odot x)) \odot \exp(-s(m \odot x))\big).$$
-#
+
+# %%
+coupling_layer_diagram()
+plt.show()
+
+# %% [markdown]
 # The inverse is easy because the kept half is the same on both sides, so $s$ and $t$ can be
 # recomputed from $x$. The Jacobian $\partial x / \partial u$ is triangular (after ordering the
 # kept coordinates first) with diagonal $1$ on the kept and $\exp(s_i)$ on the transformed
@@ -247,8 +263,15 @@ assert torch.allclose(log_det_fwd, autograd_log_det(lambda u: coupling(u)[0], u_
 # $\log|\det J(f^{-1}(x))| = -\sum_i \alpha_i$. All the $\psi$'s are one MADE network: its
 # weights are multiplied by 0/1 masks built from a *degree* per unit (inputs $1 \dots D$, hidden
 # units in $1 \dots D-1$; a unit may see units of lower or equal degree, and output $d$ only units
-# of degree below $d$). Here are the masks for $D = 3$ and one hidden layer of 4 units, and the
-# Jacobian of a MADE built with them — zero on and above the diagonal:
+# of degree below $d$). The figure draws such a network and only the connections its masks allow.
+
+# %%
+made_masks_diagram()
+plt.show()
+
+# %% [markdown]
+# Here are the masks for $D = 3$ and one hidden layer of 4 units, in code, and the Jacobian of a
+# MADE built with them — zero on and above the diagonal:
 
 # %%
 for i, mask in enumerate(made_masks(3, [4])):
@@ -344,9 +367,15 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 x_eval = banana(100_000, seed=2)
 kl = {name: kl_to_truth(flow.log_prob, x_eval) for name, flow in flows.items()}
+nll_truth = -toy_log_prob(x_eval).mean().item()
+print(f"the true density's negative log-likelihood on these points: {nll_truth:.4f} nats "
+      f"(its expectation, the entropy 1 + log 2π = {1 + math.log(2 * math.pi):.4f})")
 for name, estimate in kl.items():
-    print(f"KL(p ‖ q_{name}) = {estimate.kl:.4f} ± {estimate.stderr:.4f} nats")
-    assert 0 < estimate.kl < 0.005
+    with torch.no_grad():
+        nll = -flows[name].log_prob(x_eval).mean().item()
+    print(f"{name}: held-out NLL {nll:.4f} nats = truth's {nll_truth:.4f} + KL(p ‖ q_{name}) {estimate.kl:.4f} "
+          f"± {estimate.stderr:.4f}")
+    assert 0 < estimate.kl < 0.005 and abs(nll - nll_truth - estimate.kl) < 1e-4
 kl_untrained = kl_to_truth(realnvp().log_prob, x_eval).kl
 print(f"for scale: an untrained flow (q = N(0, I)) is {kl_untrained:.1f} nats away")
 assert kl_untrained > 2.5
@@ -512,3 +541,37 @@ for bad in (torch.tensor([[0.0, float("nan")]]), torch.zeros(3, 5)):
 # generative models know what they don't know?, ICLR 2019. Papamakarios et al.: Normalizing
 # flows for probabilistic modeling and inference, JMLR 2021. Jiang: Normalizing flows
 # tutorial, part 2 (the MAF figures of the source lecture).
+
+# %% [markdown]
+# ## Appendix: the lineage of flows
+#
+# The papers the source lecture lists, in order.
+#
+# * **NICE** (Dinh et al., 2014) splits the variables in two halves and shifts one half by a
+#   neural-network function of the other — an *additive coupling*. Its Jacobian is triangular
+#   with unit diagonal, so the map preserves volume, like our toy map.
+# * **MADE** (Germain et al., 2015) masks the weights of an autoencoder so that output $i$ only
+#   depends on inputs $1, \dots, i-1$. One pass of the network then gives all the conditionals
+#   of an autoregressive model $p(x) = \prod_i p(x_i \mid x_{1:i-1})$.
+# * **PixelRNN/PixelCNN and WaveNet** (van den Oord et al., 2016) are autoregressive models of
+#   pixels and of raw audio. Their likelihoods are exact, but generating one sample takes one
+#   network pass per pixel or per audio sample.
+# * **IAF** (Kingma et al., 2016) is an autoregressive flow in the *sampling* direction:
+#   $x_i = u_i \exp(\alpha_i) + \mu_i$ with $\mu_i, \alpha_i$ functions of $u_{1:i-1}$. Sampling
+#   takes one pass, but the density of a new point takes $D$; it was built to make VAE
+#   posteriors more flexible.
+# * **RealNVP** (Dinh et al., 2017) makes the coupling affine — a scale *and* a shift — so that
+#   the flow can change volume. Both directions cost one pass; stacking couplings with
+#   alternating halves (and a multi-scale architecture) models natural images.
+# * **MAF** (Papamakarios et al., 2017) stacks MADEs as a flow in the *density* direction, the
+#   mirror image of IAF: the density of any point takes one pass, sampling takes $D$. Its
+#   authors show that IAF, MAF and RealNVP are members of one family.
+# * **Parallel WaveNet** (van den Oord et al., 2017) uses that mirror symmetry: a slow-sampling
+#   autoregressive teacher trains a fast-sampling IAF student, which put WaveNet into production.
+# * **Glow** (Kingma and Dhariwal, 2018) adds invertible 1×1 convolutions and activation
+#   normalisation to RealNVP. The 1×1 convolution maps the channels at every pixel by one learned
+#   invertible matrix $W$ (adding $\log|\det W|$ per pixel to the log-determinant). It
+#   generalises the fixed permutation that earlier flows put between couplings (reversing the
+#   channels, as our `Reverse` layer reverses coordinates): that is the special case of $W$ a
+#   permutation matrix. Glow generated sharp high-resolution faces and interpolated smoothly
+#   between them.

@@ -43,6 +43,7 @@ import torch
 from course_lib import zoo
 from course_lib.data import LEVEL_BANDS, brain_slices
 from course_lib.data.toys import banana
+from course_lib.diagrams import diffusion_chain_diagram
 from course_lib.diffusion import (
     anomaly_map, mixture_score, model_score, probability_flow_log_prob, q_sample, sample, sampling_steps,
     score_error, step_at_noise, train_toy_diffusion,
@@ -99,7 +100,12 @@ from course_lib.vae import sample_prior
 # $$q(x_t \mid x_0) = \mathcal{N}\big(\alpha_t x_0,\ \sigma_t^2 I\big), \qquad
 # x_t = \alpha_t x_0 + \sigma_t \varepsilon, \quad \varepsilon \sim \mathcal{N}(0, I),
 # \qquad \alpha_t = \sqrt{\bar\alpha_t},\ \sigma_t = \sqrt{1 - \bar\alpha_t}.$$
-#
+
+# %%
+diffusion_chain_diagram()
+plt.show()
+
+# %% [markdown]
 # Since $\alpha_t^2 + \sigma_t^2 = 1$, data of unit variance keep unit variance ("variance
 # preserving"); at $t = T$ almost nothing of $x_0$ is left and $x_T \approx \mathcal{N}(0, I)$.
 # Here is the ring (divided by its standard deviation, as the model sees it) on the way:

@@ -18,10 +18,15 @@
 # salt-and-pepper noise, one stage of greedy layer-wise pretraining, and the modality-dropout
 # batch of the multimodal autoencoder. After each one a check cell runs your code on hidden
 # cases against the library's reference and either prints a ✓ line or tells you *what* is
-# wrong. Replace each `raise NotImplementedError()` with your code; run the notebook top to
-# bottom.
+# wrong. Replace each `raise NotImplementedError()` with your code, and each `YOUR ANSWER HERE`
+# with your answer in a few sentences; run the notebook top to bottom.
 #
-# Read lecture 02 first. This notebook runs in well under a minute.
+# Two written questions ask you to **predict before you run** a cell, or to **explain** a
+# figure. A last, optional investigation asks for a **decision backed by a measurement**, made on the
+# validation split: is modality dropout worth its price?
+#
+# **Time:** about 50 minutes; Exercise 5 is optional, about 20 minutes more. Read lecture 02
+# first. The notebook itself runs in well under a minute.
 
 # %%
 from course_lib import seed_everything
@@ -37,7 +42,11 @@ from course_lib.denoising import FullyConvolutionalAutoencoder
 from course_lib.stacked import stage_loss
 from course_lib.checks import check_masking_noise, check_modality_dropout, check_pretrain_stage, check_salt_and_pepper
 from course_lib.data import brain_slices, paired_brain_slices
+from course_lib.metrics import psnr
+from course_lib.multimodal import predict_missing
 from course_lib.plotting import image_grid
+from course_lib.tolerances import assert_close
+from course_lib.training import fit, single_threaded
 
 x = brain_slices(8, size=64, seed=0)
 print(tuple(x.shape))
@@ -97,6 +106,39 @@ image_grid(rows, row_titles=["clean", "masking", "salt & pepper"], col_titles=["
 plt.show()
 
 # %% [markdown]
+# **Question 1 (predict, then run).** The next cell corrupts the eight slices of `x` (64 px) with
+# your two functions at ν = 0.1, 0.2 and 0.4 and prints the mean PSNR of the corrupted slices
+# against the clean ones. Before you run it, predict: (a) by how many dB does the PSNR of masking
+# noise fall each time ν doubles? (b) At the same ν, is salt-and-pepper's PSNR higher or lower
+# than masking's, and roughly by how much? Give the reason for each.
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# (a) By about 3 dB. Masking sets round(νD) pixels to 0, so the squared error of a slice is the sum
+# of $x_i^2$ over the masked pixels: on average ν times the slice's mean of $x^2$, proportional to
+# ν. Doubling ν doubles the error, and $\mathrm{PSNR} = 10 \log_{10}(1/\mathrm{MSE})$ falls by
+# $10 \log_{10} 2 \approx 3.0$ dB (2.9–3.2 dB here: the masked pixels are a random draw). (b) Lower,
+# by about 4–5 dB. A pixel set to 0 costs $x_i^2$, but one set to 1 costs $(1 - x_i)^2$, and most of
+# a slice is dark (background, CSF in T1): half the chosen pixels become salt, which costs nearly 1
+# each, where masking them would have cost nearly nothing. Both errors grow in proportion to ν, so
+# the gap stays the same at every ν.
+# ### END SOLUTION
+
+# %% tags=["nbval-ignore-output"]
+g = torch.Generator().manual_seed(0)
+levels = (0.1, 0.2, 0.4)
+corrupted_psnr = {name: [psnr(corrupt(x, nu, g), x).mean().item() for nu in levels]
+                  for name, corrupt in (("masking", my_masking_noise), ("salt & pepper", my_salt_and_pepper))}
+for name, values in corrupted_psnr.items():
+    print(f"{name:14s}", "   ".join(f"ν = {nu}: {v:5.2f} dB" for nu, v in zip(levels, values)))
+mask_drops = [a - b for a, b in zip(corrupted_psnr["masking"], corrupted_psnr["masking"][1:])]
+gaps = [m - sp for m, sp in zip(corrupted_psnr["masking"], corrupted_psnr["salt & pepper"])]
+print("masking: PSNR lost per doubling of ν:", [round(d, 2) for d in mask_drops], "dB; 10·log10(2) = 3.01 dB")
+print("masking minus salt & pepper at the same ν:", [round(d, 2) for d in gaps], "dB")
+assert_close(mask_drops, [3.01, 3.01], 0.35, "PSNR lost per doubling of ν, masking (dB)")
+assert all(3.5 < d < 6 for d in gaps), gaps
+
+# %% [markdown]
 # ## Exercise 3 — one stage of greedy layer-wise pretraining
 #
 # Write `my_pretrain_stage(stack, level, x, corrupt, epochs, lr)`, which trains stage `level`
@@ -150,7 +192,8 @@ x_small = brain_slices(400, size=32, seed=0)
 stack = FullyConvolutionalAutoencoder((1, 8, 16, 32))
 for level in range(stack.depth):
     frozen_before = [p.clone() for stage in stack.encoders[:level] for p in stage.parameters()]
-    losses = my_pretrain_stage(stack, level, x_small, lambda h: my_masking_noise(h, 0.25), epochs=2, lr=3e-3)
+    with single_threaded():  # tiny models train fastest on one thread (course_lib.training.single_threaded)
+        losses = my_pretrain_stage(stack, level, x_small, lambda h: my_masking_noise(h, 0.25), epochs=2, lr=3e-3)
     frozen_after = list(p for stage in stack.encoders[:level] for p in stage.parameters())
     unchanged = all(torch.equal(a, b) for a, b in zip(frozen_before, frozen_after))
     with torch.no_grad():
@@ -193,3 +236,131 @@ inputs, targets = my_modality_dropout(t1, t2, torch.Generator().manual_seed(0))
 image_grid([inputs[:, :1], inputs[:, 1:], targets[:, :1], targets[:, 1:]],
            row_titles=["input T1", "input T2", "target T1", "target T2"])
 plt.show()
+
+
+# %% [markdown]
+# **Question 2 (explain this figure).** In the picture, the inputs of some samples miss a channel,
+# but every target is the full pair. Why must the target be the full pair? What would a network
+# learn if its target were its own (partly zeroed) input?
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# The target decides what the network must produce, so it decides what it learns. With the full
+# pair as target, a sample that shows only T1 is scored on its T2 channel too, and the only way to
+# lower that error is to infer the T2 image from the T1 — the ability we want when a modality is
+# missing at test time. If the target were the input itself, the zeroed channel would be a correct
+# answer: the task would be plain reconstruction, which an autoencoder with enough capacity solves
+# by copying (lecture 02, section 1), zeros included, and nothing would push it to fill in the
+# missing modality.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 5 (optional) — an investigation: is modality dropout worth it?
+#
+# Modality dropout hides a modality in two thirds of every batch. That has a price: the network
+# sees complete pairs less often. Measure what it buys and what it costs, and decide whether you
+# would train with it.
+#
+# Write `train_two_channel_ae(t1, t2, dropout, seed)`, which trains a two-channel
+# `FullyConvolutionalAutoencoder((2, 32, 64))` (stride 2, as in lecture 02) on the pairs and returns
+# it in eval mode:
+#
+# - call `seed_everything(seed)` before building the network, and use
+#   `torch.Generator().manual_seed(seed)` for the dropout pattern;
+# - Adam with learning rate $2 \cdot 10^{-3}$, 5 epochs in minibatches of 32 (`fit(step, (t1, t2),
+#   epochs=5, batch_size=32, seed=seed, progress=False)`, whose `step` receives a pair of batches);
+# - loss `reconstruction_loss(model(inputs), targets)`, where with `dropout=True` the inputs and
+#   targets come from your `my_modality_dropout`, and with `dropout=False` both are the complete
+#   pair `torch.cat([t1, t2], dim=1)`.
+#
+# The next cell trains both versions on 1,000 training pairs (32 px) and measures them on 300
+# **validation** pairs: the PSNR of the missing modality predicted from the present one
+# (`predict_missing`, both directions), and the PSNR of each channel when both are present. Two
+# baselines need no training: the mean training image of the missing modality, and a black image.
+
+# %%
+def train_two_channel_ae(t1: torch.Tensor, t2: torch.Tensor, dropout: bool, seed: int = 0) -> FullyConvolutionalAutoencoder:
+    ### BEGIN SOLUTION
+    seed_everything(seed)
+    model = FullyConvolutionalAutoencoder((2, 32, 64))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    generator = torch.Generator().manual_seed(seed)
+
+    def step(pair):
+        a, b = pair
+        if dropout:
+            inputs, targets = my_modality_dropout(a, b, generator)
+        else:
+            inputs = targets = torch.cat([a, b], dim=1)
+        loss = reconstruction_loss(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    fit(step, (t1, t2), epochs=5, batch_size=32, seed=seed, progress=False)
+    return model.eval()
+    ### END SOLUTION
+
+
+# %% tags=["nbval-ignore-output"]
+t1_train, t2_train = paired_brain_slices(1000, size=32, seed=0)
+t1_val, t2_val = paired_brain_slices(300, size=32, split="val", seed=2)
+with single_threaded():
+    models = {"no dropout": train_two_channel_ae(t1_train, t2_train, dropout=False),
+              "modality dropout": train_two_channel_ae(t1_train, t2_train, dropout=True)}
+
+
+def mean_psnr(guess, truth):
+    return psnr(guess.clamp(0, 1), truth).mean().item()
+
+
+table, predicted_t2 = {}, {}
+for name, model in models.items():
+    predicted_t2[name] = predict_missing(model, t1_val, "t1")
+    with torch.no_grad():
+        both = model(torch.cat([t1_val, t2_val], dim=1))
+    table[name] = {"T1 → T2": mean_psnr(predicted_t2[name], t2_val),
+                   "T2 → T1": mean_psnr(predict_missing(model, t2_val, "t2"), t1_val),
+                   "both: T1": mean_psnr(both[:, :1], t1_val), "both: T2": mean_psnr(both[:, 1:], t2_val)}
+baselines = {"mean training image": (t1_train.mean(0, keepdim=True), t2_train.mean(0, keepdim=True)),
+             "black image": (torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32))}
+for name, (guess_t1, guess_t2) in baselines.items():
+    table[name] = {"T1 → T2": mean_psnr(guess_t2.expand_as(t2_val), t2_val),
+                   "T2 → T1": mean_psnr(guess_t1.expand_as(t1_val), t1_val)}
+print("PSNR (dB) on 300 validation pairs | missing modality: T1 → T2, T2 → T1 | both present: T1, T2")
+for name, row in table.items():
+    print(f"{name:20s} | {row['T1 → T2']:5.1f}  {row['T2 → T1']:5.1f} | "
+          + (f"{row['both: T1']:5.1f}  {row['both: T2']:5.1f}" if "both: T1" in row else "    —      —"))
+print("mean intensity of T2 predicted from T1:", {name: round(t2_hat.clamp(0, 1).mean().item(), 3)
+                                                  for name, t2_hat in predicted_t2.items()},
+      "| of the true T2:", round(t2_val.mean().item(), 3))
+assert_close({name: table[name] for name in models},
+             {"no dropout": {"T1 → T2": 9.78, "T2 → T1": 7.54, "both: T1": 26.83, "both: T2": 25.89},
+              "modality dropout": {"T1 → T2": 20.02, "T2 → T1": 20.28, "both: T1": 24.95, "both: T2": 23.57}},
+             {"no dropout": {"T1 → T2": 1.4, "T2 → T1": 1.8, "both: T1": 2.0, "both: T2": 1.7},
+              "modality dropout": {"T1 → T2": 0.3, "T2 → T1": 1.0, "both: T1": 1.4, "both: T2": 1.5}},
+             "validation PSNR (dB)")
+with_dropout, without = table["modality dropout"], table["no dropout"]
+assert with_dropout["T1 → T2"] > table["mean training image"]["T1 → T2"] + 3 > without["T1 → T2"] + 3
+assert without["both: T1"] > with_dropout["both: T1"] + 1 and without["both: T2"] > with_dropout["both: T2"] + 1
+assert predicted_t2["no dropout"].clamp(0, 1).mean() < 0.1 < predicted_t2["modality dropout"].clamp(0, 1).mean()
+image_grid([t1_val[:6], predicted_t2["no dropout"][:6].clamp(0, 1), predicted_t2["modality dropout"][:6].clamp(0, 1),
+            t2_val[:6]], row_titles=["T1 (given)", "T2, no dropout", "T2, dropout", "T2 true"])
+plt.show()
+
+# %% [markdown]
+# **Your decision**, defended with what you measured:
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# Yes, for a model that must fill in a missing contrast. Without modality dropout, given only T1
+# the T2 channel scores 9.8–10.7 dB on the validation pairs (training seeds 0, 1, 2): worse than
+# simply answering the mean training T2 image (15.3 dB), and only 1–2 dB above a black image
+# (8.9 dB) — having only seen complete pairs, the network has learned to pass each channel
+# through, and a zeroed channel comes out nearly dark. With dropout it reaches about 20 dB in both
+# directions. The price is paid on complete pairs: there the network without dropout reconstructs
+# both channels 1.9–2.9 dB better. So I would train with
+# modality dropout whenever a modality may be missing at test time, and without it only for a
+# model that will always see both.
+# ### END SOLUTION

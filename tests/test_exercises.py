@@ -112,6 +112,45 @@ def test_solution_structure(path):
     assert_solution_structure(nbformat.read(path, as_version=4), path.name)
 
 
+MIN_WRITTEN_ANSWERS = 2  # issue 24: two or three written questions per exercise notebook
+
+
+def _markdown_regions(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(cell index, model answer) of every marked region in a markdown cell."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        starts = [n for n, line in enumerate(lines) if line.strip() == BEGIN]
+        ends = [n for n, line in enumerate(lines) if line.strip() == END]
+        found += [(i, "\n".join(lines[a + 1 : b]).strip()) for a, b in zip(starts, ends)]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_written_answers_become_blanks(path):
+    """Each exercise notebook asks written questions (markdown blanks) and an investigation, and the
+    generated exercise shows the stub where the solution has its model answer — never the answer."""
+    solution = nbformat.read(path, as_version=4)
+    exercise = nbformat.read(EXERCISES / path.name, as_version=4)
+    regions = _markdown_regions(solution)
+    assert len(regions) >= MIN_WRITTEN_ANSWERS + 1, (
+        f"{path.name}: {len(regions)} written answers; expected at least {MIN_WRITTEN_ANSWERS} questions and the "
+        "investigation's decision")
+    for i, answer in regions:
+        assert answer, f"{path.name}, cell {i}: an empty model answer"
+        assert exercise.cells[i].cell_type == "markdown" and "YOUR ANSWER HERE" in exercise.cells[i].source
+        assert answer not in exercise.cells[i].source, f"{path.name}, cell {i}: the model answer leaks into the exercise"
+    headings = [line for c in solution.cells if c.cell_type == "markdown" for line in c.source.split("\n")
+                if line.startswith("## ")]
+    assert any("(optional" in h for h in headings), f"{path.name}: no exercise heading marked optional"
+    assert "investigation" in "\n".join(c.source for c in solution.cells if c.cell_type == "markdown").lower(), (
+        f"{path.name}: no investigation")
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes", solution.cells[0].source), (
+        f"{path.name}: the first cell must give the expected time as '**Time:** about N minutes'")
+
+
 # --- the rules themselves, on fabricated outputs -----------------------------------------------
 
 def _executed(*cells: tuple[str, str | None]) -> nbformat.NotebookNode:
