@@ -586,28 +586,7 @@ plt.show()
 # network, as lecture 04's Fréchet distance — measure *what* was generated rather than how
 # blurry it is.
 #
-# > **Case study — 3D fetal skull from 2D ultrasound with a conditional VAE** (Cerrolaza, Li,
-# > Biffi, Matthew, Sinclair, Gomez, Kainz & Rueckert: *3D fetal skull reconstruction from 2DUS
-# > via deep conditional generative networks*, MICCAI 2018). Prenatal ultrasound gives 2D views;
-# > the skull's 3D shape is what the clinician needs. The model is this section's, with a richer
-# > condition: $c$ is one to three standard 2D views instead of a level band, and $x$ is the 3D
-# > skull instead of a slice. The question is ours too — does the output match the request? —
-# > asked as overlap with the true skull while the condition shrinks (mean ± sd; DC = Dice,
-# > SEN = sensitivity, PPV = precision; TL-net is the authors' baseline):
-# >
-# > | model | views (condition) | DC | SEN | PPV |
-# > |---|---|---|---|---|
-# > | REC-CVAE | axial + sagittal + coronal | 0.91 ± 0.02 | 0.91 ± 0.05 | 0.91 ± 0.06 |
-# > | HiREC-CVAE | axial + sagittal + coronal | 0.91 ± 0.04 | 0.89 ± 0.06 | 0.93 ± 0.06 |
-# > | TL-net | axial + sagittal + coronal | 0.89 ± 0.03 | 0.93 ± 0.05 | 0.86 ± 0.07 |
-# > | REC-CVAE | axial + sagittal | 0.86 ± 0.05 | 0.88 ± 0.13 | 0.87 ± 0.09 |
-# > | HiREC-CVAE | axial + sagittal | 0.89 ± 0.05 | 0.90 ± 0.10 | 0.91 ± 0.08 |
-# > | TL-net | axial + sagittal | 0.89 ± 0.05 | 0.90 ± 0.11 | 0.90 ± 0.06 |
-# > | REC-CVAE | axial | 0.83 ± 0.06 | 0.86 ± 0.15 | 0.84 ± 0.13 |
-# > | HiREC-CVAE | axial | 0.86 ± 0.05 | 0.86 ± 0.11 | 0.90 ± 0.08 |
-# > | TL-net | axial | 0.85 ± 0.04 | 0.88 ± 0.05 | 0.80 ± 0.09 |
-# >
-# > Fewer views, less overlap: the condition carries the information, as our band did.
+# *Case study from the literature: 3D fetal skull from 2D ultrasound with a conditional VAE (appendix).*
 
 # %% [markdown]
 # ## 8. A latent axis with a name: attribute regularisation
@@ -692,16 +671,7 @@ plt.show()
 # variation of the data; the AR-VAE decides *where* it is stored, and makes that one coordinate
 # monotone in it.
 #
-# > **Case study — cardiac shapes with clinical axes** (AR-VAE: Pati & Lerch, *Neural Computing
-# > and Applications*, 2021; applied to cardiac shapes in the source lecture of CREATIS and ÉTS
-# > Montréal). Clinical indices of the left ventricle and atrium are read from segmentations of
-# > echocardiograms, which must be accurate, robust and consistent over the cardiac cycle. A VAE
-# > of segmentation shapes, regularised as above, gets one latent axis per clinical attribute — LV
-# > cavity area, length, basal width and orientation, myocardial area, epicardial centre — so that
-# > moving along an axis changes one measurable property of the heart, as $z_0$ here moves the
-# > level. The same group constrains a VAE of cardiac masks to make segmentations anatomically
-# > plausible, checked against 12 criteria (holes in a chamber, disconnected pieces, a myocardium
-# > of uneven thickness). The source gives no figures for either.
+# *Case study from the literature: cardiac shapes with clinical axes (appendix).*
 
 # %% [markdown]
 # ## Summary
@@ -725,7 +695,7 @@ plt.show()
 #   cost in the ELBO.
 #
 # **In medical imaging**, conditional VAEs reconstruct 3D structure from a few 2D views (the
-# fetal-skull case study of section 7), VAEs model normal anatomy for anomaly detection, and
+# fetal-skull case study in the appendix), VAEs model normal anatomy for anomaly detection, and
 # regularised latent spaces give cardiac shape axes with a clinical meaning (section 8).
 #
 # **References.** Kingma, Welling: Auto-encoding variational Bayes, ICLR 2014. Rezende, Mohamed,
@@ -739,3 +709,43 @@ plt.show()
 # reconstruction from 2DUS via deep conditional generative networks, MICCAI 2018. Pati, Lerch:
 # Attribute-based regularization of latent spaces for variational auto-encoders, Neural Computing
 # and Applications 2021.
+
+# %% [markdown]
+# ## Appendix: case studies
+#
+# Published medical applications of this lecture's methods, with the figures the source lectures
+# give.
+#
+# > **Case study — 3D fetal skull from 2D ultrasound with a conditional VAE** (Cerrolaza, Li,
+# > Biffi, Matthew, Sinclair, Gomez, Kainz & Rueckert: *3D fetal skull reconstruction from 2DUS
+# > via deep conditional generative networks*, MICCAI 2018). Prenatal ultrasound gives 2D views;
+# > the skull's 3D shape is what the clinician needs. The model is this section's, with a richer
+# > condition: $c$ is one to three standard 2D views instead of a level band, and $x$ is the 3D
+# > skull instead of a slice. The question is ours too — does the output match the request? —
+# > asked as overlap with the true skull while the condition shrinks (mean ± sd; DC = Dice,
+# > SEN = sensitivity, PPV = precision; TL-net is the authors' baseline):
+# >
+# > | model | views (condition) | DC | SEN | PPV |
+# > |---|---|---|---|---|
+# > | REC-CVAE | axial + sagittal + coronal | 0.91 ± 0.02 | 0.91 ± 0.05 | 0.91 ± 0.06 |
+# > | HiREC-CVAE | axial + sagittal + coronal | 0.91 ± 0.04 | 0.89 ± 0.06 | 0.93 ± 0.06 |
+# > | TL-net | axial + sagittal + coronal | 0.89 ± 0.03 | 0.93 ± 0.05 | 0.86 ± 0.07 |
+# > | REC-CVAE | axial + sagittal | 0.86 ± 0.05 | 0.88 ± 0.13 | 0.87 ± 0.09 |
+# > | HiREC-CVAE | axial + sagittal | 0.89 ± 0.05 | 0.90 ± 0.10 | 0.91 ± 0.08 |
+# > | TL-net | axial + sagittal | 0.89 ± 0.05 | 0.90 ± 0.11 | 0.90 ± 0.06 |
+# > | REC-CVAE | axial | 0.83 ± 0.06 | 0.86 ± 0.15 | 0.84 ± 0.13 |
+# > | HiREC-CVAE | axial | 0.86 ± 0.05 | 0.86 ± 0.11 | 0.90 ± 0.08 |
+# > | TL-net | axial | 0.85 ± 0.04 | 0.88 ± 0.05 | 0.80 ± 0.09 |
+# >
+# > Fewer views, less overlap: the condition carries the information, as our band did.
+#
+# > **Case study — cardiac shapes with clinical axes** (AR-VAE: Pati & Lerch, *Neural Computing
+# > and Applications*, 2021; applied to cardiac shapes in the source lecture of CREATIS and ÉTS
+# > Montréal). Clinical indices of the left ventricle and atrium are read from segmentations of
+# > echocardiograms, which must be accurate, robust and consistent over the cardiac cycle. A VAE
+# > of segmentation shapes, regularised as above, gets one latent axis per clinical attribute — LV
+# > cavity area, length, basal width and orientation, myocardial area, epicardial centre — so that
+# > moving along an axis changes one measurable property of the heart, as $z_0$ here moves the
+# > level. The same group constrains a VAE of cardiac masks to make segmentations anatomically
+# > plausible, checked against 12 criteria (holes in a chamber, disconnected pieces, a myocardium
+# > of uneven thickness). The source gives no figures for either.

@@ -725,39 +725,9 @@ plt.show()
 # training. On the toys, five training seeds each: 99.4 ± 0.2 % on the ring and 99.3 ± 0.4 % on
 # the grid, every mode on every seed.)
 #
-# > **Case study — low-dose PET with a 3D conditional GAN** (Wang, Yu, Wang, Zu, Lalush, Lin,
-# > Wu, Zhou, Shen & Zhou: *3D conditional generative adversarial networks for high-quality PET
-# > image estimation at low dose*, NeuroImage, 2018). PET images metabolism in 3D, for cancer
-# > diagnosis and therapy response, at the price of a radiation dose. Scan at low dose (L-PET) and
-# > estimate the full-dose image (F-PET): a conditional GAN in which the condition $y$ is the
-# > whole L-PET volume instead of our band label. $G$ produces an F-PET volume for that $y$; $D$
-# > judges real or generated F-PET volumes *given* the same L-PET — the $D(x \mid y)$ of this
-# > section. Each training L-PET has its F-PET partner, the paired setting of lecture 05's
-# > pix2pix, in 3D. The source gives no figures.
+# *Case study from the literature: low-dose PET with a 3D conditional GAN (appendix).*
 #
-# > **Case study — the adversarial loss as a judge of segmentations and of domains.** Kohl et al.
-# > (2017, NIPS workshop; *Adversarial networks for the detection of aggressive prostate cancer*)
-# > let a segmentation network play the generator: from T2-weighted, ADC and b1500 MR it outputs
-# > a mask, and a discriminator learns to tell its masks from experts', next to a voxel-wise
-# > cross-entropy to the ground truth (as pix2pix adds L1 to its GAN loss). Kamnitsas et al.
-# > (*Unsupervised domain adaptation in brain lesion segmentation with adversarial networks*)
-# > turn the game onto features: a discriminator guesses from the segmenter's internal feature
-# > maps which scanner protocol a scan came from, and the segmenter learns, besides its labels on
-# > the source domain (S), to make the two domains indistinguishable — so that it also works on
-# > an unlabelled target domain (T). Dice similarity (DSC, %, with the figure in brackets as
-# > given in the source):
-# >
-# > | training | DSC |
-# > |---|---|
-# > | on S | 15.7 (13.5) |
-# > | on S, without the GE/SWI channel | 59.7 (22.1) |
-# > | on S, adversarial adaptation to T | 62.7 (19.8) |
-# > | on T | 63.5 (20.2) |
-# > | on S + T | 66.5 (17.7) |
-# > | on S + T, GE and SWI as separate channels | 64.7 (19.2) |
-# >
-# > Adaptation without a single target label comes within a point of training on labelled target
-# > data.
+# *Case study from the literature: the adversarial loss as a judge of segmentations and of domains (appendix).*
 
 # %% [markdown]
 # ## 7. What is "similar"? Pixels, features and a discriminator's eye
@@ -954,3 +924,43 @@ plt.show()
 # Troncoso (2022), *Synthetic data — anonymisation groundhog day*, USENIX Security. Chen et al.
 # (2021), *Synthetic data in machine learning for medicine and healthcare*, Nature Biomedical
 # Engineering 5.
+
+# %% [markdown]
+# ## Appendix: case studies
+#
+# Published medical applications of this lecture's methods, with the figures the source lectures
+# give.
+#
+# > **Case study — low-dose PET with a 3D conditional GAN** (Wang, Yu, Wang, Zu, Lalush, Lin,
+# > Wu, Zhou, Shen & Zhou: *3D conditional generative adversarial networks for high-quality PET
+# > image estimation at low dose*, NeuroImage, 2018). PET images metabolism in 3D, for cancer
+# > diagnosis and therapy response, at the price of a radiation dose. Scan at low dose (L-PET) and
+# > estimate the full-dose image (F-PET): a conditional GAN in which the condition $y$ is the
+# > whole L-PET volume instead of our band label. $G$ produces an F-PET volume for that $y$; $D$
+# > judges real or generated F-PET volumes *given* the same L-PET — the $D(x \mid y)$ of this
+# > section. Each training L-PET has its F-PET partner, the paired setting of lecture 05's
+# > pix2pix, in 3D. The source gives no figures.
+#
+# > **Case study — the adversarial loss as a judge of segmentations and of domains.** Kohl et al.
+# > (2017, NIPS workshop; *Adversarial networks for the detection of aggressive prostate cancer*)
+# > let a segmentation network play the generator: from T2-weighted, ADC and b1500 MR it outputs
+# > a mask, and a discriminator learns to tell its masks from experts', next to a voxel-wise
+# > cross-entropy to the ground truth (as pix2pix adds L1 to its GAN loss). Kamnitsas et al.
+# > (*Unsupervised domain adaptation in brain lesion segmentation with adversarial networks*)
+# > turn the game onto features: a discriminator guesses from the segmenter's internal feature
+# > maps which scanner protocol a scan came from, and the segmenter learns, besides its labels on
+# > the source domain (S), to make the two domains indistinguishable — so that it also works on
+# > an unlabelled target domain (T). Dice similarity (DSC, %, with the figure in brackets as
+# > given in the source):
+# >
+# > | training | DSC |
+# > |---|---|
+# > | on S | 15.7 (13.5) |
+# > | on S, without the GE/SWI channel | 59.7 (22.1) |
+# > | on S, adversarial adaptation to T | 62.7 (19.8) |
+# > | on T | 63.5 (20.2) |
+# > | on S + T | 66.5 (17.7) |
+# > | on S + T, GE and SWI as separate channels | 64.7 (19.2) |
+# >
+# > Adaptation without a single target label comes within a point of training on labelled target
+# > data.

@@ -319,15 +319,7 @@ plt.show()
 # as CycleGAN (`zoo.load("pix2pix05_t1_t2")` and `"pix2pix05_t2_t1"`) on
 # `recipes05.pix2pix05_train_data()`, registered pairs from the training levels.
 #
-# > **Case study — CT from MR** (Nie, Trullo, Petitjean, Ruan & Shen: *Medical image synthesis
-# > with context-aware generative adversarial networks*). Radiotherapy planning and PET
-# > attenuation correction need CT, and an MR-only workflow would spare the patient a CT scan.
-# > The generator is a fully convolutional network of convolution, batch-norm and ReLU blocks
-# > that maps an MR image to a CT image; a discriminator separates real from synthetic CT; and
-# > a Euclidean (L2) loss to the patient's own CT plays the part of pix2pix's L1 term — so,
-# > like pix2pix, it needs registered MR–CT pairs. The source compares the network trained alone
-# > with the adversarial one by eye; it gives no figures. Section 7's warning applies to every
-# > synthetic CT.
+# *Case study from the literature: CT from MR (appendix).*
 
 # %% [markdown]
 # ## 6. The evaluation table
@@ -443,15 +435,7 @@ plt.show()
 # stands either way: a mean over the test set hides where a translator fails, and an unpaired
 # translator learns "looks like T2" only from the anatomy its target set shows it.
 #
-# > **Case study — edge-aware translation between MR contrasts** (Yu, Zhou, Wang, Shi, Fripp &
-# > Bourgeat: *Ea-GANs: edge-aware generative adversarial networks for cross-modality MR image
-# > synthesis*, IEEE Transactions on Medical Imaging, 2019). The task is this lecture's:
-# > compute one MR contrast from another, with the boundaries of structures in the right place.
-# > Our translators compare intensities or judge overall realism; none is told where edges are.
-# > Ea-GANs add edge maps of the images to the losses; in the discriminator-induced variant
-# > (dEa-GAN) the discriminator sees them too, so an output with misplaced boundaries is easier
-# > to reject — aimed at exactly the kind of error this section found on the outlines of small
-# > islands of brain. The source gives no figures.
+# *Case study from the literature: edge-aware translation between MR contrasts (appendix).*
 
 # %% [markdown]
 # ## 7. The danger: what happens to a lesion?
@@ -625,6 +609,32 @@ plt.show()
 #
 # **Exercises** (`exercises/05_cyclegan.ipynb`): the cycle-consistency loss, the least-squares
 # losses, the identity loss, and one generator update combining them with $\lambda$.
+
+# %% [markdown]
+# ## Appendix: case studies
+#
+# Published medical applications of this lecture's methods, with the figures the source lectures
+# give.
+#
+# > **Case study — CT from MR** (Nie, Trullo, Petitjean, Ruan & Shen: *Medical image synthesis
+# > with context-aware generative adversarial networks*). Radiotherapy planning and PET
+# > attenuation correction need CT, and an MR-only workflow would spare the patient a CT scan.
+# > The generator is a fully convolutional network of convolution, batch-norm and ReLU blocks
+# > that maps an MR image to a CT image; a discriminator separates real from synthetic CT; and
+# > a Euclidean (L2) loss to the patient's own CT plays the part of pix2pix's L1 term — so,
+# > like pix2pix, it needs registered MR–CT pairs. The source compares the network trained alone
+# > with the adversarial one by eye; it gives no figures. Section 7's warning applies to every
+# > synthetic CT.
+#
+# > **Case study — edge-aware translation between MR contrasts** (Yu, Zhou, Wang, Shi, Fripp &
+# > Bourgeat: *Ea-GANs: edge-aware generative adversarial networks for cross-modality MR image
+# > synthesis*, IEEE Transactions on Medical Imaging, 2019). The task is this lecture's:
+# > compute one MR contrast from another, with the boundaries of structures in the right place.
+# > Our translators compare intensities or judge overall realism; none is told where edges are.
+# > Ea-GANs add edge maps of the images to the losses; in the discriminator-induced variant
+# > (dEa-GAN) the discriminator sees them too, so an output with misplaced boundaries is easier
+# > to reject — aimed at exactly the kind of error this section found on the outlines of small
+# > islands of brain. The source gives no figures.
 
 # %% [markdown]
 # ## Appendix: how the recipe was chosen
