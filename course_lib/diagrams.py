@@ -23,10 +23,13 @@ from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
+
+from .diffusion import cosine_schedule
 
 __all__ = [
     "autoencoder_diagram",
@@ -181,14 +184,6 @@ def _ring(n: int = 320, seed: int = 0) -> np.ndarray:
     angles = 2 * np.pi * rng.integers(0, 8, size=n) / 8
     points = np.stack([np.cos(angles), np.sin(angles)], axis=1) + 0.01 * rng.standard_normal((n, 2))
     return points / points.std()
-
-
-def _cosine_sigma(t: int, T: int = 1000, sigma_min: float = 1e-3, sigma_max: float = 0.9999) -> float:
-    """σ_t of lecture 07's cosine schedule (``course_lib.diffusion.cosine_schedule``); σ_0 = 0."""
-    if t == 0:
-        return 0.0
-    lo, hi = np.arcsin(sigma_min), np.arcsin(sigma_max)
-    return float(np.sin(lo + (t - 1) / (T - 1) * (hi - lo)))
 
 
 # ---------------------------------------------------------------------------- lecture 01
@@ -486,7 +481,7 @@ def gan_loop_diagram() -> Figure:
 
 
 def cyclegan_diagram() -> Figure:
-    """Lecture 05, section 3: CycleGAN's two maps, two discriminators and both cycles, in three panels.
+    """Lecture 05, section 1: CycleGAN's two maps, two discriminators and both cycles, in three panels.
 
     (a) G: X → Y and F: Y → X between T1 (X) and T2-like (Y) slices, with D_Y judging real y
     against G(x) and D_X real x against F(y); (b) the forward cycle x → G(x) → F(G(x)) ≈ x, its
@@ -744,6 +739,7 @@ def diffusion_chain_diagram() -> Figure:
     width, height = 10.5, 2.9
     fig, ax = _canvas(width, height)
     y, s, dot = 1.9, 0.8, 0.2  # thumbnail row, thumbnail size, half-width of the "⋯" stops
+    schedule = cosine_schedule()  # lecture 07's: x_t = α_t x_0 + σ_t ε
     x0 = _ring()
     eps = np.random.default_rng(1).standard_normal(x0.shape)
     # stops along the chain: (centre, t or None for "⋯", label); the pair (t - 1, t) gets a wide gap
@@ -753,8 +749,8 @@ def diffusion_chain_diagram() -> Figure:
         if t is None:
             _text(ax, cx, y, r"$\cdots$", size=TITLE + 2)
             continue
-        sigma = _cosine_sigma(t)
-        pts = np.sqrt(1 - sigma**2) * x0 + sigma * eps
+        alpha, sigma = float(schedule.alpha(torch.tensor(t))), float(schedule.sigma(torch.tensor(t)))
+        pts = alpha * x0 + sigma * eps
         ax.add_patch(Rectangle((cx - s / 2, y - s / 2), s, s, fc="white", ec=DATA[1], lw=1.2, zorder=2))
         inside = np.all(np.abs(pts) < 3.0, axis=1)
         scale = (s / 2 - 0.04) / 3.0
