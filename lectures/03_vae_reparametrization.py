@@ -719,7 +719,7 @@ plt.show()
 # > **Case study — 3D fetal skull from 2D ultrasound with a conditional VAE** (Cerrolaza, Li,
 # > Biffi, Matthew, Sinclair, Gomez, Kainz & Rueckert: *3D fetal skull reconstruction from 2DUS
 # > via deep conditional generative networks*, MICCAI 2018). Prenatal ultrasound gives 2D views;
-# > the skull's 3D shape is what the clinician needs. The model is this section's, with a richer
+# > the skull's 3D shape is what the clinician needs. The model is section 7's, with a richer
 # > condition: $c$ is one to three standard 2D views instead of a level band, and $x$ is the 3D
 # > skull instead of a slice. The question is ours too — does the output match the request? —
 # > asked as overlap with the true skull while the condition shrinks (mean ± sd; DC = Dice,
@@ -743,7 +743,7 @@ plt.show()
 # > and Applications*, 2021; applied to cardiac shapes in the source lecture of CREATIS and ÉTS
 # > Montréal). Clinical indices of the left ventricle and atrium are read from segmentations of
 # > echocardiograms, which must be accurate, robust and consistent over the cardiac cycle. A VAE
-# > of segmentation shapes, regularised as above, gets one latent axis per clinical attribute — LV
+# > of segmentation shapes, regularised as in section 8, gets one latent axis per clinical attribute — LV
 # > cavity area, length, basal width and orientation, myocardial area, epicardial centre — so that
 # > moving along an axis changes one measurable property of the heart, as $z_0$ here moves the
 # > level. The same group constrains a VAE of cardiac masks to make segmentations anatomically

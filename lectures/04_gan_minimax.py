@@ -937,8 +937,8 @@ plt.show()
 # > diagnosis and therapy response, at the price of a radiation dose. Scan at low dose (L-PET) and
 # > estimate the full-dose image (F-PET): a conditional GAN in which the condition $y$ is the
 # > whole L-PET volume instead of our band label. $G$ produces an F-PET volume for that $y$; $D$
-# > judges real or generated F-PET volumes *given* the same L-PET — the $D(x \mid y)$ of this
-# > section. Each training L-PET has its F-PET partner, the paired setting of lecture 05's
+# > judges real or generated F-PET volumes *given* the same L-PET — the $D(x \mid y)$ of
+# > section 6. Each training L-PET has its F-PET partner, the paired setting of lecture 05's
 # > pix2pix, in 3D. The source gives no figures.
 #
 # > **Case study — the adversarial loss as a judge of segmentations and of domains.** Kohl et al.

@@ -633,7 +633,7 @@ plt.show()
 # > Our translators compare intensities or judge overall realism; none is told where edges are.
 # > Ea-GANs add edge maps of the images to the losses; in the discriminator-induced variant
 # > (dEa-GAN) the discriminator sees them too, so an output with misplaced boundaries is easier
-# > to reject — aimed at exactly the kind of error this section found on the outlines of small
+# > to reject — aimed at exactly the kind of error section 6 found on the outlines of small
 # > islands of brain. The source gives no figures.
 
 # %% [markdown]
