@@ -29,7 +29,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
+from .corruptions import masking_noise
+from .data.toys import ring_gaussians
 from .diffusion import cosine_schedule
+from .evaluation import box_smooth
 
 __all__ = [
     "autoencoder_diagram",
@@ -164,25 +167,22 @@ def _phantom(contrast: str = "T1", n: int = 64) -> np.ndarray:
 
 
 def _blur(img: np.ndarray, passes: int = 2) -> np.ndarray:
-    """A 3 × 3 box blur, applied ``passes`` times (edges padded by replication)."""
-    out = img
+    """A 3 × 3 box blur (``evaluation.box_smooth``), applied ``passes`` times."""
+    out = torch.from_numpy(img).float()[None, None]
     for _ in range(passes):
-        p = np.pad(out, 1, mode="edge")
-        out = sum(p[i:i + out.shape[0], j:j + out.shape[1]] for i in range(3) for j in range(3)) / 9.0
-    return out
+        out = box_smooth(out)
+    return out[0, 0].numpy()
 
 
 def _masked(img: np.ndarray, nu: float = 0.35, seed: int = 2) -> np.ndarray:
-    """Masking noise: a fraction ν of the pixels set to 0 (lecture 02's first corruption)."""
-    keep = np.random.default_rng(seed).random(img.shape) >= nu
-    return img * keep
+    """Lecture 02's masking noise (``corruptions.masking_noise``): a fraction ν of the pixels set to 0."""
+    x = torch.from_numpy(img).float()[None, None]
+    return masking_noise(x, nu, generator=torch.Generator().manual_seed(seed))[0, 0].numpy()
 
 
 def _ring(n: int = 320, seed: int = 0) -> np.ndarray:
-    """Lecture 04's 8-Gaussian ring (radius 1, s = 0.01), divided by its standard deviation."""
-    rng = np.random.default_rng(seed)
-    angles = 2 * np.pi * rng.integers(0, 8, size=n) / 8
-    points = np.stack([np.cos(angles), np.sin(angles)], axis=1) + 0.01 * rng.standard_normal((n, 2))
+    """Lecture 04's 8-Gaussian ring (``data.toys.ring_gaussians``), divided by its standard deviation."""
+    points = ring_gaussians(n, seed=seed).samples.numpy()
     return points / points.std()
 
 

@@ -143,33 +143,29 @@ x_collapsed = ring64[::2].repeat_interleave(2 * per_mode, 0) + std * torch.randn
                                                                                  dtype=torch.float64)
 
 
-def log_p_data(x):
-    return mixture_log_density(x, ring64, std)
+def log_densities(x):  # (log p_data(x), log p_g(x)): the ring, and the generator collapsed onto every other mode
+    return mixture_log_density(x, ring64, std), mixture_log_density(x, ring64, std, half_ring)
 
 
-def log_p_g(x):
-    return mixture_log_density(x, ring64, std, half_ring)
+on_data, on_collapsed = log_densities(x_data), log_densities(x_collapsed)
+star_real, star_fake = optimal_discriminator_logit(*on_data), optimal_discriminator_logit(*on_collapsed)
 
 
-def value(d_logit):  # V(D, G) = −2 L_D, estimated with the lecture's discriminator loss
-    return (-2 * discriminator_loss(d_logit(x_data), d_logit(x_collapsed))).item()
+def value(change=lambda logit: logit):  # V(D, G) = −2 L_D, for D's logits = change(D*'s logits)
+    return (-2 * discriminator_loss(change(star_real), change(star_fake))).item()
 
 
-def d_star(x):
-    return optimal_discriminator_logit(log_p_data(x), log_p_g(x))
-
-
-closed_form = math.log(2) - 1.5 * math.log(3)
-print(f"collapsed G: V(D*, G) = {value(d_star):.4f}; closed form log 2 − 3/2 log 3 = {closed_form:.4f}; "
+closed_form, v_star = math.log(2) - 1.5 * math.log(3), value()
+print(f"collapsed G: V(D*, G) = {v_star:.4f}; closed form log 2 − 3/2 log 3 = {closed_form:.4f}; "
       f"so JSD = (V + log 4) / 2 = {(closed_form + math.log(4)) / 2:.4f} nats (log 2 = {math.log(2):.4f} is the maximum)")
 perfect = (-2 * discriminator_loss(torch.zeros(len(x_data), dtype=torch.float64),
                                    torch.zeros(len(x_data), dtype=torch.float64))).item()
 print(f"p_g = p_data: D* = 1/2 everywhere, V = {perfect:.4f} = −log 4 = {-math.log(4):.4f}")
-others = {"D* with logits halved": lambda x: 0.5 * d_star(x), "D* shifted by +1 logit": lambda x: d_star(x) + 1}
-for name, d in others.items():
-    print(f"{name:24s} V = {value(d):.4f} < V(D*, G)")
-    assert value(d) < value(d_star)
-assert abs(value(d_star) - closed_form) < 1e-6 and abs(perfect + math.log(4)) < 1e-12
+others = {"D* with logits halved": lambda logit: 0.5 * logit, "D* shifted by +1 logit": lambda logit: logit + 1}
+for name, change in others.items():
+    print(f"{name:24s} V = {value(change):.4f} < V(D*, G)")
+    assert value(change) < v_star
+assert abs(v_star - closed_form) < 1e-6 and abs(perfect + math.log(4)) < 1e-12
 
 # %% [markdown]
 # ## 2. The generator's two losses, and why the first one stalls
@@ -316,10 +312,10 @@ plt.show()
 # the modes it keeps) and $\log\tfrac43$. The identity, checked with the lecture's generator loss:
 
 # %%
-flipped_at_d_star = generator_loss(d_star(x_collapsed), "non_saturating").item()
-kl_g_data = (log_p_g(x_collapsed) - log_p_data(x_collapsed)).mean().item()
-log_m = torch.logaddexp(log_p_data(x_collapsed), log_p_g(x_collapsed)) - math.log(2)
-kl_g_m = (log_p_g(x_collapsed) - log_m).mean().item()
+flipped_at_d_star = generator_loss(star_fake, "non_saturating").item()
+log_p_data_c, log_p_g_c = on_collapsed  # at the collapsed generator's samples
+kl_g_data = (log_p_g_c - log_p_data_c).mean().item()
+kl_g_m = (log_p_g_c - (torch.logaddexp(log_p_data_c, log_p_g_c) - math.log(2))).mean().item()
 print(f"E_pg[−log D*] = {flipped_at_d_star:.4f} (log 3 = {math.log(3):.4f}); "
       f"log 2 + KL(p_g‖p_data) − KL(p_g‖m) = {math.log(2):.4f} + {kl_g_data:.4f} − {kl_g_m:.4f} "
       f"= {math.log(2) + kl_g_data - kl_g_m:.4f}")
