@@ -148,12 +148,16 @@ print(f"mass of your σ = 2 density on the grid: {(density.sum() * cell_area).it
 # sense when the rescaling's log-determinant is accounted for (Exercise 5 needs exactly this).
 # ### END SOLUTION
 
-# %%
+# %% tags=["nbval-ignore-output"]
 u_same = torch.randn(2000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
 mean_log_p = {sigma: toy_log_prob(toy_map(u_same, sigma), sigma).mean().item() for sigma in (1.0, 2.0)}
 for sigma, value in mean_log_p.items():
     print(f"σ = {sigma}: mean log p_σ(f_σ(u)) = {value:.4f} nats")
 print(f"difference: {mean_log_p[1.0] - mean_log_p[2.0]:.4f} nats; log 2 = {math.log(2):.4f}")
+# the means are sample averages (expected −(1 + log 2π) = −2.8379 for σ = 1, sd 1/√2000 ≈ 0.022);
+# their difference is log 2 at every single point
+assert abs(mean_log_p[1.0] + 1 + math.log(2 * math.pi)) < 0.1
+assert abs(mean_log_p[1.0] - mean_log_p[2.0] - math.log(2)) < 1e-9
 
 # %% [markdown]
 # ## Exercise 3 — the inverse of an affine coupling layer
