@@ -15,7 +15,7 @@ BENCH_OUT ?= bench-out
 DEVICE ?= cpu
 BROWSER_OUT ?= browser-out
 
-.PHONY: lab test test-lib test-notebooks test-portable test-browser notebooks exercises bench checkpoints clean-venv
+.PHONY: lab test test-lib test-notebooks test-portable test-browser test-grading site test-site notebooks exercises bench checkpoints clean-venv
 
 # The interpreter is checked before anything is downloaded. PyTorch goes in first and pinned:
 # 2.13.0 is the version the course is tested with, and scripts/install_torch.py takes the CPU
@@ -79,6 +79,36 @@ $(BROWSER_STAMP): $(STAMP) pyproject.toml
 test-browser: $(BROWSER_STAMP) /usr/bin/chromium
 	$(PY) scripts/browser_check.py --out $(BROWSER_OUT)
 	$(PY) scripts/browser_cleanup_check.py
+
+# For teachers (TEACHING.md): grading with nbgrader and the course as a website. Their tools are
+# extras ([teach], [site]) that a student never installs; CI runs both checks after test-browser.
+TEACH_STAMP := $(VENV)/.teach-stamp
+SITE_STAMP := $(VENV)/.site-stamp
+SITE_DIR ?= site
+SITE_OUT ?= site-out
+
+$(TEACH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -e '.[dev,teach]'
+	touch $(TEACH_STAMP)
+
+$(SITE_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -e '.[dev,site]'
+	touch $(SITE_STAMP)
+
+# The whole nbgrader path on every lecture, in a temporary course directory: generate_assignment,
+# autograde of a complete, an empty and a half-filled submission, generate_feedback.
+test-grading: $(TEACH_STAMP)
+	$(PY) scripts/grading_check.py
+
+# The executed lectures and solutions as a static site in $(SITE_DIR)/, built offline
+# (SITE_SOLUTIONS=0 leaves the solutions out, for a class that is graded on them).
+site: $(SITE_STAMP)
+	$(PY) scripts/build_site.py --out $(SITE_DIR) $(if $(filter 0,$(SITE_SOLUTIONS)),--no-solutions,)
+
+# The built site in headless Chromium with every host but 127.0.0.1 unreachable: equations
+# typeset, figures loaded, every lecture linked; screenshots in $(SITE_OUT)/.
+test-site: site $(BROWSER_STAMP) /usr/bin/chromium
+	$(PY) scripts/site_check.py --site $(SITE_DIR) --out $(SITE_OUT)
 
 notebooks: $(STAMP)
 	$(PY) scripts/build_notebooks.py $(NB)

@@ -24,6 +24,10 @@
 # cell printed. A last, optional investigation asks for a **decision backed by a measurement**, made
 # on the validation split.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 45 minutes; Exercise 4 is optional, about 15 minutes more. Read lecture 01
 # first. The notebook itself runs in well under a minute.
 
@@ -51,7 +55,7 @@ x_test = brain_slices(300, size=32, split="test", seed=1)  # held-out levels for
 print("train", tuple(x_train.shape), "| val", tuple(x_val.shape), "| test", tuple(x_test.shape))
 
 # %% [markdown]
-# ## Exercise 1 — the reconstruction loss
+# ## Exercise 1 — the reconstruction loss (2 points)
 #
 # Implement
 #
@@ -72,7 +76,7 @@ def my_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor
 check_reconstruction_loss(my_reconstruction_loss)
 
 # %% [markdown]
-# ## Exercise 2 — a linear autoencoder
+# ## Exercise 2 — a linear autoencoder (3 points)
 #
 # Write the autoencoder with an affine encoder $z = W_e x + b_e$ and an affine decoder
 # $x' = W_d z + b_d$ — no activation function anywhere. `encode` takes a batch `(B, n_inputs)`
@@ -114,7 +118,7 @@ check_linear_autoencoder(MyLinearAutoencoder)
 # PCA's and the cosines of the principal angles between the two subspaces (lecture 01,
 # section 3: all four cosines equal to 1 means the subspaces coincide).
 #
-# **Question 1 (predict, then run).** Before you run the next cell, write down your prediction,
+# **Question 1 (predict, then run; 2 points).** Before you run the next cell, write down your prediction,
 # with a reason for each part: (a) after 1,500 steps, will the linear autoencoder's error have
 # reached PCA's? (b) Will the four cosines rise together, or one after another — and if so, in
 # what order?
@@ -178,7 +182,7 @@ plt.show()
 # that is why the lecture minimised the same loss by alternating least squares, which reaches
 # the optimum in a few iterations.
 #
-# ## Exercise 3 — one training step
+# ## Exercise 3 — one training step (2 points)
 #
 # Write the step every training loop repeats: clear the old gradients, compute the loss with
 # `loss_fn(model, batch)`, back-propagate, update the parameters, and return the loss as a
@@ -231,7 +235,7 @@ plt.show()
 
 
 # %% [markdown]
-# **Question 2 (explain this output).** Both models above describe each slice by the same
+# **Question 2 (explain this output; 2 points).** Both models above describe each slice by the same
 # $k = 8$ numbers, and lecture 01 recalled that PCA gives the *best* rank-$k$ reconstruction in
 # squared error (Eckart–Young). How, then, can the conv AE reach a higher PSNR than PCA on the
 # held-out slices? Why does the cell's result not contradict that theorem?
@@ -248,7 +252,7 @@ plt.show()
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Exercise 4 (optional) — an investigation: how many PCA components is your conv AE worth?
+# ## Exercise 4 (optional, not graded) — an investigation: how many PCA components is your conv AE worth?
 #
 # Your conv AE with $k = 8$ beat PCA with $k = 8$. A colleague objects: "Then give PCA a few
 # more components. It is fitted in closed form, in a second, with no training to tune." Decide

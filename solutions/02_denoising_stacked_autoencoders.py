@@ -25,6 +25,10 @@
 # figure. A last, optional investigation asks for a **decision backed by a measurement**, made on the
 # validation split: is modality dropout worth its price?
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 50 minutes; Exercise 5 is optional, about 20 minutes more. Read lecture 02
 # first. The notebook itself runs in well under a minute.
 
@@ -52,7 +56,7 @@ x = brain_slices(8, size=64, seed=0)
 print(tuple(x.shape))
 
 # %% [markdown]
-# ## Exercise 1 — masking noise, with the exact fraction
+# ## Exercise 1 — masking noise, with the exact fraction (2 points)
 #
 # Set **exactly** $k = \mathrm{round}(\nu D)$ of each sample's $D$ inputs to zero and leave the
 # others as they are. The $k$ inputs are a uniformly random subset, drawn anew for every sample.
@@ -76,7 +80,7 @@ def my_masking_noise(x: torch.Tensor, nu: float, generator: torch.Generator | No
 check_masking_noise(my_masking_noise)
 
 # %% [markdown]
-# ## Exercise 2 — salt-and-pepper noise
+# ## Exercise 2 — salt-and-pepper noise (2 points)
 #
 # Choose exactly round(νD) inputs per sample as before; set each chosen input to 0 (pepper) or
 # 1 (salt) by a fair coin, independently. All other inputs stay as they were.
@@ -106,7 +110,7 @@ image_grid(rows, row_titles=["clean", "masking", "salt & pepper"], col_titles=["
 plt.show()
 
 # %% [markdown]
-# **Question 1 (predict, then run).** The next cell corrupts the eight slices of `x` (64 px) with
+# **Question 1 (predict, then run; 2 points).** The next cell corrupts the eight slices of `x` (64 px) with
 # your two functions at ν = 0.1, 0.2 and 0.4 and prints the mean PSNR of the corrupted slices
 # against the clean ones. Before you run it, predict: (a) by how many dB does the PSNR of masking
 # noise fall each time ν doubles? (b) At the same ν, is salt-and-pepper's PSNR higher or lower
@@ -139,7 +143,7 @@ assert_close(mask_drops, [3.01, 3.01], 0.35, "PSNR lost per doubling of ν, mask
 assert all(3.5 < d < 6 for d in gaps), gaps
 
 # %% [markdown]
-# ## Exercise 3 — one stage of greedy layer-wise pretraining
+# ## Exercise 3 — one stage of greedy layer-wise pretraining (3 points)
 #
 # Write `my_pretrain_stage(stack, level, x, corrupt, epochs, lr)`, which trains stage `level`
 # (0-based) of a stack — a `FullyConvolutionalAutoencoder` with several stages — as a denoising
@@ -202,7 +206,7 @@ for level in range(stack.depth):
     assert unchanged and losses[-1] < losses[0] and torch.isfinite(clean_loss)
 
 # %% [markdown]
-# ## Exercise 4 — the modality-dropout batch
+# ## Exercise 4 — the modality-dropout batch (2 points)
 #
 # Given a batch of T1 images `t1` and their T2 partners `t2` (each `(B, 1, H, W)`), return
 # `(inputs, targets)`, both `(B, 2, H, W)` with T1 in channel 0 and T2 in channel 1:
@@ -239,7 +243,7 @@ plt.show()
 
 
 # %% [markdown]
-# **Question 2 (explain this figure).** In the picture, the inputs of some samples miss a channel,
+# **Question 2 (explain this figure; 2 points).** In the picture, the inputs of some samples miss a channel,
 # but every target is the full pair. Why must the target be the full pair? What would a network
 # learn if its target were its own (partly zeroed) input?
 
@@ -255,7 +259,7 @@ plt.show()
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Exercise 5 (optional) — an investigation: is modality dropout worth it?
+# ## Exercise 5 (optional, not graded) — an investigation: is modality dropout worth it?
 #
 # Modality dropout hides a modality in two thirds of every batch. That has a price: the network
 # sees complete pairs less often. Measure what it buys and what it costs, and decide whether you

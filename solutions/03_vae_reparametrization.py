@@ -27,6 +27,10 @@
 # run** a cell. A last, optional investigation asks for a **decision backed by a measurement**, made
 # on the validation split: a baseline for the score-function gradient estimator.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 60 minutes; Exercise 6 is optional, about 20 minutes more. Read lecture 03
 # first. The notebook itself runs in well under a minute.
 
@@ -53,7 +57,7 @@ from course_lib.training import fit, single_threaded
 from course_lib.vae import ConvVAE, gaussian_nll, pathwise_gradients, score_function_gradients
 
 # %% [markdown]
-# ## Exercise 1 — the reparametrization trick
+# ## Exercise 1 — the reparametrization trick (2 points)
 #
 # Write `reparametrize(mu, logvar)` returning one sample $z = \mu + \sigma \odot \varepsilon$ with
 # $\varepsilon \sim \mathcal{N}(0, I)$, for `mu` and `logvar` $= \log \sigma^2$ of shape `(B, k)`.
@@ -72,7 +76,7 @@ def reparametrize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 check_reparametrize(reparametrize)
 
 # %% [markdown]
-# ## Exercise 2 — the KL divergence to the prior
+# ## Exercise 2 — the KL divergence to the prior (2 points)
 #
 # Write `kl_divergence(mu, logvar)`: $\mathrm{KL}[\mathcal{N}(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal{N}(0, I)]$
 # in closed form, **one value per row** (shape `(B,)`), summed over the latent dimensions:
@@ -90,7 +94,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 check_kl_divergence(kl_divergence)
 
 # %% [markdown]
-# ## Exercise 3 — the negative ELBO, with its reduction
+# ## Exercise 3 — the negative ELBO, with its reduction (2 points)
 #
 # With the Gaussian decoder $p_\theta(x \mid z) = \mathcal{N}(f(z), \sigma_x^2 I)$ and $D$ pixels per image,
 #
@@ -115,7 +119,7 @@ def negative_elbo(x_hat, x, mu, logvar, sigma_x: float) -> torch.Tensor:
 check_negative_elbo(negative_elbo)
 
 # %% [markdown]
-# ## Exercise 4 — conditioning a conditional VAE
+# ## Exercise 4 — conditioning a conditional VAE (2 points)
 #
 # A CVAE gives the condition $c$ to the encoder, $q_\phi(z \mid x, c)$, and to the decoder,
 # $p_\theta(x \mid z, c)$. The usual way: append $c$, **one-hot**, to the features the network
@@ -186,7 +190,7 @@ image_grid([samples[requested == b][:8] for b in range(len(LEVEL_BANDS))], row_t
 plt.show()
 
 # %% [markdown]
-# **Question 1 (explain this output).** The cell printed the CVAE's negative ELBO, about
+# **Question 1 (explain this output; 2 points).** The cell printed the CVAE's negative ELBO, about
 # 950 nats per image after training. Where does a number that large come from, for 32-px slices
 # with values in $[0, 1]$? Which part of it can training change, and how much of it did?
 
@@ -203,7 +207,7 @@ plt.show()
 
 
 # %% [markdown]
-# ## Exercise 5 — the attribute-regularisation loss
+# ## Exercise 5 — the attribute-regularisation loss (2 points)
 #
 # For a batch of one latent coordinate `z_r` (shape `(B,)`) and the attribute `attribute` it
 # should follow (shape `(B,)`), return the AR-VAE's loss (lecture 03, section 8)
@@ -234,7 +238,7 @@ check_attribute_regularization(my_attribute_regularization)
 # levels, how well does $\mu_0$ rank the slices by level — and how well does the best coordinate
 # of the same VAE trained without the attribute loss ($\gamma = 0$)?
 #
-# **Question 2 (predict, then run).** Before you run the next cell, predict: (a) will the AR-VAE's
+# **Question 2 (predict, then run; 2 points).** Before you run the next cell, predict: (a) will the AR-VAE's
 # $z_0$ rank the held-out slices by level better than the plain VAE's *best* coordinate, and by a
 # wide margin? (b) Will the plain VAE's best coordinate be unrelated to the level ($|\rho|$ near 0)?
 # Give a reason for each.
@@ -281,7 +285,7 @@ assert rank[10.0] > 0.5
 
 
 # %% [markdown]
-# ## Exercise 6 (optional) — an investigation: a baseline for the score-function estimator
+# ## Exercise 6 (optional, not graded) — an investigation: a baseline for the score-function estimator
 #
 # Suppose your CVAE's decoder were a black box that you can run but not differentiate (a simulator
 # of the scanner, say). The encoder could then not be trained by the reparametrised (pathwise)

@@ -27,6 +27,10 @@
 # the notebook draws. A last, optional exercise — an investigation — asks for a **decision backed
 # by a measurement**.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 60 minutes; Exercise 6 is optional, about 20 minutes more. Read lecture 04
 # first. The notebook itself runs in under a minute.
 
@@ -59,7 +63,7 @@ from course_lib.tolerances import assert_close
 from course_lib.training import single_threaded
 
 # %% [markdown]
-# ## Exercise 1 — the discriminator's loss
+# ## Exercise 1 — the discriminator's loss (2 points)
 #
 # From the logits $l$ of $D$ ($D = \sigma(l)$) on a batch of $m$ real and $m$ generated samples,
 # return the binary cross-entropy with label 1 for real and 0 for generated samples, averaged
@@ -82,7 +86,7 @@ def my_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) 
 check_discriminator_loss(my_discriminator_loss)
 
 # %% [markdown]
-# ## Exercise 2 — the generator's two losses
+# ## Exercise 2 — the generator's two losses (2 points)
 #
 # From the logits of $D$ on generated samples, return the mean over the batch of
 #
@@ -106,7 +110,7 @@ def my_generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -
 check_generator_loss(my_generator_loss)
 
 # %% [markdown]
-# **Question 1 (predict, then run).** The next cell shows $D$ three generated samples that it
+# **Question 1 (predict, then run; 2 points).** The next cell shows $D$ three generated samples that it
 # rejects more and more confidently — logits $l = -1, -4, -8$, that is $D(G(z)) \approx 0.27$,
 # $0.018$, $0.0003$ — and prints, for each of your two generator losses, the size of the gradient
 # that reaches each logit, $|\partial\,\text{loss} / \partial l|$ per sample. Before you run it,
@@ -138,7 +142,7 @@ for kind in ("minimax", "non_saturating"):
 assert gradient["non_saturating"][2] > 1000 * gradient["minimax"][2]
 
 # %% [markdown]
-# ## Exercise 3 — one round of the alternating algorithm
+# ## Exercise 3 — one round of the alternating algorithm (3 points)
 #
 # With $k = 1$ and $m$ = `len(real)`:
 #
@@ -173,7 +177,7 @@ def my_gan_step(generator, discriminator, g_optimizer, d_optimizer, real, latent
 check_gan_step(my_gan_step)
 
 # %% [markdown]
-# ## Exercise 4 — the mode-coverage count
+# ## Exercise 4 — the mode-coverage count (2 points)
 #
 # Given 2-D `samples` (N, 2), the mixture's `modes` (K, 2) and its σ, return
 # `(modes_captured, high_quality_fraction)`: a sample is **high quality** when its (Euclidean)
@@ -250,7 +254,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Question 2 (explain this curve).** Compare the left panel with the middle one. $D$'s loss
+# **Question 2 (explain this curve; 2 points).** Compare the left panel with the middle one. $D$'s loss
 # stays near $\log 2$ all along, while the share of high-quality samples climbs from almost
 # nothing, and not steadily. Why does $D$'s loss stay near $\log 2$ whatever
 # the samples' quality, and what does that tell you about judging a GAN by its training losses?
@@ -273,7 +277,7 @@ plt.show()
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Exercise 5 — the conditional discriminator's loss
+# ## Exercise 5 — the conditional discriminator's loss (2 points)
 #
 # In a conditional GAN the discriminator judges pairs: `discriminator(x, labels)` returns the
 # logits of $D(x \mid y)$, one per sample. Given a batch of `real` samples, as many generated
@@ -335,7 +339,7 @@ plt.show()
 
 
 # %% [markdown]
-# ## Exercise 6 (optional) — investigation: against which real slices do you judge a GAN?
+# ## Exercise 6 (optional, not graded) — investigation: against which real slices do you judge a GAN?
 #
 # `zoo.load("dcgan04")` is lecture 04's DCGAN, trained on the 4,000 slices of
 # `recipes04.dcgan04_train_data()` (the training levels). You must report *one* Fréchet distance

@@ -26,6 +26,10 @@
 # the notebook draws. A last, optional exercise — an investigation — asks for a **decision backed
 # by a measurement**, made on the validation split.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 50 minutes; Exercise 5 is optional, about 20 minutes more. Read lecture 05
 # first. The notebook itself runs in under a minute.
 
@@ -51,7 +55,7 @@ from course_lib.tolerances import assert_close
 from course_lib.training import single_threaded
 
 # %% [markdown]
-# ## Exercise 1 — the cycle-consistency loss
+# ## Exercise 1 — the cycle-consistency loss (2 points)
 #
 # Given $x$, its round trip $F(G(x))$, $y$ and its round trip $G(F(y))$ (all of shape
 # (B, 1, S, S)), return
@@ -71,7 +75,7 @@ def my_cycle_consistency_loss(x, x_cycled, y, y_cycled):
 check_cycle_consistency_loss(my_cycle_consistency_loss)
 
 # %% [markdown]
-# ## Exercise 2 — the least-squares adversarial losses
+# ## Exercise 2 — the least-squares adversarial losses (2 points)
 #
 # A PatchGAN gives a map of scores per image, shape (B, 1, h, w). With means over samples and
 # patches:
@@ -97,7 +101,7 @@ def my_lsgan_generator_loss(fake_scores):
 check_lsgan_losses(my_lsgan_discriminator_loss, my_lsgan_generator_loss)
 
 # %% [markdown]
-# ## Exercise 3 — the identity loss
+# ## Exercise 3 — the identity loss (1 point)
 #
 # Given $x$ and $F(x)$, $y$ and $G(y)$ — each generator fed an image that is already in its
 # output domain — return $L_{id} = \text{mean}\,|G(y) - y| + \text{mean}\,|F(x) - x|$.
@@ -113,7 +117,7 @@ def my_identity_loss(x, f_of_x, y, g_of_y):
 check_identity_loss(my_identity_loss)
 
 # %% [markdown]
-# ## Exercise 4 — one generator update
+# ## Exercise 4 — one generator update (3 points)
 #
 # `model` is a `CycleGAN` with generators `model.G` ($X \to Y$), `model.F` ($Y \to X$) and
 # discriminators `model.D_X`, `model.D_Y`; `g_optimizer` holds the parameters of $G$ and $F$.
@@ -195,7 +199,7 @@ plt.show()
 # registered pairs of the **validation** levels (`split="val"`: the test split is for the
 # lecture's final table), and scores $G$'s translations against the true T2 partners by SSIM.
 #
-# **Question 1 (predict, then run).** With $\lambda_{id} = 0$ the identity loss never entered the
+# **Question 1 (predict, then run; 2 points).** With $\lambda_{id} = 0$ the identity loss never entered the
 # total (your step may even have skipped it): neither model was trained to make it small. Before you
 # run the cell, predict which model has the *larger* $L_{id} = \text{mean}\,|G(y) - y| +
 # \text{mean}\,|F(x) - x|$ on the validation pairs — your 20-step model, whose translations are
@@ -243,7 +247,7 @@ image_grid([val_t1[:6], translated["20 steps (yours)"][:6], translated["checkpoi
 plt.show()
 
 # %% [markdown]
-# **Question 2 (explain this curve).** Your cycle-loss curve fell steeply within 20 steps, yet
+# **Question 2 (explain this curve; 2 points).** Your cycle-loss curve fell steeply within 20 steps, yet
 # your $G$'s translations score far below the checkpoint's against the true T2 partners. Why can
 # $L_{cyc}$ fall that fast while $G$ is still a poor translator, and which term of the objective
 # has to do the rest?
@@ -262,7 +266,7 @@ plt.show()
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Exercise 5 (optional) — investigation: which translator would you deploy?
+# ## Exercise 5 (optional, not graded) — investigation: which translator would you deploy?
 #
 # A hospital has T1 and T2 archives of *different* patients and wants a T1 → T2 translator. Two
 # exist, trained on exactly the same unpaired slices with the same networks and budget; they

@@ -24,6 +24,10 @@
 # Replace each `raise NotImplementedError()` with your code, and each `YOUR ANSWER HERE` with a
 # few sentences; run the notebook top to bottom.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 45 minutes for Exercises 1–4 and Questions 1–2; Exercise 5 (optional) takes about
 # 20 minutes more. Read lecture 06 first. The solved notebook runs in about half a minute.
 
@@ -50,7 +54,7 @@ from course_lib.tolerances import assert_close
 from course_lib.training import single_threaded
 
 # %% [markdown]
-# ## Exercise 1 — the toy map, its inverse and its log-determinant
+# ## Exercise 1 — the toy map, its inverse and its log-determinant (3 points)
 #
 # The lecture's map with one extra knob, a width $\sigma > 0$ for the first coordinate:
 #
@@ -97,7 +101,7 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## Exercise 2 — the change of variables
+# ## Exercise 2 — the change of variables (2 points)
 #
 # Write `log_prob(x, inverse, log_det_inverse)` for any invertible map given by its inverse
 # $f^{-1}$ and its $\log|\det J(f^{-1}(x))|$ (both are functions of a batch `x` of shape
@@ -128,7 +132,7 @@ cell_area = (20 / 499) * (116 / 799)
 print(f"mass of your σ = 2 density on the grid: {(density.sum() * cell_area).item():.3f}")
 
 # %% [markdown]
-# ### Question 1 (predict, then run) — does a wider banana have a higher likelihood?
+# ### Question 1 (predict, then run; 2 points) — does a wider banana have a higher likelihood?
 #
 # The next code cell pushes the *same* 2,000 base points $u_n$ through the toy map twice, with
 # $\sigma = 1$ and with $\sigma = 2$, and prints the average log-density of the mapped points
@@ -160,7 +164,7 @@ assert abs(mean_log_p[1.0] + 1 + math.log(2 * math.pi)) < 0.1
 assert abs(mean_log_p[1.0] - mean_log_p[2.0] - math.log(2)) < 1e-9
 
 # %% [markdown]
-# ## Exercise 3 — the inverse of an affine coupling layer
+# ## Exercise 3 — the inverse of an affine coupling layer (2 points)
 #
 # A RealNVP coupling layer (`course_lib.flows.AffineCoupling`) keeps the coordinates where its
 # mask is 1 and transforms the others:
@@ -185,7 +189,7 @@ def coupling_inverse(layer: AffineCoupling, x: torch.Tensor) -> tuple[torch.Tens
 check_coupling_inverse(coupling_inverse)
 
 # %% [markdown]
-# ## Exercise 4 — the masks of MADE
+# ## Exercise 4 — the masks of MADE (3 points)
 #
 # MADE turns an ordinary MLP into an autoregressive one by multiplying each weight matrix by a
 # 0/1 mask. Give every unit a degree: inputs $1, \dots, D$; the $k$-th unit ($k = 0, 1, \dots$) of
@@ -217,7 +221,7 @@ for i, mask in enumerate(made_masks(3, [4])):
     print(f"mask {i}:", mask.int().tolist())
 
 # %% [markdown]
-# ### Question 2 (explain the output) — the zeros in the masks
+# ### Question 2 (explain the output; 2 points) — the zeros in the masks
 #
 # The cell above printed your masks for $D = 3$ and one hidden layer of 4 units (degrees
 # $1, 2, 1, 2$). Two things in it are all zeros: the third column of mask 0 and the first row of
@@ -262,7 +266,7 @@ print(f"training NLL {history['nll'][0]:.2f} → {history['nll'][-1]:.2f} nats; 
 assert estimate.kl < 0.01
 
 # %% [markdown]
-# ## Exercise 5 (optional, about 20 minutes) — bits per pixel for brain slices: dequantise or not?
+# ## Exercise 5 (optional, not graded, about 20 minutes) — bits per pixel for brain slices: dequantise or not?
 #
 # Images are stored as integers: a slice of $D$ pixels with $K$ grey levels is a point $k$ of the
 # lattice $\{0, \dots, K - 1\}^D$, and the right model of it is a probability $P(k)$, not a density.

@@ -25,6 +25,10 @@
 # Replace each `raise NotImplementedError()` with your code, and each `YOUR ANSWER HERE` with a
 # few sentences; run the notebook top to bottom.
 #
+# **Points**, where your course grades this notebook: each task's heading says what it is worth.
+# A check that passes earns its exercise's points; your teacher grades the written answers; the
+# optional investigation is not graded.
+#
 # **Time:** about 50 minutes for Exercises 1–5 and Questions 1–2; Exercise 6 (optional) takes about
 # 20 minutes more. Read lecture 07 first. The solved notebook runs in under a minute.
 #
@@ -54,7 +58,7 @@ from course_lib.tolerances import assert_close
 from course_lib.training import single_threaded
 
 # %% [markdown]
-# ## Exercise 1 — noising in closed form
+# ## Exercise 1 — noising in closed form (2 points)
 #
 # Write `forward_noising(x0, t, alpha_bar, noise)`: the draw $x_t = \alpha_t x_0 + \sigma_t
 # \varepsilon$ of $q(x_t \mid x_0)$, where every sample `x0[i]` has its own step `t[i]` (a
@@ -74,7 +78,7 @@ def forward_noising(x0: torch.Tensor, t: torch.Tensor, alpha_bar: torch.Tensor, 
 check_forward_noising(forward_noising)
 
 # %% [markdown]
-# ## Exercise 2 — the ε-prediction loss
+# ## Exercise 2 — the ε-prediction loss (2 points)
 #
 # Write `epsilon_loss(eps_pred, eps)`: Ho et al.'s simple loss
 # $\|\varepsilon - \varepsilon_\theta\|^2$, averaged over **every element** of the batch (not
@@ -91,7 +95,7 @@ def epsilon_loss(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
 check_epsilon_loss(epsilon_loss)
 
 # %% [markdown]
-# ## Exercise 3 — one ancestral (DDPM) step
+# ## Exercise 3 — one ancestral (DDPM) step (2 points)
 #
 # Write `ddpm_step(x_t, eps_pred, t, s, alpha_bar, noise)` for integer steps $0 \le s < t$:
 # first $\hat x_0 = (x_t - \sigma_t \varepsilon_\theta)/\alpha_t$, then a draw of the forward
@@ -121,7 +125,7 @@ def ddpm_step(x_t: torch.Tensor, eps_pred: torch.Tensor, t: int, s: int, alpha_b
 check_ddpm_step(ddpm_step)
 
 # %% [markdown]
-# ## Exercise 4 — one deterministic (DDIM) step
+# ## Exercise 4 — one deterministic (DDIM) step (2 points)
 #
 # Write `ddim_step(x_t, eps_pred, t, s, alpha_bar)`: keep the predicted noise, rescale the
 # predicted clean point, $x_s = \alpha_s \hat x_0 + \sigma_s \varepsilon_\theta$. No randomness.
@@ -139,7 +143,7 @@ def ddim_step(x_t: torch.Tensor, eps_pred: torch.Tensor, t: int, s: int, alpha_b
 check_ddim_step(ddim_step)
 
 # %% [markdown]
-# ## Exercise 5 — classifier-free guidance
+# ## Exercise 5 — classifier-free guidance (2 points)
 #
 # Write `guided_epsilon(eps_cond, eps_uncond, w)`: $\tilde\varepsilon = (1 + w)\,\varepsilon_\theta(x_t, y)
 # - w\,\varepsilon_\theta(x_t, \varnothing)$ (Ho & Salimans, 2021). At $w = 0$ it must be the
@@ -204,7 +208,7 @@ plt.gca().set(title="your sampler, your training", aspect="equal")
 plt.show()
 
 # %% [markdown]
-# ### Question 1 (predict, then run) — one big step
+# ### Question 1 (predict, then run; 2 points) — one big step
 #
 # Take the fewest steps possible: **one** DDIM step, from $t = T$ straight to $0$. It returns
 # $\hat x_0 = (x_T - \sigma_T \varepsilon_\theta)/\alpha_T$, where $\alpha_T = 0.0141$ and
@@ -246,7 +250,7 @@ plt.gca().set(title="one DDIM step, T → 0", aspect="equal", xlim=(-8, 8), ylim
 plt.show()
 
 # %% [markdown]
-# ### Question 2 (explain the curve) — why the loss does not go to 0
+# ### Question 2 (explain the curve; 2 points) — why the loss does not go to 0
 #
 # Your training loss above levelled off near 0.29, with every mode found. The next cell measures
 # the loss level by level on fresh ring points: your network's $\|\varepsilon - \varepsilon_\theta\|^2$
@@ -333,7 +337,7 @@ plt.show()
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Exercise 6 (optional, about 20 minutes) — how many steps, and which sampler?
+# ## Exercise 6 (optional, not graded, about 20 minutes) — how many steps, and which sampler?
 #
 # Each sampling step is one pass of the network, so the number of steps *is* the cost of a
 # sample. Decide, for **your** trained ring model, which sampler — ancestral (`ddpm_step`) or
