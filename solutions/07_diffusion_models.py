@@ -145,9 +145,11 @@ check_ddim_step(ddim_step)
 # %% [markdown]
 # ## Exercise 5 — classifier-free guidance (2 points)
 #
-# Write `guided_epsilon(eps_cond, eps_uncond, w)`: $\tilde\varepsilon = (1 + w)\,\varepsilon_\theta(x_t, y)
-# - w\,\varepsilon_\theta(x_t, \varnothing)$ (Ho & Salimans, 2021). At $w = 0$ it must be the
-# conditional prediction.
+# Write `guided_epsilon(eps_cond, eps_uncond, w)`, the guided prediction of Ho & Salimans (2021):
+#
+# $$\tilde\varepsilon = (1 + w)\,\varepsilon_\theta(x_t, y) - w\,\varepsilon_\theta(x_t, \varnothing).$$
+#
+# At $w = 0$ it must be the conditional prediction.
 
 # %%
 def guided_epsilon(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, w: float) -> torch.Tensor:
