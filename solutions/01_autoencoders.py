@@ -81,7 +81,9 @@ check_reconstruction_loss(my_reconstruction_loss)
 # Write the autoencoder with an affine encoder $z = W_e x + b_e$ and an affine decoder
 # $x' = W_d z + b_d$ — no activation function anywhere. `encode` takes a batch `(B, n_inputs)`
 # (flatten anything else) and returns `(B, latent_dim)`; `decode` maps codes back to
-# `(B, n_inputs)`; `forward` returns the reconstruction in the input's shape.
+# `(B, n_inputs)`; `forward` returns the reconstruction in the input's shape. Keep the two
+# affine maps as `nn.Linear` layers named `self.encoder` and `self.decoder`: the cells after the
+# check read `linear_ae.decoder.bias` and `linear_ae.decoder.weight`.
 # The check trains your model on a small problem and compares its error with PCA's.
 
 # %%

@@ -157,8 +157,9 @@ assert all(3.5 < d < 6 for d in gaps), gaps
 #    $\|h - \mathrm{dec}_\ell(\mathrm{enc}_\ell(\mathrm{corrupt}(h)))\|^2$ (per-sample sum, batch mean:
 #    `reconstruction_loss`).
 #
-# Return the mean loss of each epoch. The check verifies that the frozen stages and the stages
-# above did not move, and that the new stage learned to reconstruct its clean input codes.
+# Return a list with the mean minibatch loss of each epoch, as Python floats (the next cell
+# prints how far it fell). The check verifies that the frozen stages and the stages above did
+# not move, and that the new stage learned to reconstruct its clean input codes.
 
 # %%
 def my_pretrain_stage(stack: FullyConvolutionalAutoencoder, level: int, x: torch.Tensor, corrupt,

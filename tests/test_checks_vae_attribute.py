@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+import course_lib.checks.vae as vae_checks
 from course_lib.checks import check_attribute_regularization
 from course_lib.vae import attribute_regularization
 from tests.check_helpers import blank, rejects
@@ -47,11 +48,27 @@ def _unsqueeze_float64(z, a, delta):
     return (torch.tanh(delta * d_r) - d_a.sign()).abs().sum() / len(z) ** 2
 
 
-@pytest.mark.parametrize("correct", [
-    attribute_regularization, _both_reversed, _l1_loss, _double_loop, _comparisons_as_sign, _unsqueeze_float64,
-], ids=["reference", "both-reversed", "l1-loss", "double-loop", "comparisons", "float64-sum-over-b2"])
-def test_accepts_correct_answers(correct, capsys):
-    check_attribute_regularization(correct)
+def _solution(z_r, attribute, delta=1.0):
+    # solutions/03_vae_reparametrization.py, Exercise 5
+    code_order = torch.tanh(delta * (z_r[:, None] - z_r[None, :]))
+    attribute_order = torch.sign(attribute[:, None] - attribute[None, :])
+    return (code_order - attribute_order).abs().mean()
+
+
+CORRECT_attribute_regularization = [
+    pytest.param(_solution, id="solution-notebook"),
+    pytest.param(attribute_regularization, id="library-reference"),
+    pytest.param(_both_reversed, id="both-reversed"),
+    pytest.param(_l1_loss, id="l1-loss"),
+    pytest.param(_double_loop, id="double-loop"),
+    pytest.param(_comparisons_as_sign, id="comparisons"),
+    pytest.param(_unsqueeze_float64, id="float64-sum-over-b2"),
+]
+
+
+@pytest.mark.parametrize("candidate", CORRECT_attribute_regularization)
+def test_attribute_regularization_accepts_correct(candidate, capsys):
+    check_attribute_regularization(candidate)
     assert capsys.readouterr().out.startswith("✓ check_attribute_regularization passed: 4 hidden batches")
 
 
@@ -152,30 +169,63 @@ def _no_return(z, a, delta):
     attribute_regularization(z, a, delta)
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (_code_order_swapped, ["opposite orders"]),
-    (_attribute_order_swapped, ["opposite orders"]),
-    (_off_diagonal_mean, ["i ≠ j", "diagonal"]),
-    (_summed, ["summed over the pairs", "average"]),
-    (_sum_over_j_mean_over_i, ["summed over one index"]),
-    (_no_delta, ["δ is missing"]),
-    (_delta_outside, ["δ multiplies the tanh"]),
-    (_no_tanh, ["tanh is missing"]),
-    (_squared, ["squared", "absolute"]),
-    (_raw_attribute_differences, ["attribute differences themselves", "sign"]),
-    (_tanh_on_attribute, ["tanh of the attribute"]),
-    (_sign_of_codes, ["sign of the code differences", "zero gradient"]),
-    (_detached, ["autograd graph", "z_r"]),
-    (_python_float, ["python float", "0-d tensor"]),
-    (_per_sample, ["one number per sample"]),
-    (_per_pair, ["one number per pair"]),
-    (_half_detached, ["value is right", "gradient"]),
-    (_centres_attribute_in_place, ["changed its input `attribute`"]),
-    (_no_return, ["none"]),
-])
-def test_rejects_mistakes(wrong, words):
-    error = rejects(check_attribute_regularization, wrong, words=words)
+def _centres_codes_in_place(z, a, delta):
+    z -= z.mean()  # the differences are unchanged, but the caller's z (its codes) is not
+    return attribute_regularization(z, a, delta)
+
+
+def _backward_inside(z, a, delta):
+    loss = attribute_regularization(z, a, delta)
+    loss.backward(retain_graph=True)
+    return loss
+
+
+WRONG_attribute_regularization = [
+    pytest.param(_code_order_swapped, ["opposite orders"], id="code-order-swapped"),
+    pytest.param(_attribute_order_swapped, ["opposite orders"], id="attribute-order-swapped"),
+    pytest.param(_off_diagonal_mean, ["i ≠ j", "diagonal"], id="off-diagonal-mean"),
+    pytest.param(_summed, ["summed over the pairs", "average"], id="summed"),
+    pytest.param(_sum_over_j_mean_over_i, ["summed over one index"], id="sum-j-mean-i"),
+    pytest.param(_no_delta, ["δ is missing"], id="no-delta"),
+    pytest.param(_delta_outside, ["δ multiplies the tanh"], id="delta-outside-tanh"),
+    pytest.param(_no_tanh, ["tanh is missing"], id="no-tanh"),
+    pytest.param(_squared, ["squared", "absolute"], id="squared"),
+    pytest.param(_raw_attribute_differences, ["attribute differences themselves", "sign"], id="raw-attribute-diffs"),
+    pytest.param(_tanh_on_attribute, ["tanh of the attribute"], id="tanh-on-attribute"),
+    pytest.param(_sign_of_codes, ["sign of the code differences", "zero gradient"], id="sign-of-codes"),
+    pytest.param(_detached, ["autograd graph", "z_r"], id="detached"),
+    pytest.param(_python_float, ["python float", "0-d tensor"], id="python-float"),
+    pytest.param(_per_sample, ["one number per sample"], id="per-sample"),
+    pytest.param(_per_pair, ["one number per pair"], id="per-pair"),
+    pytest.param(_half_detached, ["value is right", "gradient"], id="half-detached"),
+    pytest.param(_centres_attribute_in_place, ["changed its input `attribute`"], id="attribute-in-place"),
+    pytest.param(_centres_codes_in_place, ["changed its input `z_r`"], id="codes-in-place"),
+    pytest.param(_backward_inside, ["ran backward()"], id="backward-inside"),
+    pytest.param(_no_return, ["none"], id="no-return"),
+]
+
+
+@pytest.mark.parametrize("candidate, words", WRONG_attribute_regularization)
+def test_attribute_regularization_rejects_wrong(candidate, words):
+    error = rejects(check_attribute_regularization, candidate, words=words)
     assert str(error).startswith("✗ check_attribute_regularization: On batch")
+
+
+def test_attribute_regularization_has_a_mutant_suite():
+    assert len(WRONG_attribute_regularization) >= 8 and len(CORRECT_attribute_regularization) >= 2
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_verdict_hangs_on_the_seed(seed, monkeypatch, capsys):
+    """The same verdicts and hints when the hidden batches come from other seeds."""
+    seeded = vae_checks._seeded
+    monkeypatch.setattr(vae_checks, "_seeded", lambda s=0: seeded(s + 1000 * seed))
+    for case in WRONG_attribute_regularization:
+        candidate, words = case.values
+        rejects(check_attribute_regularization, candidate, words=words)
+    for case in CORRECT_attribute_regularization:
+        check_attribute_regularization(case.values[0])
+    assert capsys.readouterr().out.count("✓") == len(CORRECT_attribute_regularization)
 
 
 def test_missing_delta_passes_the_delta_one_batch_and_fails_on_delta_ten():
@@ -198,6 +248,13 @@ def test_not_callable_is_a_type_error():
 def test_blank_raises_not_implemented():
     with pytest.raises(NotImplementedError):
         check_attribute_regularization(blank)
+
+
+def test_pass_line_is_unchanged(capsys):
+    check_attribute_regularization(_solution)
+    assert capsys.readouterr().out == (
+        "✓ check_attribute_regularization passed: 4 hidden batches (odd sizes, ties, negative attributes, δ = 1 and "
+        "10) agree with the reference in value and in the gradient reaching z_r.\n")
 
 
 def test_check_leaves_the_global_random_state_alone():

@@ -76,3 +76,39 @@ def _seeded(seed: int = 0) -> Iterator[torch.Generator]:
 
 def _close(a: torch.Tensor | float, b: torch.Tensor | float, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
     return torch.allclose(torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64), rtol=rtol, atol=atol)
+
+
+# --- Shared by the loss checks of lectures 04 and 05 (values from logits, gradients to inputs) ---
+
+def _scalar_with_grad(name: str, case: str, value: object) -> torch.Tensor:
+    """Fail unless ``value`` is a 0-d tensor still attached to the autograd graph."""
+    if not isinstance(value, torch.Tensor):
+        _fail(name, case + f"It returned a {type(value).__name__}; return a 0-d tensor that autograd can differentiate.")
+    if value.ndim != 0:
+        _fail(name, case + f"It returned shape {tuple(value.shape)}; the loss is one number: average over the batch.")
+    if value.grad_fn is None:
+        _fail(name, case + "The result is cut off from the autograd graph (no grad_fn): was it detached, built from "
+              "a Python number, or computed under no_grad?")
+    return value
+
+
+def _first_match(value: torch.Tensor, candidates: list[tuple[torch.Tensor, str]], default: str,
+                 rtol: float = 1e-4, atol: float = 1e-5) -> str:
+    """The hint of the first known mistake whose value ``value`` equals, else ``default``."""
+    for wrong, hint in candidates:
+        if _close(value, wrong, rtol=rtol, atol=atol):
+            return hint
+    return default
+
+
+def _gradient_hint(grads: tuple, ref_grads: tuple, names: list[str], learner: str = "training") -> str | None:
+    """None when every gradient matches the reference's; else what is wrong with which input's.
+    ``learner`` is who would not learn from a missing gradient ("training", "the generators")."""
+    for grad, ref, what in zip(grads, ref_grads, names):
+        if grad is None or not grad.abs().max() > 0:
+            return (f"no gradient reaches {what}: a term that uses them was detached (or rebuilt from a Python "
+                    f"number), so {learner} would not learn from it.")
+        if not _close(grad, ref, rtol=1e-4, atol=1e-7):
+            return (f"its gradient with respect to {what} differs from the reference's: compute the loss from "
+                    "them by differentiable operations only.")
+    return None

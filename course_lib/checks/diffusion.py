@@ -6,6 +6,13 @@ The student's functions take the schedule as a plain float64 tensor ``alpha_bar`
 ``alpha_bar[t]`` is ᾱ_t. Every hidden case is computed by the library's reference in float64;
 the student's float32 result must agree to float32 precision (allowing for the cancellation in
 1 − ᾱ near ᾱ = 1), keep the input's dtype, and leave its inputs unchanged.
+
+Behaviour probes: an input changed in place is named before the values are judged; the noise
+argument must be what makes the randomness (two calls with the same noise agree, a different
+noise changes the result as it should, no noise of one's own or from a fixed seed); the loss
+carries its gradient to ε̂ without calling backward itself; the noising and loss batches have odd
+sizes. None of
+these functions takes a generator: the random numbers all come in through ``noise``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ _RTOL = 1e-4  # float32 against a float64 reference
 # σ_1 by up to 1.5·10⁻⁵, far above float32's usual 10⁻⁷ relative error. The tolerances add the effect of an
 # error of _CANCEL (about 16 such roundings) in each of these differences.
 _CANCEL = 5e-7
+# The hidden data come from their own generator, seeded apart from the global generator that ``_seeded``
+# seeds (and that a student's torch.randn_like would draw from), so no verdict hangs on the two streams
+# happening to agree.
+_DATA_SEED = 7
 
 
 def _schedules() -> dict[str, torch.Tensor]:
@@ -85,6 +96,28 @@ def _first(value: torch.Tensor, candidates: list[tuple[torch.Tensor, str]], tol:
     return None
 
 
+def _noise_reused(name: str, label: str, out: torch.Tensor, call: Callable[[torch.Tensor], object],
+                  noise: torch.Tensor, what: str) -> str | None:
+    """A hint when a second call with the same `noise` gives another result (the function draws its own)."""
+    again = _call(name, f"your function on {label}, a second time", call, noise.clone())
+    if isinstance(again, torch.Tensor) and not torch.equal(again, out):
+        return (f"two calls with the same `noise` gave different {what}: use the `noise` argument, do not draw "
+                "your own.")
+    return None
+
+
+def _noise_ignored(name: str, label: str, out: torch.Tensor, call: Callable[[torch.Tensor], object],
+                   noise: torch.Tensor, g: torch.Generator, what: str, scale: str) -> str | None:
+    """A hint when other noise gives the very same result: the `noise` argument is ignored (noise from a fixed
+    seed, or kept from an earlier call). Only for results that must depend on the noise."""
+    other = _call(name, f"your function on {label}, with other noise", call, torch.randn(noise.shape, generator=g))
+    if isinstance(other, torch.Tensor) and torch.equal(other, out):
+        return (f"{what} does not change when the `noise` argument changes: the noise term is {scale} times `noise` "
+                "(noise drawn inside the function, from a fixed seed, or kept from an earlier call is not the "
+                "caller's noise).")
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # The forward process: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε
 # ---------------------------------------------------------------------------------------------
@@ -95,16 +128,16 @@ _BROADCAST = ("t holds one step per sample, so coefficients taken from ᾱ at t 
 
 def _noising_cases(g: torch.Generator) -> list[tuple[str, str, torch.Tensor, torch.Tensor]]:
     """(label, schedule, x0, t): steps 1 … T first, then batches that include the end points t = 0 and t = T."""
-    points = torch.randn(64, 2, generator=g) * 1.5 + 0.5
-    images = torch.rand(6, 1, 8, 8, generator=g) * 2 - 1
-    t_points = torch.randint(1, 1001, (64,), generator=g)
-    t_images = torch.tensor([0, 1, 10, 250, 999, 1000])
-    more = torch.randn(32, 2, generator=g)
-    t_more = torch.randint(0, 1001, (32,), generator=g)
+    points = torch.randn(63, 2, generator=g) * 1.5 + 0.5
+    images = torch.rand(7, 1, 8, 8, generator=g) * 2 - 1
+    t_points = torch.randint(1, 1001, (63,), generator=g)
+    t_images = torch.tensor([0, 1, 10, 250, 500, 999, 1000])
+    more = torch.randn(31, 2, generator=g)
+    t_more = torch.randint(0, 1001, (31,), generator=g)
     t_more[:2] = torch.tensor([0, 1000])
-    return [("64 points (64, 2), linear schedule", "linear", points, t_points),
-            ("6 images (6, 1, 8, 8), cosine schedule", "cosine", images, t_images),
-            ("32 points (32, 2), cosine schedule, t from 0 to T", "cosine", more, t_more)]
+    return [("63 points (63, 2), linear schedule", "linear", points, t_points),
+            ("7 images (7, 1, 8, 8), cosine schedule", "cosine", images, t_images),
+            ("31 points (31, 2), cosine schedule, t from 0 to T", "cosine", more, t_more)]
 
 
 def _noising_mistakes(x0: torch.Tensor, t: torch.Tensor, a: torch.Tensor, eps: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
@@ -139,15 +172,18 @@ def check_forward_noising(fn: Callable[..., torch.Tensor]) -> None:
     """Check ``fn(x0, t, alpha_bar, noise)`` = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, each sample at its own step t[i].
 
     Hidden cases: 2-D points (B, 2) and images (B, 1, 8, 8), linear and cosine schedules, steps
-    from 0 (x_t = x_0) to T. The result must have x0's shape and dtype, and the inputs must not
-    change.
+    from 0 (x_t = x_0) to T, then the first batch again with new noise (the result must follow each
+    call's `noise`). The result must have x0's shape and dtype, and the inputs must not change.
     """
     name = "check_forward_noising"
     _expect_callable(name, fn, "your forward-noising function")
     schedules = _schedules()
-    with _seeded() as g:
+    with _seeded():
+        g = torch.Generator().manual_seed(_DATA_SEED)
         cases = _noising_cases(g)
-        for label, schedule, x0, t in cases:
+        # The first batch once more, with new noise: the result must follow each call's own `noise`.
+        again = [(f"{cases[0][0]}, called again with new noise", *cases[0][1:])]
+        for label, schedule, x0, t in cases + again:
             a = schedules[schedule]
             eps = torch.randn(x0.shape, generator=g)
             given = _copies(x0, t, a, eps)
@@ -165,12 +201,10 @@ def check_forward_noising(fn: Callable[..., torch.Tensor]) -> None:
             if not _within(out, expected, tol):
                 hint = _first(out, _noising_mistakes(x0_64, t, a, eps_64), tol)
                 if hint is None:
-                    again = _call(name, f"your function on {label}, a second time", fn, *_copies(x0, t, a, eps))
-                    if isinstance(again, torch.Tensor) and not torch.equal(again, out):
-                        hint = ("two calls with the same noise gave different x_t: use the `noise` argument, do not "
-                                "draw your own.")
-                    else:
-                        hint = "x_t differs from √ᾱ_t x0 + √(1 − ᾱ_t) ε."
+                    call = lambda z: fn(*_copies(x0, t, a), z)  # noqa: E731
+                    hint = (_noise_reused(name, label, out, call, eps, "x_t")
+                            or _noise_ignored(name, label, out, call, eps, g, "x_t", "√(1 − ᾱ_t)")
+                            or "x_t differs from √ᾱ_t x0 + √(1 − ᾱ_t) ε.")
                 _fail(name, case + hint)
             _expect_dtype(name, case, out, x0, "x0", _PROMOTED)
     _passed(name, f"{len(cases)} hidden batches (points and images, linear and cosine schedules, t from 0 to T) "
@@ -205,19 +239,28 @@ def check_epsilon_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
     """Check ``fn(eps_pred, eps)`` = mean over every element of (ε − ε̂)², a scalar, with gradient 2(ε̂ − ε)/N.
 
     Hidden batches of points (B, 2) and images (B, C, H, W), with different numbers of elements
-    per sample so that the reduction shows; the gradient must reach ``eps_pred``.
+    per sample so that the reduction shows; the gradient must reach ``eps_pred`` (given, as a
+    network gives it, as an inner node of a graph), and the function must not call backward itself.
     """
     name = "check_epsilon_loss"
     _expect_callable(name, fn, "your loss function")
-    shapes = ((64, 2), (6, 1, 8, 8), (5, 3, 4, 4))
-    with _seeded() as g:
+    shapes = ((63, 2), (7, 1, 8, 8), (5, 3, 4, 4))
+    with _seeded():
+        g = torch.Generator().manual_seed(_DATA_SEED)
         for shape in shapes:
             eps = torch.randn(shape, generator=g)
             eps_pred = (eps + 0.7 * torch.randn(shape, generator=g) + 0.2)
             case = f"On a batch of shape {shape}: "
-            eps_pred_in, eps_in = eps_pred.clone().requires_grad_(), eps.clone()
+            # eps_pred as a network gives it: an inner node of a graph (not a leaf), so an in-place change by the
+            # loss is possible, as it is in the notebook, and is named rather than crashing on a leaf.
+            leaf = eps_pred.clone().requires_grad_()
+            eps_pred_in, eps_in = leaf * 1.0, eps.clone()
             value = _call(name, f"your function on a batch of shape {shape}", fn, eps_pred_in, eps_in)
             _unchanged(name, {"eps_pred": eps_pred, "eps": eps}, (eps_pred_in.detach(), eps_in))
+            if leaf.grad is not None:
+                _fail(name, case + "your function called .backward() itself: return the loss and leave backward to the "
+                      "training loop, which calls loss.backward() once per step (a second backward through the same "
+                      "graph fails, and gradients would be counted twice).")
             if not isinstance(value, torch.Tensor):
                 _fail(name, case + f"it returned a {type(value).__name__}; return a 0-d tensor that autograd can "
                       "differentiate (no .item()).")
@@ -235,7 +278,7 @@ def check_epsilon_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
                 _fail(name, case + f"got {value.item():.6g}, expected {expected.item():.6g}: "
                       + (hint or "the loss is the mean over every element of (ε − ε̂)²."))
             _expect_dtype(name, case, value, eps, "eps")
-            (grad,) = torch.autograd.grad(value, eps_pred_in, allow_unused=True)
+            (grad,) = torch.autograd.grad(value, leaf, allow_unused=True)
             want = 2 * (eps_pred - eps).double() / eps.numel()
             if grad is None or not _close(grad, want, rtol=1e-3, atol=1e-8):
                 _fail(name, case + "the value is right but its gradient with respect to eps_pred is not 2(ε̂ − ε)/N: "
@@ -323,6 +366,10 @@ class _Step:
         return tol
 
 
+_CLIPPED = ("x̂_0 is clipped to [−1, 1]: the step uses x̂_0 = (x_t − σ_t ε_θ)/α_t as it is (the data here are "
+            "points, not images confined to [−1, 1]).")
+
+
 def _explained_by(value: torch.Tensor, mean: torch.Tensor, z: torch.Tensor, tol: torch.Tensor) -> float | None:
     """c when ``value`` = ``mean`` + c·z for one number c (any noise scale, 0 included), else None."""
     z = z.double()
@@ -364,6 +411,7 @@ def _ddpm_mean_mistakes(st: _Step, t: int, s: int) -> list[tuple[torch.Tensor, s
          "scales α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t) belong."),
         (st.al_s * st.x0 + st.sg_s * st.eps, "the mean is the deterministic DDIM update α_s x̂_0 + σ_s ε_θ; "
          "an ancestral step's mean is that of the posterior q(x_s | x_t, x̂_0), μ̃."),
+        (st.posterior_mean(st.x0.clamp(-1, 1)), _CLIPPED),
     ]
     return mistakes
 
@@ -392,12 +440,18 @@ def check_ddpm_step(fn: Callable[..., torch.Tensor]) -> None:
 
     μ̃ and β̃ are the mean and variance of the forward process's posterior q(x_s | x_t, x̂_0), with
     x̂_0 = (x_t − σ_t ε_θ)/α_t. Hidden steps: s = t − 1 at small and large t, jumps (500 → 450,
-    1000 → 950, 600 → 200), and s = 0, where the step returns x̂_0 and adds no noise.
+    1000 → 950, 600 → 200), and s = 0, where the step returns x̂_0 and adds no noise; then the
+    first step again with new noise. A wrong result is probed: same noise twice (own noise drawn?),
+    other noise (the argument ignored?), before the formula's pieces are examined.
     """
     name = "check_ddpm_step"
     _expect_callable(name, fn, "your DDPM step")
-    with _seeded() as g:
-        for a, t, s, shape, x_t, eps_pred, label in _step_trials(g):
+    with _seeded():
+        g = torch.Generator().manual_seed(_DATA_SEED)
+        trials = list(_step_trials(g))
+        # The first step once more, with new noise: the result must follow each call's own `noise`.
+        trials.append((*trials[0][:-1], trials[0][-1] + ", called again with new noise"))
+        for a, t, s, shape, x_t, eps_pred, label in trials:
             z = torch.randn(shape, generator=g)
             case = f"On {label}: "
             given = _copies(x_t, eps_pred, a, z)
@@ -409,16 +463,21 @@ def check_ddpm_step(fn: Callable[..., torch.Tensor]) -> None:
             expected = ddpm_step(x_t.double(), eps_pred.double(), t, s, NoiseSchedule(a), z64)
             tol = st.tolerance(lambda var_t, var_s, beta: st.ddpm(z64, var_t, var_s, beta))
             if not _within(out, expected, tol):
-                again = _call(name, f"your function on {label}, a second time", fn, *_copies(x_t, eps_pred), t, s,
-                              *_copies(a, z))
-                if isinstance(again, torch.Tensor) and not torch.equal(again, out):
-                    _fail(name, case + "two calls with the same `noise` gave different x_s: use the `noise` argument, "
-                          "do not draw your own.")
+                def call(noise: torch.Tensor) -> object:
+                    return fn(*_copies(x_t, eps_pred), t, s, a.clone(), noise)
+
+                hint = _noise_reused(name, label, out, call, z, "x_s")
+                if hint is not None:
+                    _fail(name, case + hint)
                 c = _explained_by(out, st.mean, z, tol)
                 if c is not None:
                     _fail(name, case + _ddpm_noise_hint(c, st, s))
                 for mean, hint in _ddpm_mean_mistakes(st, t, s):
                     if _explained_by(out, mean, z, tol) is not None:
+                        _fail(name, case + hint)
+                if s > 0:  # at s = 0 the right answer does not depend on the noise either
+                    hint = _noise_ignored(name, label, out, call, z, g, "x_s", "√β̃")
+                    if hint is not None:
                         _fail(name, case + hint)
                 _fail(name, case + "x_s differs from μ̃ + √β̃ · noise: check the posterior mean's two coefficients, "
                       "for a jump from t to any s < t.")
@@ -445,6 +504,7 @@ def _ddim_mistakes(st: _Step, s: int) -> list[tuple[torch.Tensor, str]]:
         (st.al_s * (st.x_t - st.sg_t * st.eps) + st.sg_s * st.eps, "x̂_0 is not divided by α_t = √ᾱ_t."),
         (st.mean, "that is the mean of DDPM's ancestral step; DDIM keeps the predicted noise ε_θ and moves x̂_0 "
          "and ε_θ to step s's scales."),
+        (st.al_s * st.x0.clamp(-1, 1) + st.sg_s * st.eps, _CLIPPED),
     ]
     if s > 0:
         ab_t, ab_s = st.off_by_one
@@ -464,7 +524,8 @@ def check_ddim_step(fn: Callable[..., torch.Tensor]) -> None:
     """
     name = "check_ddim_step"
     _expect_callable(name, fn, "your DDIM step")
-    with _seeded() as g:
+    with _seeded():
+        g = torch.Generator().manual_seed(_DATA_SEED)
         for a, t, s, shape, x_t, eps_pred, label in _step_trials(g):
             case = f"On {label}: "
             given = _copies(x_t, eps_pred, a)
@@ -523,7 +584,8 @@ def check_guidance(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tenso
     """
     name = "check_guidance"
     _expect_callable(name, fn, "your guidance function")
-    with _seeded() as g:
+    with _seeded():
+        g = torch.Generator().manual_seed(_DATA_SEED)
         for w, shape in _WEIGHTS:
             eps_c = torch.randn(shape, generator=g)
             eps_u = eps_c + 0.5 * torch.randn(shape, generator=g)
