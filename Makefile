@@ -15,7 +15,7 @@ BENCH_OUT ?= bench-out
 DEVICE ?= cpu
 BROWSER_OUT ?= browser-out
 
-.PHONY: lab test test-lib test-notebooks test-portable test-browser test-grading site test-site notebooks exercises bench checkpoints clean-venv
+.PHONY: lab test test-lib test-notebooks test-portable test-browser test-grading site test-site fuzz notebooks exercises bench checkpoints clean-venv
 
 # The interpreter is checked before anything is downloaded. PyTorch goes in first and pinned:
 # 2.13.0 is the version the course is tested with, and scripts/install_torch.py takes the CPU
@@ -109,6 +109,16 @@ site: $(SITE_STAMP)
 # typeset, figures loaded, every lecture linked; screenshots in $(SITE_OUT)/.
 test-site: site $(BROWSER_STAMP) /usr/bin/chromium
 	$(PY) scripts/site_check.py --site $(SITE_DIR) --out $(SITE_OUT)
+
+# Every public callable of course_lib called with one argument mutated (wrong shape, dtype,
+# values, type, device, counts, choices), each case in a forked child under a time and memory
+# limit (tests/api_fuzz). It exits 1 while any case ends in an unreadable error, a silent result,
+# NaN, a hang or running out of memory; tests/api_fuzz/BEFORE.md is where the library started.
+# Not in CI until it passes.
+FUZZ_OUT ?= fuzz-out
+fuzz: $(STAMP)
+	mkdir -p $(FUZZ_OUT)
+	$(PY) -m tests.api_fuzz --jobs 2 --json $(FUZZ_OUT)/fuzz.json --markdown $(FUZZ_OUT)/fuzz.md
 
 notebooks: $(STAMP)
 	$(PY) scripts/build_notebooks.py $(NB)
