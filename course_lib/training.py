@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
@@ -38,16 +39,20 @@ History = dict[str, list[float]]
 
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
-    """Run torch on one thread inside the ``with`` block; the thread count is restored after.
+    """Run torch, and the BLAS that numpy and scipy call, on one thread inside the ``with`` block;
+    the thread counts are restored after.
 
-    For tiny networks (2-D toys, 32 px classifiers): they gain nothing from a second thread, and
-    a second thread that must share its core with another program slows every step many times
-    over. The results are also the same whatever the machine's thread count.
+    For tiny networks (2-D toys, 32 px classifiers) and small matrices: they gain nothing from a
+    second thread, and a second thread that must share its core with another program slows every
+    step many times over (a Fréchet distance's matrix square root took 7× longer on a busy 2-core
+    laptop when torch alone was limited). The results are also the same whatever the machine's
+    thread count. threadpoolctl limits the BLAS libraries numpy and scipy have loaded.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(threads)
 

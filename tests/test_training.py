@@ -289,6 +289,22 @@ def test_single_threaded_sets_one_thread_and_restores_even_after_an_error():
     assert torch.get_num_threads() == before
 
 
+def test_single_threaded_also_limits_numpys_blas():
+    """A matrix square root under single_threaded must not start BLAS threads that fight for a core."""
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from course_lib.training import single_threaded
+
+    np.dot(np.ones((4, 4)), np.ones((4, 4)))  # numpy's BLAS is loaded
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine, whatever this one has
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert before, "numpy has a BLAS"
+        with single_threaded():
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+
+
 def test_weight_average_is_the_exponential_moving_average():
     """θ̄_1 = θ_1, θ̄_t = β θ̄_{t−1} + (1 − β) θ_t, for the weights 1, 2, 3 in turn."""
     net = nn.Linear(1, 1, bias=False)
