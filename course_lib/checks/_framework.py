@@ -112,3 +112,12 @@ def _gradient_hint(grads: tuple, ref_grads: tuple, names: list[str], learner: st
             return (f"its gradient with respect to {what} differs from the reference's: compute the loss from "
                     "them by differentiable operations only.")
     return None
+
+
+def _changed_in_place(given: list[torch.Tensor], saved: list[torch.Tensor], names: list[str]) -> str | None:
+    """The name of the first input the student's code changed in place (``saved`` holds copies taken
+    before the call), or None. Each check words its own hint: what the caller still needs it for."""
+    for tensor, copy_, what in zip(given, saved, names):
+        if tensor.shape != copy_.shape or not torch.equal(tensor.detach(), copy_):
+            return what
+    return None

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 import torch
 
 from course_lib.checks._framework import (
-    _close, _expect_callable, _fail, _first_match, _gradient_hint, _passed, _scalar_with_grad, _seeded, _student_code,
+    _changed_in_place, _close, _expect_callable, _fail, _first_match, _gradient_hint, _passed, _scalar_with_grad, _seeded, _student_code,
 )
-from course_lib.checks.gan import _UPDATE_RTOL, _changed_in_place, _flat, _inputs, _same, _state, _update, _update_matches
+from course_lib.checks.gan import _UPDATE_RTOL, _flat, _inputs, _same, _state, _update, _update_matches
 from course_lib.cyclegan import (
     CycleGAN, cycle_consistency_loss, cyclegan_generator_step, identity_loss, lsgan_discriminator_loss,
     lsgan_generator_loss,

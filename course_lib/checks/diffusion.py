@@ -23,7 +23,8 @@ from collections.abc import Callable
 import torch
 
 from course_lib.checks._framework import (
-    CheckFailed, _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+    CheckFailed, _changed_in_place, _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded,
+    _student_code,
 )
 from course_lib.diffusion import _per_sample  # (B,) → (B, 1, …, 1), as the reference reshapes
 from course_lib.diffusion import (
@@ -72,10 +73,10 @@ def _copies(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def _unchanged(name: str, originals: dict[str, torch.Tensor], given: tuple[torch.Tensor, ...]) -> None:
     """Fail when the student's function changed one of the tensors it was given."""
-    for (what, original), passed in zip(originals.items(), given):
-        if not torch.equal(original, passed):
-            _fail(name, f"Your function changed its input {what} in place (an in-place operation such as "
-                  f"`{what} *= …`, `.mul_()` or `.add_()`); compute a new tensor and leave {what} as it was.")
+    what = _changed_in_place(list(given), list(originals.values()), list(originals))
+    if what is not None:
+        _fail(name, f"Your function changed its input {what} in place (an in-place operation such as "
+              f"`{what} *= …`, `.mul_()` or `.add_()`); compute a new tensor and leave {what} as it was.")
 
 
 _PROMOTED = " (ᾱ is stored in float64, and a tensor of coefficients taken from it promotes the result)"

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from course_lib.checks._framework import (
-    _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+    _changed_in_place, _close, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
 )
 from course_lib.flows import (
     AffineCoupling,
@@ -47,11 +47,11 @@ def _expect_points(name: str, what: str, value: object, shape: tuple[int, ...],
 
 def _unchanged(name: str, who: str, originals: dict[str, torch.Tensor], given: Sequence[torch.Tensor]) -> None:
     """Fail, naming the argument, when ``who`` changed a tensor it was given (checked before its result)."""
-    for (arg, original), passed in zip(originals.items(), given):
-        if passed.shape != original.shape or not torch.equal(passed.detach(), original):
-            _fail(name, f"{who} changed its input {arg} in place (an assignment into {arg}[…], `{arg} *= …` or a "
-                  f"method such as .mul_() / .add_()): the caller still needs {arg}. Compute the result as a new "
-                  f"tensor (torch.stack, or work on {arg}.clone()) and leave {arg} as it was.")
+    arg = _changed_in_place(list(given), list(originals.values()), list(originals))
+    if arg is not None:
+        _fail(name, f"{who} changed its input {arg} in place (an assignment into {arg}[…], `{arg} *= …` or a "
+              f"method such as .mul_() / .add_()): the caller still needs {arg}. Compute the result as a new "
+              f"tensor (torch.stack, or work on {arg}.clone()) and leave {arg} as it was.")
 
 
 def _call(name: str, call: str, fn: Callable, *args: object) -> object:

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.functional import softplus
 
 from course_lib.checks._framework import (
-    CheckFailed, _close, _expect_callable, _fail, _first_match, _gradient_hint, _passed, _scalar_with_grad, _seeded,
+    CheckFailed, _changed_in_place, _close, _expect_callable, _fail, _first_match, _gradient_hint, _passed, _scalar_with_grad, _seeded,
     _student_code,
 )
 from course_lib.evaluation import mode_coverage
@@ -36,13 +36,6 @@ def _inputs(*tensors: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tens
     network's output is, so that an in-place change runs (and is caught) instead of raising on a leaf."""
     leaves = [t.detach().clone().requires_grad_() for t in tensors]
     return leaves, [leaf.clone() for leaf in leaves], [t.detach().clone() for t in tensors]
-
-
-def _changed_in_place(given: list[torch.Tensor], saved: list[torch.Tensor], names: list[str]) -> str | None:
-    for tensor, copy_, what in zip(given, saved, names):
-        if tensor.shape != copy_.shape or not torch.equal(tensor.detach(), copy_):
-            return what
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
