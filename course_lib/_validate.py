@@ -15,12 +15,31 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+import os
+import resource
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
 Size = int | str | None  # a required size, a name for any size ("B"), or any size
+
+# Bounds on sizes that would otherwise exhaust time or memory before failing (a typo such as 10**9
+# epochs hangs a laptop for days). Each is far above what the course uses, and each message says why.
+MAX_EPOCHS = 100_000       # the course trains for ≤ 400 epochs
+MAX_STEPS = 10_000_000     # optimisation or sampling steps; the course's recipes use ≤ 30,000
+MAX_LAYERS = 1_000         # depth, blocks, downsamplings: the course's deepest model has 16
+MAX_WIDTH = 1_000_000      # hidden units, channels, latent dimensions; the course uses ≤ 1,024
+MAX_SAMPLES = 100_000_000  # samples drawn or generated at once (also bounded by memory, see ``memory``)
+MAX_CLASSES = 100_000      # classes a classifier or a conditional model distinguishes
+
+WHY_EPOCHS = "a bound against typos: 100,000 epochs is days of CPU time"
+WHY_STEPS = "a bound against typos: 10 million steps is days of CPU time"
+WHY_LAYERS = "a bound against typos: a model is built layer by layer"
+WHY_WIDTH = "a bound against typos: a layer of this width would not fit in memory"
+WHY_SAMPLES = "a bound against typos: more samples would not fit in memory"
+WHY_CLASSES = "a bound against typos: one output per class"
 
 
 def describe(value: Any) -> str:
@@ -156,6 +175,136 @@ def choice(value: Any, name: str, allowed: Sequence[Any], *, why: str = "") -> A
     if not known:
         reason = f" ({why})" if why else ""
         raise ValueError(f"{name} must be one of {allowed}{reason}, got {describe(value)}")
+    return value
+
+
+def epochs(value: Any, name: str = "epochs") -> int:
+    """A number of passes over the data: 1 to ``MAX_EPOCHS``."""
+    return positive_int(value, name, maximum=MAX_EPOCHS, why=WHY_EPOCHS)
+
+
+def steps(value: Any, name: str = "steps") -> int:
+    """A number of optimisation or sampling steps: 1 to ``MAX_STEPS``."""
+    return positive_int(value, name, maximum=MAX_STEPS, why=WHY_STEPS)
+
+
+def layers(value: Any, name: str, *, minimum: int = 1) -> int:
+    """A number of layers, blocks or downsamplings: ``minimum`` to ``MAX_LAYERS``."""
+    return integer(value, name, minimum=minimum, maximum=MAX_LAYERS, why=WHY_LAYERS)
+
+
+def width(value: Any, name: str) -> int:
+    """A layer's width (hidden units, channels, a latent dimension): 1 to ``MAX_WIDTH``."""
+    return positive_int(value, name, maximum=MAX_WIDTH, why=WHY_WIDTH)
+
+
+def samples(value: Any, name: str = "n") -> int:
+    """A number of samples to draw or generate: 1 to ``MAX_SAMPLES``."""
+    return positive_int(value, name, maximum=MAX_SAMPLES, why=WHY_SAMPLES)
+
+
+def classes(value: Any, name: str = "n_classes", *, minimum: int = 2) -> int:
+    """A number of classes: ``minimum`` (2 by default: one class is nothing to tell apart) to ``MAX_CLASSES``."""
+    return integer(value, name, minimum=minimum, maximum=MAX_CLASSES, why=WHY_CLASSES)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    """A random seed: an int from 0 to 2**63 − 1 (torch and numpy both accept it)."""
+    return integer(value, name, minimum=0, maximum=2**63 - 1, why="a random seed")
+
+
+def memory_limit() -> int:
+    """The bytes this process may allocate: the machine's RAM, or less under ``ulimit -v``."""
+    limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return min(limit, soft) if soft not in (resource.RLIM_INFINITY, -1) and soft > 0 else limit
+
+
+def memory(n_bytes: int, name: str, what: str) -> None:
+    """Refuse a request whose largest allocation (``n_bytes`` for ``what``) exceeds ``memory_limit()``:
+    it would fail anyway, after minutes of swapping or a crash, so it fails here with the sizes."""
+    limit = memory_limit()
+    if n_bytes > limit:
+        raise ValueError(f"{name} is too large: {what} would need {n_bytes / 2**30:,.1f} GiB, more than "
+                         f"the {limit / 2**30:,.1f} GiB this process may use")
+
+
+def module(value: Any, name: str, kind: type | tuple[type, ...] = nn.Module, *, what: str = "") -> Any:
+    """An ``nn.Module`` (or the given subclass(es)); ``what`` says what it is for ("the encoder")."""
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join("torch.nn.Module" if k is nn.Module else k.__name__ for k in kinds)
+        reason = f" ({what})" if what else ""
+        raise TypeError(f"{name} must be a {expected}{reason}, got {describe(value)}")
+    return value
+
+
+def function(value: Any, name: str, *, what: str = "a function") -> Callable:
+    """A callable; ``what`` says what it is called with and returns ("a function of a batch → logits")."""
+    if not callable(value):
+        raise TypeError(f"{name} must be {what} (a callable), got {describe(value)}")
+    return value
+
+
+def generator(value: Any, name: str = "generator") -> torch.Generator | None:
+    """``None`` (torch's global random state) or a ``torch.Generator``."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator or None (the global random state), "
+                        f"got {describe(value)}")
+    return value
+
+
+def labels(value: Any, name: str, *, n_classes: int | None = None, length: int | None = None) -> torch.Tensor:
+    """Class labels: a 1-D integer tensor (int64, as ``nn.CrossEntropyLoss`` wants) with values in
+    [0, n_classes) and, where given, ``length`` entries (one per sample)."""
+    expected = "a 1-D int64 tensor of class labels" + ("" if length is None else f" with {length} entries")
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be {expected} (a torch.Tensor), got {describe(value)}")
+    if value.dtype != torch.long:
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    if value.ndim != 1 or (length is not None and len(value) != length):
+        raise ValueError(f"{name} must be {expected}, got {describe(value)}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold values (a tensor on a real device), got a meta tensor")
+    if n_classes is not None and len(value) and (value.min() < 0 or value.max() >= n_classes):
+        raise ValueError(f"{name} must hold class labels from 0 to {n_classes - 1}, "
+                         f"got values from {int(value.min())} to {int(value.max())}")
+    if n_classes is None and len(value) and value.min() < 0:
+        raise ValueError(f"{name} must hold class labels ≥ 0, got {int(value.min())}")
+    return value
+
+
+def values(value: torch.Tensor, name: str) -> torch.Tensor:
+    """A tensor that holds values: not on the ``meta`` device (shapes only), for a function that
+    computes numbers from it (a loss, a metric, a sample)."""
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold values (a tensor on the CPU or a GPU), got a meta tensor, "
+                         "which has a shape but no values")
+    return value
+
+
+def same_device(tensors: Sequence[torch.Tensor], names: Sequence[str], *, where: torch.device | None = None,
+                where_name: str = "") -> torch.device:
+    """All ``tensors`` on one device (``where``, e.g. a model's, when given); returns it."""
+    target = where if where is not None else tensors[0].device
+    for value, name in zip(tensors, names):
+        if value.device != target:
+            place = f"on {target} ({where_name})" if where_name else f"on {target} like {names[0]}"
+            raise ValueError(f"{name} must be {place}, got a tensor on {value.device}")
+    return target
+
+
+def for_module(value: torch.Tensor, name: str, model: nn.Module, *, model_name: str = "the model") -> torch.Tensor:
+    """A floating tensor a model can take: on the model's device, in its parameters' dtype."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    if first is None:
+        return value
+    if value.device != first.device:
+        raise ValueError(f"{name} must be on {first.device}, where {model_name}'s parameters are, "
+                         f"got a tensor on {value.device}")
+    if value.is_floating_point() and first.is_floating_point() and value.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s "
+                        f"parameters, got {describe(value)} (convert it with .to({first.dtype}))")
     return value
 
 
