@@ -113,8 +113,8 @@ test-site: site $(BROWSER_STAMP) /usr/bin/chromium
 # Every public callable of course_lib called with one argument mutated (wrong shape, dtype,
 # values, type, device, counts, choices), each case in a forked child under a time and memory
 # limit (tests/api_fuzz). It exits 1 while any case ends in an unreadable error, a silent result,
-# NaN, a hang or running out of memory; tests/api_fuzz/BEFORE.md is where the library started.
-# Not in CI until it passes.
+# NaN, a hang or running out of memory; tests/api_fuzz/BEFORE.md is where the library started and
+# AFTER.md where the validation layer took it. CI runs it (about 2 min).
 FUZZ_OUT ?= fuzz-out
 fuzz: $(STAMP)
 	mkdir -p $(FUZZ_OUT)

@@ -29,8 +29,9 @@ def seed_everything(seed: int) -> None:
     twice on the same machine prints the same numbers. Returns nothing: code that prefers an
     explicit generator makes its own, ``torch.Generator().manual_seed(seed)``.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1:
+        raise ValueError(f"seed must be a non-negative int (at most 2**63 − 1, which torch and numpy accept), "
+                         f"got {_validate.describe(seed)}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)

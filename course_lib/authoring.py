@@ -38,9 +38,12 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+
+from course_lib import _validate
 
 __all__ = [
     "ExerciseConflictError",
@@ -132,8 +135,20 @@ def _check_compiles(source: str, where: str) -> None:
                          "check the indentation of the markers against the code they enclose") from None
 
 
+def _check_notebook(nb: Any, name: Any) -> None:
+    """``nb`` an nbformat notebook (a NotebookNode with cells) and ``name``, its label in messages, a str."""
+    if not isinstance(nb, NotebookNode) or "cells" not in nb:
+        raise TypeError(f"nb must be an nbformat NotebookNode (a notebook with cells, e.g. from nbformat.read), "
+                        f"got {_validate.describe(nb)}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the notebook's label in error messages), got {_validate.describe(name)}")
+
+
 def count_blanks(nb: NotebookNode, name: str = "notebook") -> int:
-    """The number of ``### BEGIN SOLUTION`` … ``### END SOLUTION`` regions in a solution notebook."""
+    """The number of ``### BEGIN SOLUTION`` … ``### END SOLUTION`` regions in a solution notebook.
+
+    Raises TypeError for anything but an nbformat ``NotebookNode``."""
+    _check_notebook(nb, name)
     return sum(len(_regions(cell.source.split("\n"), where)) for _, cell, where in _cells_with_markers(nb, name))
 
 
@@ -144,8 +159,7 @@ def make_exercise(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
     and the ``jupytext`` pairing is dropped; cell ids, tags, kernelspec and language_info are
     kept, so the result depends on the solution's source only. ``name`` labels error messages.
     """
-    if not isinstance(nb, NotebookNode) or "cells" not in nb:
-        raise TypeError(f"make_exercise expects an nbformat NotebookNode, got {type(nb).__name__}")
+    _check_notebook(nb, name)
     exercise = copy.deepcopy(nb)
     for key in _DROPPED_METADATA:
         exercise.metadata.pop(key, None)
@@ -162,7 +176,14 @@ def make_exercise(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
 
 
 def exercise_path(solution_path: str | os.PathLike, exercises_dir: str | os.PathLike) -> Path:
-    """Where the exercise generated from ``solution_path`` lives: same file name, in ``exercises_dir``."""
+    """Where the exercise generated from ``solution_path`` lives: same file name, in ``exercises_dir``.
+
+    Raises TypeError for a path that is not a str or os.PathLike, ValueError for one without a file name."""
+    for value, label in ((solution_path, "solution_path"), (exercises_dir, "exercises_dir")):
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{label} must be a path (a str or os.PathLike), got {_validate.describe(value)}")
+    if not Path(solution_path).name:
+        raise ValueError(f"solution_path must name a notebook file, got {str(solution_path)!r}")
     return Path(exercises_dir) / Path(solution_path).name
 
 

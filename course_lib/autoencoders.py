@@ -4,10 +4,15 @@ Notation follows the lectures: an encoder g_φ maps an image x to a code z of sm
 a decoder f_θ maps z back to a reconstruction x′ = f_θ(g_φ(x)), and training minimises ‖x − x′‖².
 Lecture 02's variations live in their own modules: ``corruptions`` and ``denoising`` (the
 denoising AE), ``stacked`` (greedy layer-wise pretraining), ``multimodal`` (modality dropout).
+
+Every public function checks its arguments before any work: data must be floating-point tensors
+(raises TypeError for int/bool tensors, or for a dtype other than the model's), non-empty and, for
+the loss, PCA, the trainers and the batch evaluators, free of NaN and ±inf (raises ValueError).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,11 +49,44 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     Summing over pixels keeps the loss on the scale of one image (the same scale the VAE's
     log-likelihood term will have in lecture 03); averaging over the batch makes it independent
     of the batch size, so the learning rate does not have to change with it.
+    Raises ValueError for NaN/±inf in either argument (the trainers call an unchecked copy, so a
+    diverging model still stops with their ``NonFiniteLossError``).
     """
-    _validate.batch(x_hat, "x_hat", what="batch of reconstructions")
-    _validate.batch(x, "x", what="batch of images")
+    _validate.batch(x_hat, "x_hat", what="batch of reconstructions", finite=True)
+    _validate.batch(x, "x", what="batch of images", finite=True)
     _validate.same_shape(x_hat, x, ("x_hat", "x"), "x_hat[i] reconstructs x[i]")
+    _validate.same_device([x_hat, x], ["x_hat", "x"])
+    return _squared_error(x_hat, x)
+
+
+def _squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """reconstruction_loss without the checks: for the training loops, whose data were checked once
+    up front and whose guards (``check_loss``) catch a loss that turns NaN mid-training."""
     return (x - x_hat).pow(2).flatten(1).sum(dim=1).mean()
+
+
+def _parameter_dtype(model: nn.Module) -> torch.dtype | None:
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return first.dtype if first is not None and first.is_floating_point() else None
+
+
+def _dtype_like(x: torch.Tensor, name: str, model: nn.Module, model_name: str = "the model") -> None:
+    """x in the dtype of ``model``'s parameters (not its device: batches are moved there one by one)."""
+    dtype = _parameter_dtype(model)
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name} must be {str(dtype).removeprefix('torch.')} like {model_name}'s parameters, "
+                        f"got {_validate.describe(x)} (convert it with .to({dtype}))")
+
+
+def _batch_size(value: object) -> int:
+    return _validate.positive_int(value, "batch_size", maximum=_validate.MAX_SAMPLES, why=_validate.WHY_SAMPLES)
+
+
+def _per_sample(x: torch.Tensor, name: str, size: int, what: str) -> None:
+    """Each sample of x (B, …) holds ``size`` numbers (flattened: any per-sample shape)."""
+    if x[0].numel() != size:
+        raise ValueError(f"{name} must hold {size} numbers per sample ({what}), "
+                         f"got {_validate.describe(x)} with {x[0].numel()} per sample")
 
 
 @dataclass
@@ -65,10 +103,20 @@ class PCA:
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = W (x − mean): the coordinates of x in the principal subspace, shape (B, k)."""
+        _validate.batch(x, "x", what="batch of images")
+        _per_sample(x, "x", self.components.shape[1], "the PCA's pixels per image")
+        if x.dtype != self.components.dtype:
+            raise TypeError(f"x must be {str(self.components.dtype).removeprefix('torch.')} like the PCA, "
+                            f"got {_validate.describe(x)}")
         return (x.flatten(1) - self.mean) @ self.components.T
 
     def decode(self, z: torch.Tensor, shape: tuple[int, ...] | None = None) -> torch.Tensor:
         """x′ = mean + Wᵀ z, reshaped to ``shape`` (per-sample) when given."""
+        k = len(self.components)
+        _validate.tensor(z, "z", shape=("B", k), what="batch of codes")
+        if z.dtype != self.components.dtype:
+            raise TypeError(f"z must be {str(self.components.dtype).removeprefix('torch.')} like the PCA, "
+                            f"got {_validate.describe(z)}")
         x = z @ self.components + self.mean
         return x if shape is None else x.reshape(-1, *shape)
 
@@ -78,8 +126,7 @@ class PCA:
 
     def top(self, k: int) -> "PCA":
         """The same PCA keeping only its first k components (no refit needed: they are nested)."""
-        if not 1 <= k <= len(self.components):
-            raise ValueError(f"k must be between 1 and {len(self.components)}, got {k!r}")
+        _validate.integer(k, "k", minimum=1, maximum=len(self.components), why="the PCA's components")
         return PCA(self.mean, self.components[:k], self.explained_variance[:k])
 
 
@@ -93,12 +140,12 @@ def pca_fit(x: torch.Tensor, k: int) -> PCA:
     these directions has the least squared error (Eckart–Young), which is why a *linear*
     autoencoder can at best match it.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim < 2:
-        raise ValueError(f"pca_fit expects a tensor of shape (N, ...), got {getattr(x, 'shape', type(x))}")
+    x = _validate.values(_validate.batch(x, "x", what="batch of images (N, …)", finite=True), "x")
+    if len(x) < 2:
+        raise ValueError(f"x must hold at least 2 images (a variance needs two), got {_validate.describe(x)}")
+    n, d = len(x), x[0].numel()
+    _validate.integer(k, "k", minimum=1, maximum=min(n - 1, d), why="at most min(N − 1, D) components")
     flat = x.detach().flatten(1).double()
-    n, d = flat.shape
-    if not (isinstance(k, int) and 1 <= k <= min(n - 1, d)):
-        raise ValueError(f"pca_fit needs 1 <= k <= min(N - 1, D) = {min(n - 1, d)}, got k={k!r}")
     mean = flat.mean(dim=0)
     centred = flat - mean
     if n < d:
@@ -121,15 +168,32 @@ class LinearAutoencoder(nn.Module):
 
     def __init__(self, n_inputs: int, latent_dim: int) -> None:
         super().__init__()
-        if not (isinstance(n_inputs, int) and isinstance(latent_dim, int) and 0 < latent_dim <= n_inputs):
-            raise ValueError(f"LinearAutoencoder needs 0 < latent_dim <= n_inputs, got {latent_dim}, {n_inputs}")
+        n_inputs = _validate.width(n_inputs, "n_inputs")
+        latent_dim = _validate.width(latent_dim, "latent_dim")
+        if latent_dim > n_inputs:
+            raise ValueError(f"latent_dim must be ≤ n_inputs = {n_inputs} (a code no larger than the input), "
+                             f"got {latent_dim}")
+        _validate.memory(2 * n_inputs * latent_dim * 4, "n_inputs × latent_dim", "the two weight matrices")
         self.encoder = nn.Linear(n_inputs, latent_dim)
         self.decoder = nn.Linear(latent_dim, n_inputs)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        _validate.tensor(x, "x", what="batch of inputs", nonempty=True)
+        if x.ndim < 2:
+            raise ValueError(f"x must be a floating-point batch of inputs (B, …) with B ≥ 1 first, got "
+                             f"{_validate.describe(x)}")
+        # A subclass may rename or replace the layers (the exercise's check inspects that): size
+        # checks only where they are the library's own nn.Linear layers.
+        if isinstance(getattr(self, "encoder", None), nn.Linear):
+            _per_sample(x, "x", self.encoder.in_features, "n_inputs")
+        _validate.for_module(x, "x", self)
         return self.encoder(x.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        decoder = getattr(self, "decoder", None)
+        latent = decoder.in_features if isinstance(decoder, nn.Linear) else None
+        _validate.tensor(z, "z", shape=("B", latent), what="batch of codes")
+        _validate.for_module(z, "z", self)
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,7 +210,13 @@ def fit_linear_autoencoder_als(model: LinearAutoencoder, x: torch.Tensor, iterat
     The loss never increases, and the decoder's column space converges to the top-k principal
     subspace (this is subspace iteration in disguise), in a few iterations where gradient
     descent needs thousands. Returns the loss (per-image sum, batch mean) after each iteration.
+    Raises ValueError for NaN/±inf in x.
     """
+    _validate.module(model, "model", LinearAutoencoder)
+    x = _validate.values(_validate.batch(x, "x", what="batch of inputs", finite=True), "x")
+    _per_sample(x, "x", model.encoder.in_features, "the model's n_inputs")
+    _validate.for_module(x, "x", model)
+    iterations = _validate.steps(iterations, "iterations")
     flat = x.flatten(1)
     k = model.decoder.in_features
     losses = []
@@ -159,9 +229,20 @@ def fit_linear_autoencoder_als(model: LinearAutoencoder, x: torch.Tensor, iterat
         pinv = torch.linalg.pinv(model.decoder.weight)
         model.encoder.weight.copy_(pinv)
         model.encoder.bias.copy_(-pinv @ model.decoder.bias)
-        losses.append(reconstruction_loss(model(flat), flat).item())
+        losses.append(_squared_error(model(flat), flat).item())
     return losses
 
+
+
+def _size_and_width(size: object, width: object) -> tuple[int, int]:
+    """The image size (32 or 64) and base width (2 or more: the first layer has width // 2 channels)
+    of the convolutional trunk and head, refused up front when their weights would not fit in memory."""
+    size = _validate.choice(_validate.integer(size, "size"), "size", (32, 64),
+                            why="the convolutional models support size 32 or 64")
+    width = _validate.integer(width, "width", minimum=2, maximum=_validate.MAX_WIDTH,
+                              why="the first layer has width // 2 channels; " + _validate.WHY_WIDTH)
+    _validate.memory(2 * width * width * 16 * 4, "width", "the widest convolution's weights")
+    return size, width
 
 
 def conv_encoder_trunk(size: int, width: int = 32) -> tuple[list[nn.Module], int]:
@@ -171,8 +252,7 @@ def conv_encoder_trunk(size: int, width: int = 32) -> tuple[list[nn.Module], int
     Shared by the conv AE (lecture 01) and the conv VAE (lecture 03), which differ only in what
     follows: one linear map to z, or two heads for μ and log σ².
     """
-    if size not in (32, 64):
-        raise ValueError(f"the convolutional models support size 32 or 64, got {size!r}")
+    size, width = _size_and_width(size, width)
     channels = (1, width // 2, width, width * 2)
     return [*downsampling_convs(channels), nn.Flatten()], channels[-1] * (size // 8) ** 2
 
@@ -180,6 +260,9 @@ def conv_encoder_trunk(size: int, width: int = 32) -> tuple[list[nn.Module], int
 def conv_decoder_head(size: int, width: int = 32, output: nn.Module | None = None) -> list[nn.Module]:
     """From a flat vector of the trunk's width back to a (1, size, size) image, ending in
     ``output`` (default: a sigmoid, so the image lies in [0, 1])."""
+    size, width = _size_and_width(size, width)
+    if output is not None:
+        _validate.module(output, "output", what="the last layer's activation, e.g. nn.Sigmoid()")
     channels = (width * 2, width, width // 2, 1)
     return [nn.Unflatten(1, (channels[0], size // 8, size // 8)),
             *upsampling_convs(channels, output=output if output is not None else nn.Sigmoid())]
@@ -201,11 +284,12 @@ class StretchedSigmoid(nn.Module):
 
     def __init__(self, margin: float = 0.1) -> None:
         super().__init__()
-        if not 0 < margin < 1:
-            raise ValueError(f"margin must lie in (0, 1), got {margin!r}")
+        _validate.number(margin, "margin", minimum=0, maximum=1, open_minimum=True, open_maximum=True,
+                         why="the stretch m beyond [0, 1]")
         self.margin = margin
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
+        _validate.tensor(a, "a", what="tensor of pre-activations")
         out = (1 + 2 * self.margin) * torch.sigmoid(a) - self.margin
         return out if self.training else out.clamp(0, 1)
 
@@ -224,12 +308,11 @@ class ConvAutoencoder(nn.Module):
 
     def __init__(self, latent_dim: int, size: int = 64, width: int = 32, output: str = "stretched_sigmoid") -> None:
         super().__init__()
-        if size not in (32, 64):
-            raise ValueError(f"ConvAutoencoder supports size 32 or 64, got {size!r}")
-        if not (isinstance(latent_dim, int) and latent_dim > 0):
-            raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
-        if output not in self.OUTPUTS:
-            raise ValueError(f"output must be one of {self.OUTPUTS}, got {output!r}")
+        latent_dim = _validate.width(latent_dim, "latent_dim")
+        size, width = _size_and_width(size, width)
+        _validate.choice(output, "output", self.OUTPUTS)
+        _validate.memory(2 * 2 * width * (size // 8) ** 2 * latent_dim * 4, "latent_dim",
+                         "the linear layers to and from the code")
         self.latent_dim, self.size = latent_dim, size
         trunk, flat = conv_encoder_trunk(size, width)
         head = conv_decoder_head(size, width, StretchedSigmoid() if output == "stretched_sigmoid" else nn.Sigmoid())
@@ -237,13 +320,13 @@ class ConvAutoencoder(nn.Module):
         self.decoder = nn.Sequential(nn.Linear(latent_dim, flat), nn.LeakyReLU(0.2), *head)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1:] != (1, self.size, self.size):
-            raise ValueError(f"expected images of shape (B, 1, {self.size}, {self.size}), got {tuple(x.shape)}")
+        _validate.tensor(x, "x", shape=("B", 1, self.size, self.size), what="batch of images", nonempty=True)
+        _validate.for_module(x, "x", self)
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected codes of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        _validate.tensor(z, "z", shape=("B", self.latent_dim), what="batch of codes", nonempty=True)
+        _validate.for_module(z, "z", self)
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -270,14 +353,25 @@ def train_autoencoder(
     which reaches a lower loss in a fixed, small number of epochs than a constant rate.
     The model trains on ``device`` (moved there; each batch follows it).
     Returns the per-epoch loss history of :func:`course_lib.training.fit`.
+    Raises ValueError for NaN/±inf in ``x_train`` before training starts.
     """
+    _validate.module(model, "model", what="the autoencoder to train")
+    x_train = _validate.values(_validate.batch(x_train, "x_train", what="batch of training images", finite=True),
+                               "x_train")
+    _dtype_like(x_train, "x_train", model)
+    epochs = _validate.epochs(epochs)
+    _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the peak learning rate")
+    batch_size = _batch_size(batch_size)
+    _validate.seed(seed)
+    if corrupt is not None:
+        _validate.function(corrupt, "corrupt", what="None or a function of a batch → a corrupted batch")
     model.to(_validate.device(device))
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(x_train) / batch_size))
 
     def loss_fn(m: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         noisy = batch if corrupt is None else corrupt(batch)
-        return reconstruction_loss(m(noisy), batch)
+        return _squared_error(m(noisy), batch)
 
     def step(batch: torch.Tensor) -> float:
         loss = train_step(model, optimizer, batch, loss_fn)
@@ -290,10 +384,23 @@ def train_autoencoder(
                    desc=type(model).__name__ if corrupt is None else f"denoising {type(model).__name__}")
 
 
+def _batch_of_images(x: object, model: nn.Module) -> torch.Tensor:
+    x = _validate.batch(x, "x", what="batch of images", finite=True)
+    if _validate.device_of(model).type != "meta":  # a meta model takes meta images: a shape-only pass
+        _validate.values(x, "x")
+    _dtype_like(x, "x", model)
+    return x
+
+
 @torch.no_grad()
 def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Codes z = g_φ(x) for a whole tensor of images, in eval mode and in batches (on the model's
-    device; the codes are returned on x's)."""
+    device; the codes are returned on x's). Raises ValueError for NaN/±inf in x."""
+    _validate.module(model, "model", what="an autoencoder with an encode method")
+    if not callable(getattr(model, "encode", None)):
+        raise TypeError(f"model must have an encode method (an autoencoder), got {_validate.describe(model)}")
+    _batch_of_images(x, model)
+    batch_size = _batch_size(batch_size)
     model.eval()
     return map_batches(model.encode, x, batch_size, _validate.device_of(model))
 
@@ -301,7 +408,16 @@ def encode_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torc
 @torch.no_grad()
 def reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Reconstructions x′ = f_θ(g_φ(x)) for a whole tensor of images, in eval mode and in batches
-    (on the model's device; the reconstructions are returned on x's)."""
+    (on the model's device; the reconstructions are returned on x's). Raises ValueError for NaN/±inf in x."""
+    _validate.module(model, "model", what="an autoencoder")
+    _batch_of_images(x, model)
+    batch_size = _batch_size(batch_size)
+    return _reconstruct_all(model, x, batch_size)
+
+
+@torch.no_grad()
+def _reconstruct_all(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """reconstruct_all without the checks, for callers that checked x already (course_lib.denoising)."""
     model.eval()
     return map_batches(model, x, batch_size, _validate.device_of(model))
 
@@ -319,17 +435,29 @@ def linear_probe_accuracy(
     The features are standardised with the training set's mean and standard deviation, then
     p(y | h) = softmax(W h + b) is fitted by L-BFGS on the cross-entropy plus
     ``weight_decay``·‖W‖². Used to ask how useful a representation (AE codes, PCA coordinates,
-    raw pixels) is when only a few labels are available.
+    raw pixels) is when only a few labels are available. Raises ValueError for NaN/±inf features,
+    fewer than 2 training samples, or labels outside [0, 100,000).
     """
-    for name, f, y in (("train", features_train, labels_train), ("test", features_test, labels_test)):
-        if f.ndim != 2 or y.ndim != 1 or len(f) != len(y):
-            raise ValueError(f"{name}: expected features (N, F) and labels (N,), got {tuple(f.shape)} and {tuple(y.shape)}")
-    if features_train.shape[1] != features_test.shape[1]:
-        raise ValueError(f"train and test features differ in width: {features_train.shape[1]} vs {features_test.shape[1]}")
+    _validate.tensor(features_train, "features_train", shape=("N", "F"), what="feature matrix", finite=True)
+    if len(features_train) < 2:
+        raise ValueError(f"features_train must hold at least 2 samples (they are standardised by their standard "
+                         f"deviation), got {_validate.describe(features_train)}")
+    _validate.values(features_train, "features_train")
+    _validate.labels(labels_train, "labels_train", n_classes=_validate.MAX_CLASSES, length=len(features_train))
+    _validate.tensor(features_test, "features_test", shape=("N", features_train.shape[1]), what="feature matrix",
+                     finite=True, nonempty=True, why="as wide as features_train")
+    _validate.values(features_test, "features_test")
+    _validate.labels(labels_test, "labels_test", n_classes=_validate.MAX_CLASSES, length=len(features_test))
+    if features_test.dtype != features_train.dtype:
+        raise TypeError(f"features_test must be {str(features_train.dtype).removeprefix('torch.')} like "
+                        f"features_train, got {_validate.describe(features_test)}")
+    _validate.same_device([features_train, labels_train, features_test, labels_test],
+                          ["features_train", "labels_train", "features_test", "labels_test"])
+    _validate.number(weight_decay, "weight_decay", minimum=0, why="the weight of the L2 penalty")
     mean, std = features_train.mean(0), features_train.std(0).clamp(min=1e-6)
     h_train, h_test = (features_train - mean) / std, (features_test - mean) / std
     n_classes = int(max(labels_train.max(), labels_test.max())) + 1
-    probe = nn.Linear(h_train.shape[1], n_classes).to(h_train.device)
+    probe = nn.Linear(h_train.shape[1], n_classes).to(h_train.device, h_train.dtype)
     optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:

@@ -15,6 +15,10 @@ evaluated on conditional logits, so everything here is about *passing y along*:
   unconditional one and :func:`~course_lib.gan.gan_training_step` plays the round unchanged;
 * :func:`conditional_discriminator_loss` is the exercise of lecture 04's solution notebook;
 * :func:`conditional_mode_accuracy` and :func:`~course_lib.evaluation.band_accuracy` measure whether G obeys y.
+
+Every public function checks its arguments first (``TypeError`` / ``ValueError`` naming the argument):
+labels must be integer class labels in range, one per sample; the losses, the accuracy and the trainers
+refuse NaN/±inf data, and the trainers learning rates ≤ 0, negative seeds and oversized networks.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ import torch
 from torch import nn
 
 from . import _validate
-from .gan import (SLICES_64, DCGANGenerator, dcgan_trunk, discriminator_loss, gan_training_step, sample_latent,
-                  train_players)
+from .gan import (SLICES_64, DCGANGenerator, _data, _dcgan_memory, _gan_round, _lr, _mlp_memory, _sample_latent,
+                  dcgan_trunk, discriminator_loss, train_players)
 from .training import GAN_ADAM_BETAS, LossWatch, WeightAverages, adam_with_schedule, located, single_threaded
 from .evaluation import band_accuracy  # re-exported: the cGAN's conditional accuracy on slices
 from .vae import one_hot
@@ -52,16 +56,29 @@ def _check_labels(labels: torch.Tensor, n: int, n_classes: int, name: str = "lab
     _validate.tensor(labels, name, ndim=1, what="integer tensor of class labels (B,)", floating=False)
     if len(labels) != n:
         raise ValueError(f"{name} must hold one label per sample ({n}), got {len(labels)}")
+    _validate.values(labels, name)
     one_hot(labels, n_classes)  # range check with a clear message
+
+
+def _check_points(x: torch.Tensor, name: str, what: str, rows: str = "B") -> None:
+    """Data a function computes numbers from: a non-empty, finite floating (rows, 2) tensor holding values."""
+    _validate.tensor(x, name, shape=(rows, 2), nonempty=True, what=what)
+    _validate.values(x, name)
+    _validate.tensor(x, name, finite=True, what=what)
 
 
 class ConditionalMLPGenerator(nn.Module):
     """G(z | y) for the 2-D toys: an MLP of the concatenation [z, one_hot(y)]."""
 
     def __init__(self, latent_dim: int = 2, n_classes: int = 8, hidden: int = 128, depth: int = 3) -> None:
+        latent_dim = _validate.width(latent_dim, "latent_dim")
+        n_classes = _validate.classes(n_classes, "n_classes", minimum=1)
+        hidden = _validate.width(hidden, "hidden")
+        depth = _validate.layers(depth, "depth", minimum=0)
+        _mlp_memory([latent_dim + n_classes] + [hidden] * depth + [2], "hidden")
         super().__init__()
-        self.latent_dim = _validate.positive_int(latent_dim, "latent_dim")
-        self.n_classes = _validate.positive_int(n_classes, "n_classes")
+        self.latent_dim = latent_dim
+        self.n_classes = n_classes
         layers: list[nn.Module] = []
         width = latent_dim + n_classes
         for _ in range(depth):
@@ -70,7 +87,8 @@ class ConditionalMLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(width, 2))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        _validate.tensor(z, "z", shape=("B", self.latent_dim), what="batch of noise vectors")
+        _validate.tensor(z, "z", shape=("B", self.latent_dim), nonempty=True, what="batch of noise vectors")
+        _validate.for_module(z, "z", self, model_name="the generator")
         _check_labels(labels, len(z), self.n_classes)
         return self.net(torch.cat([z, one_hot(labels, self.n_classes).to(z)], dim=1))
 
@@ -79,8 +97,12 @@ class ConditionalMLPDiscriminator(nn.Module):
     """The logit l(x | y) of D(x | y) for the 2-D toys: an MLP of [x, one_hot(y)], shape (B,)."""
 
     def __init__(self, n_classes: int = 8, hidden: int = 128, depth: int = 3) -> None:
+        n_classes = _validate.classes(n_classes, "n_classes", minimum=1)
+        hidden = _validate.width(hidden, "hidden")
+        depth = _validate.layers(depth, "depth", minimum=0)
+        _mlp_memory([2 + n_classes] + [hidden] * depth + [1], "hidden")
         super().__init__()
-        self.n_classes = _validate.positive_int(n_classes, "n_classes")
+        self.n_classes = n_classes
         layers: list[nn.Module] = []
         width = 2 + n_classes
         for _ in range(depth):
@@ -89,7 +111,8 @@ class ConditionalMLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        _validate.tensor(x, "x", shape=("B", 2), what="batch of 2-D points")
+        _validate.tensor(x, "x", shape=("B", 2), nonempty=True, what="batch of 2-D points")
+        _validate.for_module(x, "x", self, model_name="the discriminator")
         _check_labels(labels, len(x), self.n_classes)
         return self.net(torch.cat([x, one_hot(labels, self.n_classes).to(x)], dim=1)).squeeze(1)
 
@@ -98,12 +121,15 @@ class ConditionalDCGANGenerator(DCGANGenerator):
     """G(z | y) for 64 px slices: the DCGAN generator of [z, one_hot(y)] (Mirza & Osindero, 2014)."""
 
     def __init__(self, latent_dim: int = 64, n_classes: int = 4, width: int = 16) -> None:
-        self.n_classes = _validate.positive_int(n_classes, "n_classes")
+        latent_dim = _validate.width(latent_dim, "latent_dim")
+        n_classes = _validate.classes(n_classes, "n_classes", minimum=1)
+        self.n_classes = n_classes
         super().__init__(latent_dim + n_classes, width)
         self.noise_dim = latent_dim
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        _validate.tensor(z, "z", shape=("B", self.noise_dim), what="batch of noise vectors")
+        _validate.tensor(z, "z", shape=("B", self.noise_dim), nonempty=True, what="batch of noise vectors")
+        _validate.for_module(z, "z", self, model_name="the generator")
         _check_labels(labels, len(z), self.n_classes)
         return super().forward(torch.cat([z, one_hot(labels, self.n_classes).to(z)], dim=1))
 
@@ -118,15 +144,19 @@ class ConditionalDCGANDiscriminator(nn.Module):
     model; concatenating y to the input image instead works too, but learns more slowly."""
 
     def __init__(self, n_classes: int = 4, width: int = 16) -> None:
+        n_classes = _validate.classes(n_classes, "n_classes", minimum=1)
+        width = _validate.width(width, "width")
+        _dcgan_memory(width, "width", latent_dim=n_classes)  # the embedding: n_classes × 16·8w
         super().__init__()
-        self.n_classes = _validate.positive_int(n_classes, "n_classes")
+        self.n_classes = n_classes
         self.trunk = nn.Sequential(*dcgan_trunk(width), nn.Flatten())
         self.linear = nn.Linear(8 * width * 16, 1)
         self.embed = nn.Embedding(n_classes, 8 * width * 16)
         nn.init.normal_(self.embed.weight, std=0.01)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        _validate.tensor(x, "x", shape=SLICES_64, what="batch of slices")
+        _validate.tensor(x, "x", shape=SLICES_64, nonempty=True, what="batch of slices")
+        _validate.for_module(x, "x", self, model_name="the discriminator")
         _check_labels(labels, len(x), self.n_classes)
         phi = self.trunk(x)
         return self.linear(phi).squeeze(1) + (self.embed(labels.long()) * phi).sum(1)
@@ -150,8 +180,14 @@ def given_labels(net: nn.Module, labels: torch.Tensor) -> nn.Module:
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be a conditional nn.Module, got {type(net).__name__}")
     _validate.tensor(labels, "labels", ndim=1, nonempty=True, floating=False, what="integer tensor of class labels")
-    if labels.is_floating_point():
+    if labels.is_floating_point() or labels.dtype == torch.bool:
         raise TypeError(f"labels must be an integer tensor of class labels, got {_validate.describe(labels)}")
+    _validate.values(labels, "labels")
+    n_classes = getattr(net, "n_classes", None)
+    if isinstance(n_classes, int) and not isinstance(n_classes, bool):
+        _check_labels(labels, len(labels), n_classes)  # labels beyond the classes net knows
+    elif labels.min() < 0:
+        raise ValueError(f"labels must hold class labels ≥ 0, got {int(labels.min())}")
     return _GivenLabels(net, labels)
 
 
@@ -162,8 +198,25 @@ def conditional_discriminator_loss(discriminator: Callable[[torch.Tensor, torch.
 
         L_D = ½ (mean[−log D(x | y)] + mean[−log(1 − D(G(z | y) | y))]).
 
-    Only D learns from this loss: ``fake`` is detached, so no gradient reaches G."""
+    Only D learns from this loss: ``fake`` is detached, so no gradient reaches G. Raises ValueError
+    for NaN/±inf or empty batches and for labels that are not one per sample."""
+    _validate.function(discriminator, "discriminator", what="a conditional discriminator (x, labels) → logits")
+    for x, name in ((real, "real"), (fake, "fake")):
+        _validate.batch(x, name, what="batch of samples")
+        _validate.values(x, name)
+        if isinstance(discriminator, nn.Module):
+            _validate.for_module(x, name, discriminator, model_name="the discriminator")
     _validate.same_shape(real, fake, ("real", "fake"), "a 50/50 batch")
+    n_classes = getattr(discriminator, "n_classes", None)
+    if isinstance(n_classes, int) and not isinstance(n_classes, bool):
+        _check_labels(labels, len(real), n_classes)
+    else:
+        _validate.tensor(labels, "labels", ndim=1, what="integer tensor of class labels (B,)", floating=False)
+        if len(labels) != len(real):
+            raise ValueError(f"labels must hold one label per sample ({len(real)}), got {len(labels)}")
+        _validate.values(labels, "labels")
+    _validate.tensor(real, "real", finite=True, what="batch of samples")
+    _validate.tensor(fake, "fake", finite=True, what="batch of samples")
     return discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels))
 
 
@@ -192,14 +245,30 @@ def train_toy_cgan(sampler: Callable[[int, torch.Generator], tuple], n_classes: 
     the R1 penalty on the real pairs, lr held for a fraction ``hold`` and then cosine-decayed,
     and G's weights averaged (β = ``ema_decay``) after ``hold``.
 
-    Returns {"generator", "discriminator", "history" (per-round losses)}.
+    Returns {"generator", "discriminator", "history" (per-round losses)}. Every argument is checked
+    before training (ValueError for counts < 1 or beyond their bounds, lr ≤ 0, hold ∉ [0, 1), …).
     """
+    _validate.function(sampler, "sampler", what="a function (n, generator) → (points, labels)")
+    n_classes = _validate.classes(n_classes, "n_classes", minimum=1)
     steps = _validate.positive_int(steps, "steps", maximum=10**6, why="one round takes milliseconds")
-    n_classes = _validate.positive_int(n_classes, "n_classes")
+    batch_size = _validate.samples(batch_size, "batch_size")
+    _lr(lr)
     _validate.number(hold, "hold", minimum=0, maximum=1, open_maximum=True, why="the cosine decay needs steps after it")
+    _validate.number(r1_gamma, "r1_gamma", minimum=0, why="the R1 penalty's weight")
+    if ema_decay is not None:
+        _validate.number(ema_decay, "ema_decay", minimum=0, maximum=1, open_minimum=True, open_maximum=True,
+                         why="the weight average's decay β, or None")
+    latent_dim = _validate.width(latent_dim, "latent_dim")
+    hidden = _validate.width(hidden, "hidden")
+    _validate.seed(seed)
+    if seed + 1 > 2**63 - 1:
+        raise ValueError(f"seed must be an int from 0 to {2**63 - 2:,} (seed + 1 seeds the data), got {seed!r}")
+    _mlp_memory([latent_dim + n_classes, hidden, hidden, hidden, 2], "hidden")
+    _validate.memory(4 * batch_size * max(hidden, latent_dim + n_classes), "batch_size",
+                     f"a batch of {batch_size:,} samples through {hidden:,} hidden units")
+    device = _validate.device(device)
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed + 1)
-    device = _validate.device(device)
     generator = ConditionalMLPGenerator(latent_dim, n_classes, hidden).to(device)
     discriminator = ConditionalMLPDiscriminator(n_classes, hidden).to(device)
     averaged = WeightAverages([generator], ema_decay)
@@ -217,9 +286,9 @@ def train_toy_cgan(sampler: Callable[[int, torch.Generator], tuple], n_classes: 
             x, y = sampler(batch_size, rng)
             x, y = x.to(device), y.to(device)
             with located(f"step {step}"):
-                losses = gan_training_step(given_labels(generator, y), given_labels(discriminator, y), g_opt, d_opt,
-                                           [x], lambda n: sample_latent(n, latent_dim, "gaussian", rng, device),
-                                           r1_gamma=r1_gamma)
+                losses = _gan_round(_GivenLabels(generator, y), _GivenLabels(discriminator, y), g_opt, d_opt,
+                                    [x], lambda n: _sample_latent(n, latent_dim, "gaussian", rng, device),
+                                    r1_gamma=r1_gamma)
             watch.check(losses, epoch=1, step=step)
             if step > hold_steps:
                 averaged.update()
@@ -237,18 +306,27 @@ def train_conditional_dcgan(generator: ConditionalDCGANGenerator, discriminator:
                             device: str | torch.device = "cpu") -> dict:
     """Train a conditional DCGAN on labelled slices as :func:`~course_lib.gan.train_dcgan` trains the
     unconditional one (k = 1, Adam lr 2·10⁻⁴, β₁ = 0.5, flipped-label loss), each round on its
-    minibatch's labels. Returns {"history": per-epoch mean d_loss and g_loss}."""
+    minibatch's labels. Returns {"history": per-epoch mean d_loss and g_loss}. Non-finite ``x_train``
+    is refused (ValueError) before training."""
+    _validate.module(generator, "generator", ConditionalDCGANGenerator, what="the conditional generator")
+    _validate.module(discriminator, "discriminator", ConditionalDCGANDiscriminator,
+                     what="the conditional discriminator")
     _validate.tensor(x_train, "x_train", shape=SLICES_64, nonempty=True, what="batch of slices")
     _check_labels(labels, len(x_train), generator.n_classes, "labels")
     if discriminator.n_classes != generator.n_classes:
         raise ValueError(f"generator and discriminator must know the same classes, got {generator.n_classes} "
                          f"and {discriminator.n_classes}")
+    _data(x_train, "x_train", SLICES_64, "batch of slices", discriminator, "the discriminator")
+    _validate.epochs(epochs)
+    _validate.samples(batch_size, "batch_size")
+    _lr(lr)
+    _validate.seed(seed)
     device = _validate.device(device)
 
     def play(batch: tuple[torch.Tensor, torch.Tensor], g_opt, d_opt, rng: torch.Generator) -> dict[str, float]:
         x, y = batch
-        return gan_training_step(given_labels(generator, y), given_labels(discriminator, y), g_opt, d_opt, [x],
-                                 lambda n: sample_latent(n, generator.noise_dim, "gaussian", rng, device))
+        return _gan_round(_GivenLabels(generator, y), _GivenLabels(discriminator, y), g_opt, d_opt, [x],
+                          lambda n: _sample_latent(n, generator.noise_dim, "gaussian", rng, device))
 
     history = train_players(generator, discriminator, (x_train, labels), play, epochs=epochs, batch_size=batch_size,
                             lr=lr, seed=seed, progress=progress, desc="conditional DCGAN", device=device)
@@ -267,8 +345,8 @@ class ConditionalDCGAN(nn.Module):
 def conditional_mode_accuracy(samples: torch.Tensor, labels: torch.Tensor, modes: torch.Tensor, std: float) -> float:
     """The share of toy samples that landed where they were asked to: within 3·std of the mode
     ``modes[labels[i]]`` their condition names (the high-quality radius of lecture 04's mode count)."""
-    _validate.tensor(samples, "samples", shape=("B", 2), nonempty=True, what="batch of 2-D samples")
-    _validate.tensor(modes, "modes", shape=("K", 2), nonempty=True, what="mode centres")
+    _check_points(samples, "samples", "batch of 2-D samples")
+    _check_points(modes, "modes", "mode centres", rows="K")
     _check_labels(labels, len(samples), len(modes))
     std = _validate.number(std, "std", minimum=0, open_minimum=True)
     distance = (samples - modes.to(samples)[labels.long()]).norm(dim=1)

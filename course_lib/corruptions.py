@@ -4,6 +4,9 @@ afresh for every training batch.
 
 A denoising autoencoder sees x̃ ~ q(x̃ | x) and is still asked for the clean x; what it learns
 depends on q, which is why the course trains one per corruption (``course_lib.denoising``).
+
+Every corruption checks its input first: a floating-point batch (B, …) with B ≥ 1 and no NaN or
+±inf (raises ValueError otherwise: a NaN pixel would come out of every corruption unchanged).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ def masking_noise(x: torch.Tensor, nu: float, generator: torch.Generator | None 
     (Vincent et al., 2010: "as many as half" of the inputs, ν up to 0.5). The subset is drawn
     afresh for every sample, so an image never has more or fewer zeros forced than asked.
     """
-    x = _validate.batch(x, "x", what="batch of inputs")
+    x = _validate.batch(x, "x", what="batch of inputs", finite=True)
     nu = _validate.fraction(nu, "nu", why="the fraction ν of inputs to mask")
+    _validate.generator(generator)
     return x.masked_fill(_random_subset(x, nu, generator), 0.0)
 
 
@@ -44,8 +48,9 @@ def gaussian_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | N
     Not clipped to [0, 1]: clipping would remove part of the noise on the dark background and
     make the corruption depend on the image.
     """
-    x = _validate.batch(x, "x", what="batch of inputs")
+    x = _validate.batch(x, "x", what="batch of inputs", finite=True)
     sigma = _validate.number(sigma, "sigma", minimum=0, why="the noise's standard deviation σ")
+    _validate.generator(generator)
     return x + sigma * torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
 
 
@@ -55,8 +60,9 @@ def salt_and_pepper(x: torch.Tensor, nu: float, generator: torch.Generator | Non
 
         x̃_i = b_i for i in S (b_i ∈ {0, 1}, P = ½ each),   x̃_i = x_i otherwise,   |S| = round(ν·D)
     """
-    x = _validate.batch(x, "x", what="batch of inputs")
+    x = _validate.batch(x, "x", what="batch of inputs", finite=True)
     nu = _validate.fraction(nu, "nu", why="the fraction ν of inputs to set to 0 or 1")
+    _validate.generator(generator)
     chosen = _random_subset(x, nu, generator)
     salt = (torch.rand(x.shape, generator=generator) < 0.5).to(x.device, x.dtype)
     return torch.where(chosen, salt, x)
@@ -72,15 +78,27 @@ CORRUPTIONS: dict[str, Callable[..., torch.Tensor]] = {
 def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x̃ ~ q(x̃ | x) for one of ``CORRUPTIONS`` at ``level`` (ν for masking and salt-and-pepper,
     σ for Gaussian)."""
-    _validate.choice(kind, "kind", CORRUPTIONS)
+    _validate.choice(kind, "kind", tuple(CORRUPTIONS))
     return CORRUPTIONS[kind](x, level, generator)
+
+
+def _level(kind: str, level: object, name: str) -> float:
+    """A corruption level of ``kind``: ν in [0, 1] for masking and salt-and-pepper, σ ≥ 0 for Gaussian."""
+    if kind == "gaussian":
+        return _validate.number(level, name, minimum=0, why="the noise's standard deviation σ")
+    return _validate.fraction(level, name, why=f"the fraction ν of inputs {kind} noise changes")
 
 
 def random_level_corruption(kind: str, max_level: float, generator: torch.Generator | None = None
                             ) -> Callable[[torch.Tensor], torch.Tensor]:
     """A corruption for training a DAE that works at every level up to ``max_level``: each call
     draws a level uniformly from [0, max_level] and corrupts the whole batch at that level."""
-    corrupt(torch.zeros(1, 1), kind, max_level)  # validates kind and the level's range now, not mid-training
+    _validate.choice(kind, "kind", tuple(CORRUPTIONS))
+    _level(kind, max_level, "max_level")
+    _validate.generator(generator)
+    # Kept from before the checks above existed: it draws from torch's global random state, and the
+    # lecture's notebook outputs depend on that draw.
+    corrupt(torch.zeros(1, 1), kind, max_level)
 
     def corrupt_batch(x: torch.Tensor) -> torch.Tensor:
         level = max_level * torch.rand(1, generator=generator).item()

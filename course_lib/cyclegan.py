@@ -56,18 +56,97 @@ __all__ = [
 # =============================================================================================
 
 
-def _check_translator_input(x: torch.Tensor, name: str, channels: int = 1) -> None:
-    """Slices for the translators: a float tensor (B, channels, S, S), S a multiple of 4 (the
-    generators halve the size and restore it), S ≥ 32 (the discriminator halves it three times)."""
-    _validate.tensor(x, name, shape=("B", channels, "S", "S"), what="batch of slices")
+def _check_translator_input(x: torch.Tensor, name: str, channels: int = 1, *, multiple: int = 4,
+                            data: bool = False) -> None:
+    """Slices for the translators: a non-empty float tensor (B, channels, S, S), S a multiple of 4
+    (the generators halve the size and restore it; ``multiple``: of a deeper generator's 2^d), S ≥ 32
+    (the discriminator halves it three times). ``data``: values that are computed with (a loss,
+    a step, a trainer, an evaluation), so finite and not on the ``meta`` device; a forward pass
+    propagates NaN like every torch layer and is not checked for it (one sync per step saved)."""
+    _validate.tensor(x, name, shape=("B", channels, "S", "S"), what="batch of slices", nonempty=True)
     size = x.shape[-1]
-    if x.shape[-2] != size or size % 4 or size < 32:
-        raise ValueError(f"{name} must be square slices with a side that is a multiple of 4 and at least 32 px, "
-                         f"got {_validate.describe(x)}")
+    if x.shape[-2] != size or size % multiple or size < 32:
+        raise ValueError(f"{name} must be square slices with a side that is a multiple of {multiple} and at least "
+                         f"32 px, got {_validate.describe(x)}")
+    if data:
+        _validate.values(x, name)
+        _validate.tensor(x, name, finite=True, what="batch of slices")
+
+
+def _check_dtype(x: torch.Tensor, name: str, model: nn.Module, model_name: str) -> None:
+    """``x`` in ``model``'s floating dtype (a trainer's data, which may stay on another device than
+    the model: each minibatch is moved to the model's device, but not converted)."""
+    first = next(iter(model.parameters()), None)
+    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s parameters, "
+                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
+
+
+def _check_meta_pair(x, name: str, model: nn.Module, model_name: str) -> bool:
+    """Whether ``x`` and ``model`` are both on the ``meta`` device (a shape-only forward pass, which is
+    legitimate); one on ``meta`` and the other not is refused, since values cannot cross to or from it."""
+    if not isinstance(x, torch.Tensor):
+        return False
+    model_meta, x_meta = _validate.device_of(model).type == "meta", x.device.type == "meta"
+    if model_meta and not x_meta:
+        raise ValueError(f"{name} must be a meta tensor like {model_name}'s parameters (shapes without values), "
+                         f"got a tensor on {x.device}")
+    return model_meta and x_meta
 
 
 def _check_scores(name: str, scores: torch.Tensor) -> None:
-    _validate.tensor(scores, name, nonempty=True, what="tensor of discriminator scores, one or more per sample")
+    _validate.tensor(scores, name, nonempty=True, finite=True,
+                     what="tensor of discriminator scores, one or more per sample")
+
+
+def _check_images(name: str, images: torch.Tensor) -> None:
+    """Images an L1 term compares: a non-empty, finite float tensor (any shape: the checks use 8 px slices)."""
+    _validate.tensor(images, name, nonempty=True, finite=True, what="batch of images")
+
+
+def _check_optimizer(value, name: str) -> None:
+    if not isinstance(value, torch.optim.Optimizer):
+        raise TypeError(f"{name} must be a torch.optim.Optimizer, got {_validate.describe(value)}")
+
+
+def _check_weight(value, name: str) -> float:
+    """A loss term's weight λ ≥ 0 (0 drops the term)."""
+    return _validate.number(value, name, minimum=0, why="a loss term's weight; 0 drops the term")
+
+
+def _check_ema_decay(value) -> float | None:
+    if value is None:
+        return None
+    return _validate.number(value, "ema_decay", minimum=0, maximum=1, open_minimum=True, open_maximum=True,
+                            why="the moving average's β, or None for no average")
+
+
+def _check_generator_size(width: int, n_blocks: int, downsamplings: int, name: str = "width",
+                          copies: int = 1) -> int:
+    """Validate a ResnetGenerator's sizes (in the order of its parameters); return its parameter count.
+    The widest layer has width·2^downsamplings channels, bounded like any width; the parameters must fit."""
+    width = _validate.width(width, name)
+    n_blocks = _validate.layers(n_blocks, "n_blocks", minimum=0)
+    downsamplings = _validate.layers(downsamplings, "downsamplings", minimum=0)
+    if downsamplings > 20 or width * 2**downsamplings > _validate.MAX_WIDTH:
+        raise ValueError(f"downsamplings must leave the widest layer, {name}·2^downsamplings channels, at most "
+                         f"{_validate.MAX_WIDTH:,} ({_validate.WHY_WIDTH}), got {name} = {width} and "
+                         f"downsamplings = {downsamplings}")
+    channels = [width * 2**i for i in range(downsamplings + 1)]
+    count = 2 * 49 * width + sum(2 * 9 * a * b for a, b in zip(channels[:-1], channels[1:]))
+    count += n_blocks * 2 * 9 * channels[-1] ** 2
+    _validate.memory(4 * copies * count, "n_blocks" if n_blocks else name, "the generator's parameters")
+    return count
+
+
+def _check_discriminator_size(in_channels: int, width: int, name: str = "width", copies: int = 1) -> None:
+    in_channels = _validate.width(in_channels, "in_channels")
+    width = _validate.width(width, name)
+    if 8 * width > _validate.MAX_WIDTH:
+        raise ValueError(f"{name} must be at most {_validate.MAX_WIDTH // 8:,} (the last layer has 8·{name} "
+                         f"channels; {_validate.WHY_WIDTH}), got {width}")
+    count = 16 * (in_channels * width + 42 * width**2 + 8 * width)
+    _validate.memory(4 * copies * count, name, "the discriminator's parameters")
 
 
 # =============================================================================================
@@ -82,13 +161,19 @@ def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 
     The labels are lecture 04's (1 = real, 0 = generated); the squared error replaces binary
     cross-entropy, and D outputs an unbounded score, not a probability. Means over samples and
-    patches; the real and fake batches may differ in size but not in score-map shape.
+    patches; the real and fake batches may differ in size but not in score-map shape. Raises
+    ValueError for empty or non-finite scores.
     """
     _check_scores("real_scores", real_scores)
     _check_scores("fake_scores", fake_scores)
     if real_scores.shape[1:] != fake_scores.shape[1:]:
         raise ValueError(f"real and fake score maps must have the same shape per sample, got "
                          f"{tuple(real_scores.shape[1:])} and {tuple(fake_scores.shape[1:])}")
+    _validate.same_device([real_scores, fake_scores], ["real_scores", "fake_scores"])
+    return _lsgan_d(real_scores, fake_scores)
+
+
+def _lsgan_d(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     return 0.5 * (real_scores - 1).pow(2).mean() + 0.5 * fake_scores.pow(2).mean()
 
 
@@ -97,8 +182,13 @@ def lsgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 
     Like lecture 04's flipped-label loss it targets the *real* label, so its gradient
     2(D(G(x)) − 1) is largest exactly when D confidently rejects the fakes — it does not saturate.
+    Raises ValueError for empty or non-finite scores.
     """
     _check_scores("fake_scores", fake_scores)
+    return _lsgan_g(fake_scores)
+
+
+def _lsgan_g(fake_scores: torch.Tensor) -> torch.Tensor:
     return (fake_scores - 1).pow(2).mean()
 
 
@@ -108,18 +198,37 @@ def _l1(a: torch.Tensor, b: torch.Tensor, what: str) -> torch.Tensor:
     return (a - b).abs().mean()
 
 
+def _check_l1_inputs(names: tuple[str, str, str, str], tensors: tuple[torch.Tensor, ...]) -> None:
+    """The four images of an L1 pair loss, in the order of its parameters, then on one device."""
+    for name, value in zip(names, tensors):
+        _check_images(name, value)
+    _validate.same_device(tensors, names)
+
+
 def cycle_consistency_loss(x: torch.Tensor, x_cycled: torch.Tensor, y: torch.Tensor, y_cycled: torch.Tensor) -> torch.Tensor:
     """L_cyc = E_x‖F(G(x)) − x‖₁ + E_y‖G(F(y)) − y‖₁, each term a mean over batch and pixels.
 
     ``x_cycled`` = F(G(x)) and ``y_cycled`` = G(F(y)): a translation there and back must return
     the input, so G cannot map an image to just *any* realistic image of the other domain.
+    Raises ValueError for empty or non-finite images.
     """
+    _check_l1_inputs(("x", "x_cycled", "y", "y_cycled"), (x, x_cycled, y, y_cycled))
+    return _cycle(x, x_cycled, y, y_cycled)
+
+
+def _cycle(x: torch.Tensor, x_cycled: torch.Tensor, y: torch.Tensor, y_cycled: torch.Tensor) -> torch.Tensor:
     return _l1(x_cycled, x, "cycle loss (x direction)") + _l1(y_cycled, y, "cycle loss (y direction)")
 
 
 def identity_loss(x: torch.Tensor, f_of_x: torch.Tensor, y: torch.Tensor, g_of_y: torch.Tensor) -> torch.Tensor:
     """L_id = E_y‖G(y) − y‖₁ + E_x‖F(x) − x‖₁: an image already in the target domain should pass
-    through unchanged. It keeps G and F from shifting intensities they need not shift."""
+    through unchanged. It keeps G and F from shifting intensities they need not shift.
+    Raises ValueError for empty or non-finite images."""
+    _check_l1_inputs(("x", "f_of_x", "y", "g_of_y"), (x, f_of_x, y, g_of_y))
+    return _identity(x, f_of_x, y, g_of_y)
+
+
+def _identity(x: torch.Tensor, f_of_x: torch.Tensor, y: torch.Tensor, g_of_y: torch.Tensor) -> torch.Tensor:
     return _l1(g_of_y, y, "identity loss (G on y)") + _l1(f_of_x, x, "identity loss (F on x)")
 
 
@@ -148,9 +257,8 @@ class ResnetGenerator(nn.Module):
 
     def __init__(self, width: int = 16, n_blocks: int = 4, downsamplings: int = 2) -> None:
         super().__init__()
-        for name, value, low in (("width", width, 1), ("n_blocks", n_blocks, 0), ("downsamplings", downsamplings, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int ≥ {low}, got {value!r}")
+        _check_generator_size(width, n_blocks, downsamplings)
+        self.downsamplings = downsamplings
 
         def norm_relu(c: int) -> list[nn.Module]:
             return [nn.InstanceNorm2d(c, affine=True), nn.ReLU()]
@@ -167,7 +275,8 @@ class ResnetGenerator(nn.Module):
             *up, nn.ReflectionPad2d(3), nn.Conv2d(width, 1, 7), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_translator_input(x, "the generator's input")
+        _check_translator_input(x, "the generator's input", multiple=max(4, 2**self.downsamplings))
+        _validate.for_module(x, "the generator's input", self, model_name="the generator")
         return self.net(x)
 
 
@@ -184,8 +293,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int = 1, width: int = 32) -> None:
         super().__init__()
-        if not (isinstance(in_channels, int) and in_channels > 0 and isinstance(width, int) and width > 0):
-            raise ValueError(f"in_channels and width must be positive ints, got {in_channels!r}, {width!r}")
+        _check_discriminator_size(in_channels, width)
         self.in_channels = in_channels
         c = [in_channels, width, 2 * width, 4 * width, 8 * width]
         layers: list[nn.Module] = []
@@ -196,7 +304,18 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_translator_input(x, "the discriminator's input", channels=self.in_channels)
+        _validate.for_module(x, "the discriminator's input", self, model_name="the discriminator")
         return self.net(x)
+
+
+def _check_translator_sizes(width: int, n_blocks: int, d_width: int, downsamplings: int, *, copies: int,
+                            d_channels: int = 1) -> None:
+    """A translator's sizes in the order of its parameters (width, n_blocks, d_width, downsamplings),
+    with ``copies`` generators and as many discriminators, before any network is built."""
+    _validate.width(width, "width")
+    _validate.layers(n_blocks, "n_blocks", minimum=0)
+    _check_discriminator_size(d_channels, d_width, "d_width", copies=copies)
+    _check_generator_size(width, n_blocks, downsamplings, copies=copies)
 
 
 class CycleGAN(nn.Module):
@@ -208,6 +327,7 @@ class CycleGAN(nn.Module):
 
     def __init__(self, width: int = 16, n_blocks: int = 4, d_width: int = 32, downsamplings: int = 2) -> None:
         super().__init__()
+        _check_translator_sizes(width, n_blocks, d_width, downsamplings, copies=2)
         self.G = ResnetGenerator(width, n_blocks, downsamplings)
         self.F = ResnetGenerator(width, n_blocks, downsamplings)
         self.D_X = PatchDiscriminator(1, d_width)
@@ -244,21 +364,33 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
     λ_cyc = 10 and λ_id = 0.5·λ_cyc = 5. Only ``g_optimizer`` (G's and F's parameters) steps;
     the discriminators' gradients are left for their own step to clear. The returned losses are
     "g_adversarial", "g_total" and, where its weight is not 0, "cycle" and "identity": a term of
-    weight 0 is not computed (two generator passes each).
+    weight 0 is not computed (two generator passes each). Raises ValueError for non-finite slices.
     """
-    _check_translator_input(x, "x")
-    _check_translator_input(y, "y")
+    _validate.module(model, "model", CycleGAN)
+    _check_optimizer(g_optimizer, "g_optimizer")
+    _check_translator_input(x, "x", data=True)
+    _validate.for_module(x, "x", model, model_name="the CycleGAN")
+    _check_translator_input(y, "y", data=True)
+    _validate.for_module(y, "y", model, model_name="the CycleGAN")
+    lambda_cyc = _check_weight(lambda_cyc, "lambda_cyc")
+    lambda_id = _check_weight(lambda_id, "lambda_id")
+    return _generator_step(model, g_optimizer, x, y, lambda_cyc, lambda_id)
+
+
+def _generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                    lambda_cyc: float, lambda_id: float) -> GeneratorStep:
+    """:func:`cyclegan_generator_step` on checked arguments (the trainer checks its data once, up front)."""
     with unchanged_on_nonfinite(model):
         fake_y, fake_x = model.G(x), model.F(y)
-        adversarial = lsgan_generator_loss(model.D_Y(fake_y)) + lsgan_generator_loss(model.D_X(fake_x))
+        adversarial = _lsgan_g(model.D_Y(fake_y)) + _lsgan_g(model.D_X(fake_x))
         total, terms = adversarial, {"g_adversarial": adversarial}
         # A term of weight 0 is skipped, not multiplied by 0: its two generator passes and their
         # backward would only add exact zeros (the update is bit for bit the same without them).
         if lambda_cyc:
-            terms["cycle"] = cycle_consistency_loss(x, model.F(fake_y), y, model.G(fake_x))
+            terms["cycle"] = _cycle(x, model.F(fake_y), y, model.G(fake_x))
             total = total + lambda_cyc * terms["cycle"]
         if lambda_id:
-            terms["identity"] = identity_loss(x, model.F(x), y, model.G(y))
+            terms["identity"] = _identity(x, model.F(x), y, model.G(y))
             total = total + lambda_id * terms["identity"]
         g_optimizer.zero_grad()
         backward_and_step(g_optimizer, total, "g_total", "the generators' step")
@@ -269,10 +401,26 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
 def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                                 fake_x: torch.Tensor, fake_y: torch.Tensor) -> dict[str, float]:
     """One update of D_X and D_Y: L_D(D_Y) on (y, G(x)) plus L_D(D_X) on (x, F(y)), least squares.
-    The fakes must come detached (from :func:`cyclegan_generator_step`), so G and F do not move."""
+    The fakes must come detached (from :func:`cyclegan_generator_step`), so G and F do not move.
+    Raises ValueError for non-finite slices, and for fakes of another size than the real slices."""
+    _validate.module(model, "model", CycleGAN)
+    _check_optimizer(d_optimizer, "d_optimizer")
+    for name, value in (("x", x), ("y", y), ("fake_x", fake_x), ("fake_y", fake_y)):
+        _check_translator_input(value, name, data=True)
+        _validate.for_module(value, name, model, model_name="the CycleGAN")
+    for real, fake, names in ((x, fake_x, ("x", "fake_x")), (y, fake_y, ("y", "fake_y"))):
+        if real.shape[1:] != fake.shape[1:]:
+            raise ValueError(f"{names[1]} must be slices of the size of {names[0]} (D scores both into one map "
+                             f"size), got {tuple(fake.shape)} and {tuple(real.shape)}")
+    return _discriminator_step(model, d_optimizer, x, y, fake_x, fake_y)
+
+
+def _discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                        fake_x: torch.Tensor, fake_y: torch.Tensor) -> dict[str, float]:
+    """:func:`cyclegan_discriminator_step` on checked arguments."""
     with unchanged_on_nonfinite(model):
-        d_y = lsgan_discriminator_loss(model.D_Y(y), model.D_Y(fake_y))
-        d_x = lsgan_discriminator_loss(model.D_X(x), model.D_X(fake_x))
+        d_y = _lsgan_d(model.D_Y(y), model.D_Y(fake_y))
+        d_x = _lsgan_d(model.D_X(x), model.D_X(fake_x))
         d_optimizer.zero_grad()
         backward_and_step(d_optimizer, d_x + d_y, "d_x + d_y", "the discriminators' step")
     return {"d_x": d_x.item(), "d_y": d_y.item()}
@@ -283,14 +431,21 @@ class ImagePool:
     by CycleGAN): D is shown, for each new fake, either that fake or — with probability ½, once
     the pool is full — one of up to ``size`` earlier fakes, which the new one then replaces. D thus
     keeps rejecting what G produced a while ago, which damps the oscillation of the two players.
+    Every query must bring fakes of one kind (shape per image, dtype, device) as the pool holds.
     """
 
     def __init__(self, size: int = 50, generator: torch.Generator | None = None) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(f"size must be a non-negative int, got {size!r}")
-        self.size, self.images, self.rng = size, [], generator
+        size = _validate.integer(size, "size", minimum=0, maximum=_validate.MAX_SAMPLES,
+                                 why="a non-negative number of stored fakes, 0 for no pool")
+        self.size, self.images, self.rng = size, [], _validate.generator(generator)
 
     def query(self, fakes: torch.Tensor) -> torch.Tensor:
+        _validate.tensor(fakes, "fakes", nonempty=True, what="batch of generated images")
+        if self.images:
+            kept = self.images[0]
+            if fakes.shape[1:] != kept.shape or fakes.dtype != kept.dtype or fakes.device != kept.device:
+                raise ValueError(f"fakes must be images like those the pool holds ({_validate.describe(kept)} each, "
+                                 f"on {kept.device}), got {_validate.describe(fakes)} on {fakes.device}")
         if self.size == 0:
             return fakes
         out = []
@@ -327,6 +482,13 @@ def _linear_decay(optimizers: list[torch.optim.Optimizer], epochs: int) -> Calla
     return after_epoch
 
 
+def _check_training_data(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, model_name: str) -> None:
+    """A trainer's two sets of slices: checked once, before training (finite, in the model's dtype)."""
+    for name, value in (("x_train", x_train), ("y_train", y_train)):
+        _check_translator_input(value, name, multiple=max(4, 2**model.G.downsamplings), data=True)
+        _check_dtype(value, name, model, model_name)
+
+
 def _train_translator(model: nn.Module, step: Callable, data: tuple[torch.Tensor, torch.Tensor],
                       optimizers: list[torch.optim.Optimizer], averaged: WeightAverages, *, epochs: int,
                       batch_size: int, seed: int, progress: bool, desc: str, device: str | torch.device) -> History:
@@ -358,16 +520,23 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
     as without. With ``lambda_cyc`` = ``lambda_id`` = 0 this trains the naive pair of one-sided GANs.
     The four networks train on ``device`` (moved there; each minibatch follows them).
 
-    Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error.
+    Returns the per-epoch mean losses; a NaN/inf loss stops training with a clear error. Raises
+    ValueError before training for non-finite slices.
     """
-    _check_translator_input(x_train, "x_train")
-    _check_translator_input(y_train, "y_train")
+    _validate.module(model, "model", CycleGAN)
+    _check_training_data(model, x_train, y_train, "the CycleGAN")
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train and y_train must hold the same number of slices (batches draw one of each), "
                          f"got {len(x_train)} and {len(y_train)}")
-    d_lr = lr if d_lr is None else d_lr
-    if not (lr > 0 and d_lr > 0):
-        raise ValueError(f"lr and d_lr must be positive, got {lr!r} and {d_lr!r}")
+    _validate.epochs(epochs)
+    _validate.positive_int(batch_size, "batch_size")
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True)
+    d_lr = lr if d_lr is None else _validate.number(d_lr, "d_lr", minimum=0, open_minimum=True)
+    lambda_cyc, lambda_id = _check_weight(lambda_cyc, "lambda_cyc"), _check_weight(lambda_id, "lambda_id")
+    _validate.integer(pool_size, "pool_size", minimum=0, maximum=_validate.MAX_SAMPLES,
+                      why="a non-negative number of stored fakes, 0 for no pool")
+    ema_decay = _check_ema_decay(ema_decay)
+    _validate.seed(seed)
     model.to(_validate.device(device))
     averaged = WeightAverages([model.G, model.F], ema_decay)
     g_opt, d_opt = _adam(model.generator_parameters(), lr), _adam(model.discriminator_parameters(), d_lr)
@@ -376,10 +545,10 @@ def train_cyclegan(model: CycleGAN, x_train: torch.Tensor, y_train: torch.Tensor
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         x, y = batch
-        g = cyclegan_generator_step(model, g_opt, x, y, lambda_cyc, lambda_id)
+        g = _generator_step(model, g_opt, x, y, lambda_cyc, lambda_id)
         averaged.update()
-        return {**g.losses, **cyclegan_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
-                                                          pool_y.query(g.fake_y))}
+        return {**g.losses, **_discriminator_step(model, d_opt, x, y, pool_x.query(g.fake_x),
+                                                   pool_y.query(g.fake_y))}
 
     return _train_translator(model, step, (x_train, y_train), [g_opt, d_opt], averaged, epochs=epochs,
                              batch_size=batch_size, seed=seed, progress=progress, desc=desc, device=device)
@@ -392,6 +561,7 @@ class Pix2Pix(nn.Module):
 
     def __init__(self, width: int = 16, n_blocks: int = 4, d_width: int = 32, downsamplings: int = 2) -> None:
         super().__init__()
+        _check_translator_sizes(width, n_blocks, d_width, downsamplings, copies=1, d_channels=2)
         self.G = ResnetGenerator(width, n_blocks, downsamplings)
         self.D = PatchDiscriminator(2, d_width)
 
@@ -405,10 +575,23 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
         L_G = −E log D(x, G(x)) + λ_L1 E‖y − G(x)‖₁,     λ_L1 = 100 as in the paper,
 
     which is where the pairs are needed: G is told, pixel by pixel, what the answer is.
+    Raises ValueError for non-finite slices.
     """
-    _check_translator_input(x, "x")
-    _check_translator_input(y, "y")
+    _validate.module(model, "model", Pix2Pix)
+    _check_optimizer(g_optimizer, "g_optimizer")
+    _check_optimizer(d_optimizer, "d_optimizer")
+    _check_translator_input(x, "x", data=True)
+    _validate.for_module(x, "x", model, model_name="the pix2pix model")
+    _check_translator_input(y, "y", data=True)
+    _validate.for_module(y, "y", model, model_name="the pix2pix model")
     _validate.same_shape(x, y, ("x", "y"), "registered pairs: x[i] goes with y[i]")
+    lambda_l1 = _check_weight(lambda_l1, "lambda_l1")
+    return _pix2pix_step(model, g_optimizer, d_optimizer, x, y, lambda_l1)
+
+
+def _pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
+                  x: torch.Tensor, y: torch.Tensor, lambda_l1: float) -> dict[str, float]:
+    """:func:`pix2pix_step` on checked arguments."""
     with unchanged_on_nonfinite(model):
         fake = model.G(x)
         real_logits = model.D(torch.cat([x, y], 1)).flatten()
@@ -429,16 +612,23 @@ def train_pix2pix(model: Pix2Pix, x_train: torch.Tensor, y_train: torch.Tensor, 
                   progress: bool = True, desc: str = "pix2pix", device: str | torch.device = "cpu") -> History:
     """Train pix2pix on registered pairs (``x_train[i]``, ``y_train[i]``): per minibatch one D step,
     then one G step; Adam (lr 2·10⁻⁴, β₁ = 0.5) with the same schedule as :func:`train_cyclegan`,
-    and, with ``ema_decay``, G's weights averaged the same way."""
-    _check_translator_input(x_train, "x_train")
-    _check_translator_input(y_train, "y_train")
+    and, with ``ema_decay``, G's weights averaged the same way. Raises ValueError before training
+    for non-finite slices."""
+    _validate.module(model, "model", Pix2Pix)
+    _check_training_data(model, x_train, y_train, "the pix2pix model")
     _validate.same_shape(x_train, y_train, ("x_train", "y_train"), "registered pairs: x_train[i] goes with y_train[i]")
+    _validate.epochs(epochs)
+    _validate.positive_int(batch_size, "batch_size")
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True)
+    lambda_l1 = _check_weight(lambda_l1, "lambda_l1")
+    ema_decay = _check_ema_decay(ema_decay)
+    _validate.seed(seed)
     model.to(_validate.device(device))
     averaged = WeightAverages([model.G], ema_decay)
     g_opt, d_opt = _adam(model.G.parameters(), lr), _adam(model.D.parameters(), lr)
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
-        losses = pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1)
+        losses = _pix2pix_step(model, g_opt, d_opt, *batch, lambda_l1)
         averaged.update()
         return losses
 
@@ -457,10 +647,12 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
     empirical CDF and F_Y⁻¹ the reference's quantile function (linearly interpolated).
 
     The map is monotone increasing: it can stretch and shift intensities but never reverse their
-    order — and T1 → T2 must reverse it (CSF is dark in T1, bright in T2).
+    order — and T1 → T2 must reverse it (CSF is dark in T1, bright in T2). Raises ValueError for
+    non-finite images.
     """
-    _check_translator_input(images, "images")
-    _check_translator_input(reference, "reference")
+    _check_translator_input(images, "images", data=True)
+    _check_translator_input(reference, "reference", data=True)
+    _validate.same_device([images, reference], ["images", "reference"])
     ref = reference.flatten().sort().values
     flat = images.flatten(1)
     n_pixels = flat.shape[1]
@@ -475,8 +667,14 @@ def histogram_match(images: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 @torch.no_grad()
 def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Apply a trained generator to ``images`` in eval mode and minibatches, without gradients, on
-    the generator's device; the translations are returned on ``images``' device."""
-    _check_translator_input(images, "images")
+    the generator's device; the translations are returned on ``images``' device. Raises ValueError
+    for non-finite images."""
+    _validate.module(generator, "generator", what="a trained generator, e.g. a CycleGAN's G")
+    shapes_only = _check_meta_pair(images, "images", generator, "the generator")
+    _check_translator_input(images, "images", multiple=max(4, 2**getattr(generator, "downsamplings", 2)),
+                            data=not shapes_only)
+    _check_dtype(images, "images", generator, "the generator")
+    _validate.positive_int(batch_size, "batch_size")
     was_training = generator.training
     generator.eval()
     out = map_batches(generator, images, batch_size, _validate.device_of(generator))

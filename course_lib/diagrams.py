@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
+from . import _validate
 from .corruptions import masking_noise
 from .data.toys import ring_gaussians
 from .diffusion import cosine_schedule
@@ -623,10 +624,24 @@ def coupling_layer_diagram() -> Figure:
 
 
 def made_hidden_degrees(dim: int, n_hidden: int) -> list[int]:
-    """MADE's hidden degrees as ``course_lib.flows.made_masks`` assigns them: unit k gets 1 + (k mod (D − 1))."""
+    """MADE's hidden degrees as ``course_lib.flows.made_masks`` assigns them: unit k gets 1 + (k mod (D − 1)).
+
+    Raises ValueError for dim < 2, n_hidden < dim − 1 or sizes above ``_validate.MAX_WIDTH``."""
+    dim = _validate.width(dim, "dim")
+    n_hidden = _validate.width(n_hidden, "n_hidden")
     if dim < 2 or n_hidden < dim - 1:
         raise ValueError(f"need dim ≥ 2 and n_hidden ≥ dim − 1, got dim={dim}, n_hidden={n_hidden}")
     return [1 + k % (dim - 1) for k in range(n_hidden)]
+
+
+def _degrees(value: Sequence[int], name: str) -> list[int]:
+    """A non-empty list of MADE degrees (ints ≥ 1), at most ``_validate.MAX_WIDTH`` of them."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list of degrees (ints ≥ 1), got {_validate.describe(value)}")
+    if not 1 <= len(value) <= _validate.MAX_WIDTH:
+        raise ValueError(f"{name} must hold 1 to {_validate.MAX_WIDTH:,} degrees ({_validate.WHY_WIDTH}), "
+                         f"got {len(value):,}")
+    return [_validate.integer(d, f"{name}[{i}]", minimum=1, why="a MADE degree") for i, d in enumerate(value)]
 
 
 def made_connections(degrees_in: Sequence[int], degrees_hidden: Sequence[int]
@@ -638,6 +653,8 @@ def made_connections(degrees_in: Sequence[int], degrees_hidden: Sequence[int]
     ``(k, j)`` when output j (degree = that of input j) may see hidden unit k, i.e. d_j > m(k).
     The outputs have the inputs' degrees, so output d depends on inputs 1 … d − 1 only.
     """
+    degrees_in = _degrees(degrees_in, "degrees_in")
+    degrees_hidden = _degrees(degrees_hidden, "degrees_hidden")
     to_hidden = [(i, k) for k, m in enumerate(degrees_hidden) for i, d in enumerate(degrees_in) if m >= d]
     to_output = [(k, j) for j, d in enumerate(degrees_in) for k, m in enumerate(degrees_hidden) if d > m]
     return to_hidden, to_output
@@ -653,6 +670,8 @@ def made_masks_diagram(dim: int = 3, n_hidden: int = 4) -> Figure:
     ``"made-mask{1|2}:{row}-{col}={0|1}"``). The defaults are the lecture's example:
     D = 3 and 4 hidden units; the layout has room for D ≤ 6 and up to 8 hidden units.
     """
+    _validate.integer(dim, "dim")
+    _validate.integer(n_hidden, "n_hidden")
     if not (2 <= dim <= 6 and dim - 1 <= n_hidden <= 8):
         raise ValueError(f"the drawing has room for 2 ≤ dim ≤ 6 and dim − 1 ≤ n_hidden ≤ 8, "
                          f"got dim={dim}, n_hidden={n_hidden}")

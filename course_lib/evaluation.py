@@ -16,6 +16,10 @@ is the reference is part of the measurement, and each function below says which 
 
 Feature-space measures use the course's own feature network (:class:`SliceFeatureNet`, trained
 to tell a slice's axial level): Inception features, which FID uses, know nothing of brain MR.
+
+Every measure raises ValueError for samples, images or features holding NaN or ±inf (a NaN sample
+would otherwise count silently as a miss, or poison a mean), for empty sets and for ``meta``
+tensors (shapes without values); a model's input must be in its dtype.
 """
 
 from __future__ import annotations
@@ -49,8 +53,41 @@ IMAGES = ("B", "C", "H", "W")
 
 def _check_feature_set(f: torch.Tensor, name: str, minimum: int = 2) -> None:
     _validate.tensor(f, name, shape=("N", "d"), finite=True, what="tensor of feature vectors")
+    _validate.values(f, name)
     if len(f) < minimum:
         raise ValueError(f"{name} must hold at least {minimum} feature vectors, got {_validate.describe(f)}")
+
+
+def _check_data(t: object, name: str, shape: tuple | None = IMAGES, what: str = "batch of images",
+                meta_ok: bool = False) -> torch.Tensor:
+    """Data a measure computes numbers from: a non-empty float tensor of this shape (or, for
+    ``shape=None``, (N, …) with at least two dimensions) with finite values on a real device
+    (``meta_ok``: or on ``meta``, for a model on ``meta`` that only propagates shapes)."""
+    if shape is None:
+        t = _validate.tensor(t, name, finite=True, nonempty=True, what=what, why="one sample per row, (N, …)")
+        if t.ndim < 2:
+            raise ValueError(f"{name} must be a floating-point {what} (N, …) with one sample per row, "
+                             f"got {_validate.describe(t)}")
+    else:
+        t = _validate.tensor(t, name, shape=shape, finite=True, nonempty=True, what=what)
+    return t if meta_ok else _validate.values(t, name)
+
+
+def _check_net(model: object, name: str = "model") -> nn.Module:
+    """A level classifier like :class:`SliceFeatureNet`: an nn.Module with an int ``n_levels``."""
+    _validate.module(model, name, what="the level classifier, e.g. a SliceFeatureNet")
+    if isinstance(getattr(model, "n_levels", None), bool) or not isinstance(getattr(model, "n_levels", None), int):
+        raise TypeError(f"{name} must be a level classifier with an int n_levels (a SliceFeatureNet), "
+                        f"got {_validate.describe(model)}")
+    return model
+
+
+def _check_dtype(x: torch.Tensor, name: str, model: nn.Module) -> None:
+    """x in the model's floating dtype (its device may differ: batches are moved to the model's)."""
+    first = next(iter(model.parameters()), None)
+    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
+                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
 
 
 # =============================================================================================
@@ -64,13 +101,19 @@ class SliceFeatureNet(nn.Module):
     which FID uses, know nothing about brain MR."""
 
     def __init__(self, width: int = 16, n_levels: int = 8) -> None:
+        width = _validate.width(width, "width")
+        n_levels = _validate.classes(n_levels, "n_levels")
+        # Weights, gradients and Adam's two moments of the four convolutions (1→w→2w→4w→8w, 4×4) and the head.
+        _validate.memory(16 * (16 * (width + 42 * width * width) + (8 * width + 1) * n_levels), "width",
+                         "the feature network's weights (with gradients and Adam's moments)")
         super().__init__()
         self.trunk = nn.Sequential(*dcgan_trunk(width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Linear(8 * width, n_levels)
         self.n_levels = n_levels
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        _validate.tensor(x, "x", shape=SLICES_64, what="batch of slices")
+        _validate.tensor(x, "x", shape=SLICES_64, nonempty=True, what="batch of slices")
+        _validate.for_module(x, "x", self, model_name="the feature network")
         return self.trunk(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,12 +124,19 @@ class SliceFeatureNet(nn.Module):
 def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """The feature vectors (N, 8w) of a batch of slices, in eval mode and in batches, computed on the
     model's device and returned on x's."""
+    _check_net(model)
+    x = _check_data(x, "x", SLICES_64, "batch of slices", meta_ok=_validate.device_of(model).type == "meta")
+    _check_dtype(x, "x", model)
+    batch_size = _validate.positive_int(batch_size, "batch_size")
     model.eval()
     return map_batches(model.features, x, batch_size, _validate.device_of(model))
 
 
 def level_bins(level: torch.Tensor, n_levels: int) -> torch.Tensor:
     """The bin index 0 … n_levels − 1 of each slice's relative axial level in [0, 1]."""
+    _validate.tensor(level, "level", ndim=1, finite=True, nonempty=True, what="tensor of relative levels (N,)")
+    _validate.values(level, "level")
+    n_levels = _validate.classes(n_levels, "n_levels", minimum=1)
     return (level * n_levels).long().clamp(0, n_levels - 1)
 
 
@@ -98,8 +148,19 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
     ``level`` is the data module's relative level in [0, 1] (``meta["level"]``). The network
     trains on ``device`` (moved there; each batch follows it). Returns the per-epoch loss history.
     """
-    _validate.tensor(x, "x", shape=SLICES_64, nonempty=True, what="batch of slices")
-    model.to(_validate.device(device))
+    _check_net(model)
+    x = _check_data(x, "x", SLICES_64, "batch of slices")
+    _check_dtype(x, "x", model)
+    _validate.tensor(level, "level", ndim=1, finite=True, what="tensor of relative levels (N,)")
+    _validate.values(level, "level")
+    if len(level) != len(x):
+        raise ValueError(f"level must hold one relative level per slice ({len(x)}), got {_validate.describe(level)}")
+    epochs = _validate.epochs(epochs)
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the learning rate")
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    seed = _validate.seed(seed)
+    device = _validate.device(device)
+    model.to(device)
     targets = level_bins(level, model.n_levels)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
@@ -181,12 +242,17 @@ def precision_recall(real_features: torch.Tensor, fake_features: torch.Tensor, k
     the real-vs-real values of two such sets as the ceiling (not 1: finite sets do not cover
     each other). Use equal set sizes when comparing generators; k = 3 as in the paper.
     """
-    _check_feature_set(real_features, "real_features", minimum=k + 1)
-    _check_feature_set(fake_features, "fake_features", minimum=k + 1)
+    _check_feature_set(real_features, "real_features")
+    _check_feature_set(fake_features, "fake_features")
     if real_features.shape[1] != fake_features.shape[1]:
         raise ValueError(f"the two feature sets differ in width: {real_features.shape[1]} vs {fake_features.shape[1]}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    _validate.same_device((real_features, fake_features), ("real_features", "fake_features"))
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"k must be a positive int, got {_validate.describe(k)}")
+    if k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
+    _check_feature_set(real_features, "real_features", minimum=k + 1)
+    _check_feature_set(fake_features, "fake_features", minimum=k + 1)
     real, fake = real_features.detach().double(), fake_features.detach().double()
     precision = _inside_manifold(fake, real, _knn_radii(real, k)).double().mean().item()
     recall = _inside_manifold(real, fake, _knn_radii(fake, k)).double().mean().item()
@@ -212,6 +278,8 @@ def nearest_neighbours(
         if not isinstance(t, torch.Tensor) or t.ndim < 2 or not t.dtype.is_floating_point:
             raise ValueError(f"{name} must be a floating-point tensor of shape (N, ...), got "
                              f"{getattr(t, 'dtype', type(t).__name__)} {tuple(getattr(t, 'shape', ()))}")
+        _check_data(t, name, None, "tensor of samples")
+    _validate.same_device((queries, reference), ("queries", "reference"))
     q, r = queries.flatten(1), reference.flatten(1)
     if q.shape[1] != r.shape[1]:
         raise ValueError(f"queries and reference must have the same per-sample size, got "
@@ -236,6 +304,8 @@ def nearest_neighbour_ssim(images: torch.Tensor, reference: torch.Tensor) -> tor
     slices of the training levels (the population the decoder learnt), never the held-out
     levels; the same score of other fresh real slices is the ceiling.
     """
+    _check_data(images, "images")
+    _check_data(reference, "reference")
     _, nearest = nearest_neighbours(images, reference)
     return ssim(images, reference[nearest[:, 0]])
 
@@ -251,6 +321,8 @@ def nearest_neighbour_mse(images: torch.Tensor, reference: torch.Tensor) -> torc
     levels, which are farther from the training set for reasons that have nothing to do with
     the generator.
     """
+    _check_data(images, "images", None, "tensor of samples")
+    _check_data(reference, "reference", None, "tensor of samples")
     distances, _ = nearest_neighbours(images, reference)
     return distances[:, 0].pow(2) / images[0].numel()
 
@@ -270,11 +342,14 @@ class Coverage(NamedTuple):
 
 def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Coverage:
     """A sample is high-quality when within 3σ of its nearest mode; a mode is captured when it is
-    the nearest mode of at least one high-quality sample (Srivastava et al. 2017; Lin et al. 2018)."""
-    if samples.ndim != 2 or modes.ndim != 2 or samples.shape[1] != modes.shape[1]:
+    the nearest mode of at least one high-quality sample (Srivastava et al. 2017; Lin et al. 2018).
+    Raises ValueError for samples holding NaN or ±inf (they would silently count as misses)."""
+    _check_data(samples, "samples", ("N", "d"), "tensor of samples")
+    _check_data(modes, "modes", ("K", "d"), "tensor of mode centres")
+    if samples.shape[1] != modes.shape[1]:
         raise ValueError(f"samples (N, d) and modes (K, d) must share d, got {tuple(samples.shape)} and {tuple(modes.shape)}")
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
+    _validate.same_device((samples, modes), ("samples", "modes"))
+    std = _validate.number(std, "std", minimum=0, open_minimum=True, why="the modes' standard deviation")
     distances = torch.cdist(samples.double(), modes.double())
     nearest_distance, nearest_mode = distances.min(dim=1)
     good = nearest_distance <= 3 * std
@@ -283,6 +358,10 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> Cov
 
 def level_histogram(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """The share of slices the feature network places in each of its axial-level bins, (n_levels,)."""
+    _check_net(model)
+    x = _check_data(x, "x", SLICES_64, "batch of slices")
+    _check_dtype(x, "x", model)
+    batch_size = _validate.positive_int(batch_size, "batch_size")
     model.eval()
     predicted = map_batches(lambda chunk: model(chunk).argmax(dim=1), x, batch_size, _validate.device_of(model))
     return torch.bincount(predicted, minlength=model.n_levels).double() / len(x)
@@ -294,12 +373,15 @@ def band_accuracy(level_net: nn.Module, images: torch.Tensor, bands: torch.Tenso
     they should show: the predicted level bin (of ``level_net.n_levels``) mapped to ``n_bands``
     equal bands. On real slices this is the judge's own ceiling; on a conditional generator's G(z | y)
     it is the generator's conditional accuracy."""
+    _validate.module(level_net, "level_net", what="the level classifier, e.g. a SliceFeatureNet")
     n_bands = _validate.positive_int(n_bands, "n_bands")
     n_levels = getattr(level_net, "n_levels", None)
     if not isinstance(n_levels, int) or n_levels % n_bands:
         raise ValueError(f"level_net must classify a multiple of {n_bands} level bins, got n_levels={n_levels!r}")
-    _validate.tensor(images, "images", shape=SLICES_64, nonempty=True, what="batch of slices")
+    _check_data(images, "images", SLICES_64, "batch of slices")
+    _check_dtype(images, "images", level_net)
     _validate.tensor(bands, "bands", ndim=1, what="integer tensor of class labels (B,)", floating=False)
+    _validate.values(bands, "bands")
     if len(bands) != len(images):
         raise ValueError(f"bands must hold one label per sample ({len(images)}), got {len(bands)}")
     one_hot(bands, n_bands)  # range check with a clear message
@@ -328,8 +410,10 @@ def level_coverage(model: SliceFeatureNet, samples: torch.Tensor, reference: tor
     share. The brain-slice analogue of counting modes on the toys. Reference set: fresh real
     slices of the levels the generator was trained on; the TV of two such real sets is the floor.
     """
-    _validate.tensor(samples, "samples", shape=IMAGES, nonempty=True, what="batch of images")
-    _validate.tensor(reference, "reference", shape=IMAGES, nonempty=True, what="batch of images")
+    _check_net(model)
+    for name, t in (("samples", samples), ("reference", reference)):
+        _check_data(t, name)
+        _check_dtype(t, name, model)
     _validate.number(min_share, "min_share", minimum=0, maximum=1, open_minimum=True)
     p, r = level_histogram(model, samples), level_histogram(model, reference)
     missing = [b for b in range(len(r)) if r[b] > 0 and p[b] < min_share * r[b]]
@@ -347,9 +431,10 @@ def translation_scores(outputs: torch.Tensor, partners: torch.Tensor) -> dict[st
     each a tensor (B,). Needs registered pairs: ``outputs[i]`` is compared with ``partners[i]``.
     Reference set: held-out registered pairs — ``split="val"`` while a recipe is chosen, the
     ``"test"`` split once, for the final figure."""
-    _validate.tensor(outputs, "outputs", shape=IMAGES, nonempty=True, what="batch of images")
-    _validate.tensor(partners, "partners", shape=IMAGES, nonempty=True, what="batch of images")
+    _check_data(outputs, "outputs")
+    _check_data(partners, "partners")
     _validate.same_shape(outputs, partners, ("outputs", "partners"), "registered pairs: outputs[i] goes with partners[i]")
+    _validate.same_device((outputs, partners), ("outputs", "partners"))
     return {"mae": (outputs - partners).abs().flatten(1).mean(1), "psnr": psnr(outputs, partners),
             "ssim": ssim(outputs, partners)}
 
@@ -365,9 +450,10 @@ def lesion_signal(with_lesion: torch.Tensor, without_lesion: torch.Tensor, lesio
     Slices without a lesion core give NaN.
     """
     for name, t in (("with_lesion", with_lesion), ("without_lesion", without_lesion), ("lesion_mask", lesion_mask)):
-        _validate.tensor(t, name, shape=IMAGES, nonempty=True, what="batch of images")
+        _check_data(t, name)
     _validate.same_shape(with_lesion, without_lesion, ("with_lesion", "without_lesion"), "two renderings of each slice")
     _validate.same_shape(with_lesion, lesion_mask, ("with_lesion", "lesion_mask"), "a mask per slice")
+    _validate.same_device((with_lesion, without_lesion, lesion_mask), ("with_lesion", "without_lesion", "lesion_mask"))
     core = (lesion_mask >= 0.5).float()
     area = core.flatten(1).sum(1)
     total = ((with_lesion - without_lesion) * core).flatten(1).sum(1)
@@ -384,15 +470,18 @@ def excess_area(images: torch.Tensor, reference: torch.Tensor, threshold: float,
     lesion's signal and the region the white matter; the box ignores single noisy pixels. Pass
     −images and −reference for dark blobs."""
     for name, t in (("images", images), ("reference", reference)):
-        _validate.tensor(t, name, shape=IMAGES, nonempty=True, finite=True, what="batch of images")
+        _check_data(t, name)
     _validate.same_shape(images, reference, ("images", "reference"), "registered pairs: images[i] goes with reference[i]")
+    _validate.same_device((images, reference), ("images", "reference"))
     threshold = _validate.number(threshold, "threshold", minimum=0, open_minimum=True)
     excess = box_smooth(images - reference, size) > threshold
     if region is not None:
         _validate.tensor(region, "region", shape=IMAGES, floating=False, what="boolean mask")
         if region.dtype != torch.bool:
             raise TypeError(f"region must be a boolean mask, got {_validate.describe(region)}")
+        _validate.values(region, "region")
         _validate.same_shape(images, region, ("images", "region"), "one mask per image")
+        _validate.same_device((images, region), ("images", "region"))
         excess = excess & region
     return excess.flatten(1).sum(1)
 
@@ -401,7 +490,7 @@ def box_smooth(maps: torch.Tensor, size: int = 3) -> torch.Tensor:
     """Each pixel of an anomaly map replaced by the mean of the ``size`` × ``size`` box around it
     (the part of the box inside the image). Lesions are blobs a few pixels wide; a reconstruction's
     pixel-to-pixel noise is not, so averaging keeps the first and damps the second."""
-    _validate.tensor(maps, "maps", shape=IMAGES, nonempty=True, what="batch of anomaly maps")
+    _check_data(maps, "maps", IMAGES, "batch of anomaly maps")
     size = _validate.positive_int(size, "size", maximum=min(maps.shape[-2:]), why="a box inside the image")
     if size % 2 == 0:
         raise ValueError(f"size must be odd, so that the box is centred on its pixel, got {size}")
@@ -423,13 +512,14 @@ def pixel_auroc(scores: torch.Tensor, lesion_mask: torch.Tensor, region: torch.T
     """
     from scipy.stats import rankdata
 
-    _validate.tensor(scores, "scores", shape=IMAGES, finite=True, nonempty=True, what="batch of anomaly maps")
-    _validate.tensor(lesion_mask, "lesion_mask", shape=IMAGES, nonempty=True, what="batch of lesion masks")
+    _check_data(scores, "scores", IMAGES, "batch of anomaly maps")
+    _check_data(lesion_mask, "lesion_mask", IMAGES, "batch of lesion masks")
     _validate.same_shape(scores, lesion_mask, ("scores", "lesion_mask"), "a mask per anomaly map")
     keep = torch.ones_like(scores, dtype=torch.bool) if region is None else region
     if not isinstance(keep, torch.Tensor) or keep.dtype != torch.bool:
         raise TypeError(f"region must be a boolean tensor of shape {tuple(scores.shape)}, got {_validate.describe(region)}")
     _validate.same_shape(scores, keep, ("scores", "region"), "a region per anomaly map")
+    _validate.values(keep, "region")
     scores, lesion_mask, keep = scores.cpu(), lesion_mask.cpu(), keep.cpu()
     positive = (lesion_mask >= 0.5)[keep].numpy()
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
@@ -445,6 +535,7 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     always falls, about 0 without a monotone relation."""
     for name, t in (("a", a), ("b", b)):
         _validate.tensor(t, name, ndim=1, finite=True, what="tensor of numbers (N,)")
+        _validate.values(t, name)
     if len(a) != len(b) or len(a) < 2:
         raise ValueError(f"a and b must pair up at least two numbers, got {len(a)} and {len(b)}")
     if a.unique().numel() == 1 or b.unique().numel() == 1:

@@ -12,6 +12,10 @@ Every flow layer here is an ``nn.Module`` with two directions, each returning it
 
 A :class:`Flow` chains layers: ``log_prob`` runs the inverses from the data back to the base,
 ``sample`` runs the forwards from base noise to data.
+
+Every function checks its arguments first: points are a non-empty float tensor (n, D) with finite
+values (a density is only defined at finite points), counts and widths are bounded ints, and a
+layer's input must match its dimension, dtype and device; anything else raises TypeError/ValueError.
 """
 
 from __future__ import annotations
@@ -55,14 +59,47 @@ __all__ = [
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _check_points(x: object, dim: int | None = 2, name: str = "x") -> torch.Tensor:
-    """A finite float tensor of points, shape (n, dim); anything else is a clear error."""
-    return _validate.tensor(x, name, shape=("n", dim or "D"), finite=True, what="tensor of points",
-                            why="one point per row; a density is only defined at finite points")
+def _check_points(x: object, dim: int | None = 2, name: str = "x", holds_values: bool = False) -> torch.Tensor:
+    """A finite float tensor of points, shape (n, dim) with n ≥ 1; anything else is a clear error.
+    A ``meta`` tensor (shapes only) passes unless ``holds_values``: the maps and layers follow their
+    input's device, while an estimate or a training run needs numbers."""
+    x = _validate.tensor(x, name, shape=("n", dim or "D"), finite=True, nonempty=True, what="tensor of points",
+                         why="one point per row; a density is only defined at finite points")
+    return _validate.values(x, name) if holds_values else x
 
 
 def _check_sigma(sigma: float) -> float:
     return _validate.number(sigma, "sigma", minimum=0, open_minimum=True, why="the width of x₁")
+
+
+def _check_layer_input(u: object, name: str, dim: int | None, layer: nn.Module) -> torch.Tensor:
+    """A layer's input: a non-empty float tensor (n, dim) on the layer's device and in its dtype.
+    Not checked for finiteness: NaN in, NaN out, like every torch layer (training's guards stop it)."""
+    u = _validate.tensor(u, name, shape=("n", dim or "D"), nonempty=True, what="batch of points")
+    return _validate.for_module(u, name, layer, model_name="the layer")
+
+
+def _check_scale_bound(scale_bound: float | None) -> float | None:
+    if scale_bound is None:
+        return None
+    return _validate.number(scale_bound, "scale_bound", minimum=0, open_minimum=True,
+                            why="the bound b of the log-scale b·tanh(s/b), or None for none")
+
+
+def _check_dim(dim: object, name: str = "dim") -> int:
+    """A number of coordinates ≥ 2 (a coupling or an autoregressive order needs two), bounded like a width."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{name} must be an int ≥ 2 (an autoregressive order needs two variables), "
+                        f"got {_validate.describe(dim)}")
+    if dim < 2:
+        raise ValueError(f"{name} must be an int ≥ 2 (an autoregressive order needs two variables), got {dim!r}")
+    return _validate.width(dim, name)
+
+
+def _mlp_bytes(n_in: int, hidden: int, n_out: int, depth: int) -> int:
+    """The bytes of an MLP's float32 weights, their gradients and Adam's two moments (4 copies)."""
+    widths = [n_in] + [hidden] * depth + [n_out]
+    return 16 * sum((a + 1) * b for a, b in zip(widths, widths[1:]))
 
 
 def standard_normal_log_prob(u: torch.Tensor) -> torch.Tensor:
@@ -114,7 +151,13 @@ def change_of_variables_log_prob(
 ) -> torch.Tensor:
     """log p_x(x) = log π_u(f⁻¹(x)) + log |det J(f⁻¹(x))| with π_u = N(0, I), one value per row."""
     x = _check_points(x, dim=None)
-    return standard_normal_log_prob(inverse(x)) + log_det_inverse(x)
+    _validate.function(inverse, "inverse", what="the inverse map f⁻¹, (n, D) → (n, D)")
+    _validate.function(log_det_inverse, "log_det_inverse", what="log |det J(f⁻¹)|, (n, D) → (n,)")
+    log_det = log_det_inverse(x)
+    if not isinstance(log_det, torch.Tensor) or log_det.shape != (x.shape[0],):
+        raise ValueError(f"log_det_inverse must return one value per point, a tensor of shape ({x.shape[0]},), "
+                         f"got {_validate.describe(log_det)}")
+    return standard_normal_log_prob(inverse(x)) + log_det
 
 
 def toy_log_prob(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
@@ -153,8 +196,10 @@ def autograd_log_det(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     ``fn`` maps a batch (n, D) to (n, D) row by row. This is the slow, always-correct reference
     that every layer's closed-form log-det is tested against (``torch.func.jacrev``).
     """
+    _validate.function(fn, "fn", what="a map of a batch (n, D) → (n, D)")
     x = _check_points(x, dim=None)
     n = x.shape[0]
+    _validate.memory(n * n * x.shape[1] ** 2 * x.element_size(), "x", "the full Jacobian (n·D)² of the batch")
     # The Jacobian of the whole batch, (n, D, n, D); rows do not interact, so each point's own
     # D × D Jacobian is a diagonal block. (Quadratic in n: meant for test-sized batches.)
     full = torch.func.jacrev(fn)(x)
@@ -197,11 +242,24 @@ class AffineCoupling(nn.Module):
 
     def __init__(self, mask: Sequence[float] | torch.Tensor, hidden: int = 64, depth: int = 2,
                  scale_bound: float | None = 3.0):
-        super().__init__()
-        mask = torch.as_tensor(mask, dtype=torch.float32)
+        if isinstance(mask, (str, bytes)) or not isinstance(mask, (torch.Tensor, np.ndarray, Sequence)):
+            raise TypeError(f"mask must be a 1-D 0/1 vector (a list or a tensor), got {_validate.describe(mask)}")
+        try:
+            mask = torch.as_tensor(mask, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"mask must be a 1-D 0/1 vector of numbers, got {_validate.describe(mask)}") from None
+        if mask.device.type == "meta":
+            raise ValueError(f"mask must hold values (a 1-D 0/1 vector), got a meta tensor of shape {tuple(mask.shape)}")
         if mask.ndim != 1 or not ((mask == 0) | (mask == 1)).all() or mask.all() or not mask.any():
             raise ValueError(f"mask must be a 1-D 0/1 vector with both values present, got {mask.tolist()}")
-        self.dim = mask.numel()
+        dim = _validate.width(mask.numel(), "len(mask)")
+        hidden = _validate.width(hidden, "hidden")
+        depth = _validate.layers(depth, "depth", minimum=0)
+        scale_bound = _check_scale_bound(scale_bound)
+        _validate.memory(_mlp_bytes(dim, hidden, 2 * dim, depth), "hidden",
+                         "the coupling network's weights (with gradients and Adam's moments)")
+        super().__init__()
+        self.dim = dim
         self.register_buffer("mask", mask)
         self.scale_bound = scale_bound
         self.net = _mlp(self.dim, hidden, 2 * self.dim, depth)
@@ -213,10 +271,12 @@ class AffineCoupling(nn.Module):
         return _bounded(s, self.scale_bound) * free, t * free
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        u = _check_layer_input(u, "u", self.dim, self)
         s, t = self.scale_and_shift(u * self.mask)
         return u * torch.exp(s) + t, s.sum(dim=1)  # s = t = 0 on the kept coordinates
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _check_layer_input(x, "x", self.dim, self)
         s, t = self.scale_and_shift(x * self.mask)
         return (x - t) * torch.exp(-s), -s.sum(dim=1)
 
@@ -229,11 +289,10 @@ def made_masks(dim: int, hidden_sizes: Sequence[int]) -> list[torch.Tensor]:
     unit of the layer below with degree ≤ m(k); output d may see hidden units of degree < d.
     Then output d depends only on x_{1:d−1}: the Jacobian of the outputs is strictly lower triangular.
     """
-    if not isinstance(dim, int) or dim < 2:
-        raise ValueError(f"dim must be an int ≥ 2 (an autoregressive order needs two variables), got {dim!r}")
-    if not hidden_sizes or any(not isinstance(h, int) or h < dim - 1 for h in hidden_sizes):
-        raise ValueError(f"hidden_sizes must be ints ≥ dim − 1 = {dim - 1} (every degree needs a unit), "
-                         f"got {list(hidden_sizes)}")
+    dim = _check_dim(dim)
+    hidden_sizes = _check_hidden_sizes(hidden_sizes, dim)
+    _validate.memory(4 * sum(a * b for a, b in zip([dim, *hidden_sizes], [*hidden_sizes, dim])), "hidden_sizes",
+                     "the masks")
     inputs = torch.arange(1, dim + 1)
     degrees = [inputs] + [1 + torch.arange(h) % (dim - 1) for h in hidden_sizes]
     masks = [(later[:, None] >= earlier[None, :]).float() for earlier, later in zip(degrees, degrees[1:])]
@@ -241,14 +300,36 @@ def made_masks(dim: int, hidden_sizes: Sequence[int]) -> list[torch.Tensor]:
     return masks
 
 
+def _check_hidden_sizes(hidden_sizes: object, dim: int) -> list[int]:
+    """A non-empty sequence of layer widths, each from dim − 1 (every degree needs a unit) to MAX_WIDTH."""
+    expected = f"a non-empty sequence of ints ≥ dim − 1 = {dim - 1} (every degree needs a unit)"
+    if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
+        raise TypeError(f"hidden_sizes must be {expected}, got {_validate.describe(hidden_sizes)}")
+    if not hidden_sizes or len(hidden_sizes) > _validate.MAX_LAYERS:
+        raise ValueError(f"hidden_sizes must be {expected}, at most {_validate.MAX_LAYERS:,} of them "
+                         f"({_validate.WHY_LAYERS}), got {_validate.describe(hidden_sizes)}")
+    if any(isinstance(h, bool) or not isinstance(h, int) for h in hidden_sizes):
+        raise TypeError(f"hidden_sizes must be {expected}, got {list(hidden_sizes)}")
+    if any(h < dim - 1 for h in hidden_sizes):
+        raise ValueError(f"hidden_sizes must be {expected}, got {list(hidden_sizes)}")
+    return [_validate.width(h, "hidden_sizes[i]") for h in hidden_sizes]
+
+
 class MaskedLinear(nn.Linear):
     """y = (M ⊙ W) x + b: a linear layer whose weight is multiplied by a fixed 0/1 mask."""
 
     def __init__(self, mask: torch.Tensor):
+        _validate.tensor(mask, "mask", shape=("out", "in"), what="0/1 mask shaped like the weight (out, in)")
+        for size in mask.shape:
+            _validate.width(size, "mask's sizes")
+        _validate.memory(16 * mask.numel(), "mask", "the weight, its mask, its gradient and Adam's moments")
+        if mask.device.type != "meta" and not ((mask == 0) | (mask == 1)).all():
+            raise ValueError(f"mask must hold only 0s and 1s, got {_validate.describe(mask)} with other values")
         super().__init__(mask.shape[1], mask.shape[0])
         self.register_buffer("mask", mask.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_layer_input(x, "x", self.in_features, self)
         return nn.functional.linear(x, self.weight * self.mask, self.bias)
 
 
@@ -256,8 +337,13 @@ class MADE(nn.Module):
     """A masked MLP giving (μ, α) with μᵢ = ψ_μᵢ(x_{1:i−1}) and αᵢ = ψ_αᵢ(x_{1:i−1}), α bounded."""
 
     def __init__(self, dim: int, hidden_sizes: Sequence[int] = (64, 64), scale_bound: float | None = 3.0):
+        dim = _check_dim(dim)
+        hidden_sizes = _check_hidden_sizes(hidden_sizes, dim)
+        scale_bound = _check_scale_bound(scale_bound)
+        _validate.memory(20 * sum(a * b for a, b in zip([dim, *hidden_sizes], [*hidden_sizes, 2 * dim])), "hidden_sizes",
+                         "the masked weights (with masks, gradients and Adam's moments)")
         super().__init__()
-        masks = made_masks(dim, list(hidden_sizes))
+        masks = made_masks(dim, hidden_sizes)
         layers: list[nn.Module] = []
         for mask in masks[:-1]:
             layers += [MaskedLinear(mask), nn.SiLU()]
@@ -269,6 +355,7 @@ class MADE(nn.Module):
         self.dim, self.scale_bound = dim, scale_bound
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _check_layer_input(x, "x", self.dim, self)
         mu, alpha = self.net(x).chunk(2, dim=1)
         return mu, _bounded(alpha, self.scale_bound)
 
@@ -283,11 +370,13 @@ class MAFLayer(nn.Module):
     """
 
     def __init__(self, dim: int, hidden_sizes: Sequence[int] = (64, 64), scale_bound: float | None = 3.0):
+        made = MADE(dim, hidden_sizes, scale_bound)  # checks the arguments
         super().__init__()
         self.dim = dim
-        self.made = MADE(dim, hidden_sizes, scale_bound)
+        self.made = made
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        u = _check_layer_input(u, "u", self.dim, self)
         x = torch.zeros_like(u)
         column = torch.arange(self.dim, device=u.device)
         for i in range(self.dim):  # pass i fixes coordinate i; the earlier ones are already final
@@ -297,6 +386,7 @@ class MAFLayer(nn.Module):
         return x, alpha.sum(dim=1)
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _check_layer_input(x, "x", self.dim, self)
         mu, alpha = self.made(x)
         return (x - mu) * torch.exp(-alpha), -alpha.sum(dim=1)
 
@@ -305,9 +395,11 @@ class Reverse(nn.Module):
     """Reverse the order of the coordinates (a permutation: |det J| = 1), so the next layer conditions the other way."""
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        u = _check_layer_input(u, "u", None, self)
         return u.flip(1), u.new_zeros(u.shape[0])
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _check_layer_input(x, "x", None, self)
         return x.flip(1), x.new_zeros(x.shape[0])
 
 
@@ -319,13 +411,23 @@ class Flow(nn.Module):
     """x = f(u) = f_L ∘ … ∘ f_1(u) with u ~ N(0, I) and log q(x) = log π_u(f⁻¹(x)) + Σ_l log |det J(f_l⁻¹)|."""
 
     def __init__(self, layers: Sequence[nn.Module], dim: int, name: str = "flow"):
+        expected = "a sequence of flow layers (nn.Modules with forward and inverse)"
+        if isinstance(layers, (str, bytes)) or not isinstance(layers, (Sequence, nn.ModuleList)):
+            raise TypeError(f"layers must be {expected}, got {_validate.describe(layers)}")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, nn.Module) or not callable(getattr(layer, "inverse", None)):
+                raise TypeError(f"layers[{i}] must be a flow layer (an nn.Module with forward and inverse), "
+                                f"got {_validate.describe(layer)}")
+        dim = _validate.width(dim, "dim")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {_validate.describe(name)}")
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.dim, self.name = dim, name
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x = f(u) and log |det ∂x/∂u|, summed over the layers."""
-        u = _check_points(u, self.dim, "u")
+        u = _validate.for_module(_check_points(u, self.dim, "u"), "u", self, model_name="the flow")
         log_det = u.new_zeros(u.shape[0])
         for layer in self.layers:
             u, ld = layer(u)
@@ -334,7 +436,7 @@ class Flow(nn.Module):
 
     def inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """u = f⁻¹(x) and log |det ∂u/∂x|: the layers' inverses, last layer first."""
-        x = _check_points(x, self.dim)
+        x = _validate.for_module(_check_points(x, self.dim), "x", self, model_name="the flow")
         log_det = x.new_zeros(x.shape[0])
         for layer in reversed(self.layers):
             x, ld = layer.inverse(x)
@@ -349,13 +451,15 @@ class Flow(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws x = f(u), u ~ N(0, I), shape (n, dim), on the flow's device (u is drawn where
         ``generator`` lives, the CPU for ``torch.Generator()``, so a seed gives the same u anywhere)."""
-        n = _validate.positive_int(n, "n", why="the number of samples")
+        n = _validate.positive_int(n, "n", maximum=_validate.MAX_SAMPLES, why="the number of samples")
+        _validate.generator(generator)
+        _validate.memory(8 * n * self.dim, "n", "the base noise and the samples")
         return self(torch.randn(n, self.dim, generator=generator).to(_validate.device_of(self)))[0]
 
     @torch.no_grad()
     def stages(self, u: torch.Tensor) -> list[torch.Tensor]:
         """The points after each layer: [u, f_1(u), f_2(f_1(u)), …, x], L + 1 tensors (n, dim)."""
-        u = _check_points(u, self.dim, "u")
+        u = _validate.for_module(_check_points(u, self.dim, "u"), "u", self, model_name="the flow")
         out = [u]
         for layer in self.layers:
             out.append(layer(out[-1])[0])
@@ -364,6 +468,12 @@ class Flow(nn.Module):
 
 def realnvp(dim: int = 2, n_couplings: int = 4, hidden: int = 64, scale_bound: float | None = 3.0) -> Flow:
     """RealNVP: affine couplings whose masks alternate between the even and the odd coordinates."""
+    dim = _check_dim(dim)
+    n_couplings = _validate.layers(n_couplings, "n_couplings")
+    hidden = _validate.width(hidden, "hidden")
+    scale_bound = _check_scale_bound(scale_bound)
+    _validate.memory(n_couplings * _mlp_bytes(dim, hidden, 2 * dim, 2), "hidden",
+                     "the couplings' weights (with gradients and Adam's moments)")
     even = (torch.arange(dim) % 2 == 0).float()
     layers = [AffineCoupling(even if k % 2 == 0 else 1 - even, hidden, scale_bound=scale_bound)
               for k in range(n_couplings)]
@@ -372,6 +482,12 @@ def realnvp(dim: int = 2, n_couplings: int = 4, hidden: int = 64, scale_bound: f
 
 def maf(dim: int = 2, n_layers: int = 4, hidden: int = 64, scale_bound: float | None = 3.0) -> Flow:
     """MAF: MADE-parametrised autoregressive layers, the order reversed between consecutive layers."""
+    dim = _check_dim(dim)
+    n_layers = _validate.layers(n_layers, "n_layers")
+    hidden = _validate.width(hidden, "hidden")
+    scale_bound = _check_scale_bound(scale_bound)
+    _validate.memory(n_layers * 20 * (dim * hidden + hidden * hidden + 2 * hidden * dim), "hidden",
+                     "the MADEs' masked weights (with masks, gradients and Adam's moments)")
     layers: list[nn.Module] = []
     for k in range(n_layers):
         if k:
@@ -390,10 +506,21 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
 
     The flow trains on ``device`` (moved there; each batch follows it). Returns the per-epoch
     history {"nll": [...]}. A NaN or infinite loss stops training with
-    :class:`~course_lib.training.NonFiniteLossError` naming the step.
+    :class:`~course_lib.training.NonFiniteLossError` naming the step; data holding NaN or ±inf, or
+    of another float dtype than the flow's, is refused with a ValueError/TypeError before training.
     """
-    data = _check_points(data, flow.dim, "data")
-    flow.to(_validate.device(device))
+    _validate.module(flow, "flow", what="a flow with dim and log_prob, e.g. realnvp() or maf()")
+    if not isinstance(getattr(flow, "dim", None), int) or not callable(getattr(flow, "log_prob", None)):
+        raise TypeError(f"flow must be a flow with an int dim and a log_prob method (e.g. realnvp()), "
+                        f"got {_validate.describe(flow)}")
+    data = _check_points(data, flow.dim, "data", holds_values=True)
+    _check_dtype(data, "data", flow)
+    epochs = _validate.epochs(epochs)
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the learning rate")
+    seed = _validate.seed(seed)
+    device = _validate.device(device)
+    flow.to(device)
     steps = epochs * math.ceil(len(data) / batch_size)
     optimizer, schedule = adam_with_schedule(flow.parameters(), lr, schedule="cosine", total_steps=steps)
 
@@ -413,6 +540,14 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
     return history
 
 
+def _check_dtype(x: torch.Tensor, name: str, model: nn.Module) -> None:
+    """x in the model's floating dtype (its device may differ: training moves each batch)."""
+    first = next(iter(model.parameters()), None)
+    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
+                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
+
+
 class KLEstimate(NamedTuple):
     """A Monte-Carlo estimate of KL(p ‖ q) in nats and its standard error."""
 
@@ -428,8 +563,18 @@ def kl_to_truth(log_q: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     ``x`` must be drawn from the true p (by default the toy map's, whose log p is known exactly);
     the standard error is std / √N. KL is 0 only when q = p, and positive otherwise.
     """
-    x = _check_points(x, dim=None)
-    gap = (log_p(x) - log_q(x)).double()
+    _validate.function(log_q, "log_q", what="a log-density of points (n, D) → (n,)")
+    x = _check_points(x, dim=None, holds_values=True)
+    _validate.function(log_p, "log_p", what="the true log-density of points (n, D) → (n,)")
+    if len(x) < 2:
+        raise ValueError(f"x must hold at least 2 points (a standard error needs two), got {_validate.describe(x)}")
+    values = {}
+    for name, fn in (("log_p", log_p), ("log_q", log_q)):
+        values[name] = fn(x)
+        if not isinstance(values[name], torch.Tensor) or values[name].shape != (len(x),):
+            raise ValueError(f"{name} must return one log-density per point, a tensor of shape ({len(x)},), "
+                             f"got {_validate.describe(values[name])}")
+    gap = (values["log_p"] - values["log_q"]).double()
     return KLEstimate(gap.mean().item(), (gap.std() / math.sqrt(len(gap))).item())
 
 
@@ -437,6 +582,29 @@ def kl_to_truth(log_q: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
 def density_grid(log_prob: Callable[[torch.Tensor], torch.Tensor], xlim: tuple[float, float] = (-3.5, 3.5),
                  ylim: tuple[float, float] = (-10.0, 2.5), n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A density on an n × n grid for contour plots: (X₁, X₂, p) arrays of shape (n, n)."""
+    _validate.function(log_prob, "log_prob", what="a log-density of points (n, 2) → (n,)")
+    xlim, ylim = _check_limits(xlim, "xlim"), _check_limits(ylim, "ylim")
+    n = _validate.positive_int(n, "n", maximum=_MAX_GRID, why=f"an n × n grid of at most {_MAX_GRID ** 2:,} points")
+    _validate.memory(64 * n * n, "n", "the grid's coordinates and densities")
     x1, x2 = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     points = torch.from_numpy(np.stack([x1.ravel(), x2.ravel()], axis=1).astype(np.float32))
-    return x1, x2, log_prob(points).exp().reshape(n, n).numpy()
+    log_p = log_prob(points)
+    if not isinstance(log_p, torch.Tensor) or log_p.numel() != n * n:
+        raise ValueError(f"log_prob must return one log-density per grid point, a tensor of {n * n} values, "
+                         f"got {_validate.describe(log_p)}")
+    return x1, x2, log_p.exp().reshape(n, n).numpy()
+
+
+_MAX_GRID = 10_000  # n² = 10⁸ points: MAX_SAMPLES
+
+
+def _check_limits(value: object, name: str) -> tuple[float, float]:
+    """A plot range (low, high) of two finite numbers with low < high."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a pair (low, high) of finite numbers, got {_validate.describe(value)}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair (low, high) of finite numbers, got {_validate.describe(value)}")
+    low, high = (_validate.number(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if not low < high:
+        raise ValueError(f"{name} must be a pair (low, high) with low < high, got {tuple(value)!r}")
+    return low, high

@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.authoring import BEGIN, _cells_with_markers, _regions
+from course_lib.authoring import BEGIN, _cells_with_markers, _check_notebook, _regions
 
 __all__ = ["GradedCell", "graded_cells", "with_nbgrader_metadata", "point_totals", "write_course",
            "NBGRADER_CONFIG", "main"]
@@ -91,8 +91,10 @@ def graded_cells(nb: NotebookNode, name: str = "notebook") -> list[GradedCell]:
     """The role of every cell nbgrader must know about, with its points, in notebook order.
 
     Raises ``ValueError`` naming the cell when a check or a written answer has no declared points,
-    or when declared points are not claimed by the next graded cell.
+    or when declared points are not claimed by the next graded cell; ``TypeError`` for anything but
+    an nbformat ``NotebookNode``.
     """
+    _check_notebook(nb, name)
     has_region = {index for index, cell, where in _cells_with_markers(nb, name)
                   if _regions(cell.source.split("\n"), where)}
     roles: list[GradedCell] = []
@@ -139,8 +141,7 @@ def graded_cells(nb: NotebookNode, name: str = "notebook") -> list[GradedCell]:
 
 def with_nbgrader_metadata(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
     """A copy of solution notebook ``nb`` whose graded cells carry nbgrader's metadata."""
-    if not isinstance(nb, NotebookNode) or "cells" not in nb:
-        raise TypeError(f"with_nbgrader_metadata expects an nbformat NotebookNode, got {type(nb).__name__}")
+    _check_notebook(nb, name)
     source = copy.deepcopy(nb)
     source.metadata.pop("jupytext", None)  # nbgrader's copies must not sync back to a .py twin
     for role in graded_cells(source, name):
@@ -155,6 +156,7 @@ def with_nbgrader_metadata(nb: NotebookNode, name: str = "notebook") -> Notebook
 
 def point_totals(nb: NotebookNode, name: str = "notebook") -> dict[str, int]:
     """``{"autograded": …, "manual": …}``: the points of the checks and of the written answers."""
+    _check_notebook(nb, name)
     roles = graded_cells(nb, name)
     return {"autograded": sum(r.points for r in roles if r.kind == "tests"),
             "manual": sum(r.points for r in roles if r.kind == "written")}

@@ -15,6 +15,9 @@ second game to balance. The VAE is trained with :func:`course_lib.vae.train_vae`
 
 Also here: the two numbers the source's image-similarity slide contrasts with pixel norms — the
 sharpness of a set of images and the Inception score (and why the latter says nothing about MR).
+
+The loss and the two scores refuse NaN/inf, empty batches, integer tensors and ``meta`` tensors
+(no values) with a ValueError/TypeError before computing anything.
 """
 
 from __future__ import annotations
@@ -65,10 +68,22 @@ class _Frozen(nn.Module):
 
 def feature_reconstruction_loss(features_x: torch.Tensor, features_x_tilde: torch.Tensor) -> torch.Tensor:
     """L_llike^{Dis_l} = ½ Σ_k (Dis_l(x)_k − Dis_l(x̃)_k)², the per-image sum over the features of layer l,
-    batch mean: −log N(Dis_l(x) | Dis_l(x̃), I) up to a constant, in nats per image."""
+    batch mean: −log N(Dis_l(x) | Dis_l(x̃), I) up to a constant, in nats per image. Both must be finite
+    floating batches (B ≥ 1, …) of one shape on one device."""
     _validate.tensor(features_x, "features_x", ndim=(2, 3, 4), nonempty=True, what="batch of features")
+    _validate.tensor(features_x_tilde, "features_x_tilde", ndim=(2, 3, 4), nonempty=True, what="batch of features")
     _validate.same_shape(features_x, features_x_tilde, ("features_x", "features_x_tilde"),
                          "the features of an image and of its reconstruction")
+    for value, name in ((features_x, "features_x"), (features_x_tilde, "features_x_tilde")):
+        _validate.values(value, name)
+    _validate.same_device((features_x, features_x_tilde), ("features_x", "features_x_tilde"))
+    for value, name in ((features_x, "features_x"), (features_x_tilde, "features_x_tilde")):
+        _validate.tensor(value, name, finite=True, what="batch of features")
+    return _feature_reconstruction_loss(features_x, features_x_tilde)
+
+
+def _feature_reconstruction_loss(features_x: torch.Tensor, features_x_tilde: torch.Tensor) -> torch.Tensor:
+    """:func:`feature_reconstruction_loss` without the checks (``train_vae``'s inner loop)."""
     return 0.5 * (features_x - features_x_tilde).pow(2).flatten(1).sum(1).mean()
 
 
@@ -77,8 +92,14 @@ def sharpness(images: torch.Tensor) -> float:
 
         S = ½ (mean (x[i+1, j] − x[i, j])² + mean (x[i, j+1] − x[i, j])²):
 
-    blur lowers it, noise and invented texture raise it. Compare a generator's S with real slices'."""
-    _validate.tensor(images, "images", ndim=4, nonempty=True, finite=True, what="batch of images (B, C, H, W)")
+    blur lowers it, noise and invented texture raise it. Compare a generator's S with real slices'.
+    Images of any size H, W ≥ 2 (a pixel needs a neighbour in each direction)."""
+    _validate.tensor(images, "images", ndim=4, nonempty=True, what="batch of images (B, C, H, W)")
+    if min(images.shape[1:]) < 1 or min(images.shape[2:]) < 2:
+        raise ValueError(f"images must have C ≥ 1 channels and H, W ≥ 2 pixels (a pixel needs a neighbour), "
+                         f"got {_validate.describe(images)}")
+    _validate.values(images, "images")
+    _validate.tensor(images, "images", finite=True, what="batch of images (B, C, H, W)")
     dy = images[..., 1:, :] - images[..., :-1, :]
     dx = images[..., :, 1:] - images[..., :, :-1]
     return 0.5 * (dy.pow(2).mean() + dx.pow(2).mean()).item()
@@ -89,8 +110,10 @@ def inception_score(probabilities: torch.Tensor) -> float:
     class probabilities (N, K) for N images. It is high when each image gets a confident class and
     the classes are used evenly — at most K. It never looks at real data: a generator that repeats
     one perfect image per class reaches the maximum."""
-    _validate.tensor(probabilities, "probabilities", ndim=2, nonempty=True, finite=True,
+    _validate.tensor(probabilities, "probabilities", ndim=2, nonempty=True,
                      what="tensor of class probabilities (N, K)")
+    _validate.values(probabilities, "probabilities")
+    _validate.tensor(probabilities, "probabilities", finite=True, what="tensor of class probabilities (N, K)")
     if (probabilities < 0).any() or not torch.allclose(probabilities.sum(1), torch.ones(len(probabilities)).to(probabilities),
                                                        atol=1e-4):
         raise ValueError("probabilities must be non-negative rows that sum to 1 (softmax the logits first)")

@@ -3,7 +3,9 @@
 Images are float tensors of shape (B, C, H, W) with values in [0, L], L = ``data_range``.
 Every metric compares x[b] with y[b] and returns one number per image: a tensor of shape (B,).
 Average it yourself if you want one figure for the batch. Judging a generator, which has no
-partner images, is :mod:`course_lib.evaluation`'s job.
+partner images, is :mod:`course_lib.evaluation`'s job. Every metric raises ValueError for images
+holding NaN or ±inf (a score of them would be meaningless), for an empty batch and for x and y on
+different devices (two ``meta`` tensors, shapes without values, give a ``meta`` result).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ __all__ = ["mse", "psnr", "ssim", "ssim_map"]
 
 def _check_images(x: torch.Tensor, y: torch.Tensor) -> None:
     for name, t in (("x", x), ("y", y)):
-        _validate.tensor(t, name, shape=("B", "C", "H", "W"), what="batch of images")
+        _validate.tensor(t, name, shape=("B", "C", "H", "W"), nonempty=True, finite=True, what="batch of images",
+                         why="a score of NaN or ±inf pixels is meaningless")
     _validate.same_shape(x, y, ("x", "y"), "image x[i] is compared with y[i]")
+    _validate.same_device((x, y), ("x", "y"))
 
 
 def _check_range(data_range: float) -> None:
@@ -79,10 +83,10 @@ def ssim_map(
     top-left pixel is (i, j), so ``F.avg_pool2d(y, w, stride=1)`` gives each window's plain mean."""
     _check_images(x, y)
     _check_range(data_range)
-    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1 or window_size % 2 == 0:
+    window_size = _validate.positive_int(window_size, "window_size", why="an odd number of pixels")
+    if window_size % 2 == 0:
         raise ValueError(f"window_size must be a positive odd int, got {window_size!r}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    sigma = _validate.number(sigma, "sigma", minimum=0, open_minimum=True, why="the Gaussian window's width in px")
     if min(x.shape[-2:]) < window_size:
         raise ValueError(f"ssim needs images of at least {window_size}×{window_size} px "
                          f"(the window size), got {tuple(x.shape[-2:])}")

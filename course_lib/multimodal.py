@@ -30,12 +30,38 @@ def modality_dropout(t1: torch.Tensor, t2: torch.Tensor, generator: torch.Genera
     The thirds are exact (⌊B/3⌋ samples each show only T1 and only T2, the rest both) and
     dealt to the samples by a random permutation; a missing modality is a channel of zeros.
     Returns (inputs (B, 2, H, W), targets (B, 2, H, W), group (B,) indexing ``MODALITY_GROUPS``).
+    Raises ValueError for an empty batch or non-finite images.
     """
-    for name, t in (("t1", t1), ("t2", t2)):
-        if not isinstance(t, torch.Tensor) or t.ndim != 4 or t.shape[1] != 1:
-            raise ValueError(f"{name} must be single-channel images (B, 1, H, W), got {tuple(getattr(t, 'shape', ()))}")
-    if t1.shape != t2.shape:
-        raise ValueError(f"t1 and t2 must be pairs of the same shape, got {tuple(t1.shape)} and {tuple(t2.shape)}")
+    _check_pairs(t1, t2, "t1", "t2")
+    _validate.generator(generator)
+    return _modality_dropout(t1, t2, generator)
+
+
+def _check_images(value: torch.Tensor, name: str) -> None:
+    """One modality: a non-empty, finite float batch of single-channel images (B, 1, H, W) with values."""
+    _validate.tensor(value, name, shape=("B", 1, "H", "W"), what="batch of single-channel images", nonempty=True,
+                     finite=True)
+
+
+def _check_pairs(t1: torch.Tensor, t2: torch.Tensor, name1: str, name2: str) -> None:
+    """Registered (T1, T2) pairs: two such batches of one shape, on one device."""
+    _check_images(t1, name1)
+    _check_images(t2, name2)
+    _validate.same_shape(t1, t2, (name1, name2), "registered pairs: t1[i] goes with t2[i]")
+    _validate.same_device([t1, t2], [name1, name2])
+
+
+def _check_dtype(value: torch.Tensor, name: str, model: nn.Module) -> None:
+    """``value`` in the model's floating dtype (it may stay on another device: batches are moved, not converted)."""
+    first = next(iter(model.parameters()), None)
+    if first is not None and first.is_floating_point() and value.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
+                        f"got {_validate.describe(value)} (convert it with .to({first.dtype}))")
+
+
+def _modality_dropout(t1: torch.Tensor, t2: torch.Tensor, generator: torch.Generator | None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`modality_dropout` on checked pairs (the trainer checks its data once, up front)."""
     b, third = len(t1), len(t1) // 3
     group = torch.full((b,), 2, dtype=torch.long)
     order = torch.randperm(b, generator=generator)
@@ -56,15 +82,24 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
 
     so that it learns to fill in a missing modality from the present one. Adam with the same
     one-cycle schedule as :func:`train_autoencoder`; the dropout pattern is seeded by ``seed``.
-    The model trains on ``device`` (moved there; each batch of pairs follows it).
+    The model trains on ``device`` (moved there; each batch of pairs follows it). Raises
+    ValueError before training for non-finite images.
     """
+    _validate.module(model, "model", what="a two-channel autoencoder")
+    _check_pairs(t1, t2, "t1", "t2")
+    _check_dtype(t1, "t1", model)
+    _check_dtype(t2, "t2", model)
+    epochs = _validate.epochs(epochs)
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True)
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    seed = _validate.seed(seed)
     model.to(_validate.device(device))
     optimizer, schedule = adam_with_schedule(model.parameters(), lr, schedule="one_cycle",
                                              total_steps=epochs * math.ceil(len(t1) / batch_size))
     rng = torch.Generator().manual_seed(seed)
 
     def loss_fn(m: nn.Module, pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        inputs, targets, _ = modality_dropout(*pair, generator=rng)
+        inputs, targets, _ = _modality_dropout(*pair, rng)
         return reconstruction_loss(m(inputs), targets)
 
     def step(pair: tuple[torch.Tensor, torch.Tensor]) -> float:
@@ -81,11 +116,23 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
 def predict_missing(model: nn.Module, present: torch.Tensor, which: str, batch_size: int = 256) -> torch.Tensor:
     """The multimodal AE's guess of the missing modality: feed ``present`` (T1 if ``which`` is
     "t1", else T2) with the other channel zeroed, return the other output channel (B, 1, H, W),
-    computed on the model's device and returned on ``present``'s."""
-    if which not in ("t1", "t2"):
-        raise ValueError(f"which must name the present modality, 't1' or 't2', got {which!r}")
-    if present.ndim != 4 or present.shape[1] != 1:
-        raise ValueError(f"present must be single-channel images (B, 1, H, W), got {tuple(present.shape)}")
+    computed on the model's device and returned on ``present``'s. Raises ValueError for an empty
+    batch or non-finite images."""
+    _validate.module(model, "model", what="a two-channel autoencoder")
+    if isinstance(present, torch.Tensor) and _validate.device_of(model).type == "meta":
+        # A model on the meta device: a shape-only pass, legitimate with meta input and only with it.
+        if present.device.type != "meta":
+            raise ValueError(f"present must be a meta tensor like the model's parameters (shapes without values), "
+                             f"got a tensor on {present.device}")
+        _validate.tensor(present, "present", shape=("B", 1, "H", "W"), what="batch of single-channel images",
+                         nonempty=True)
+    else:
+        _check_images(present, "present")
+        _validate.values(present, "present")  # a model with values cannot take a meta tensor
+    _check_dtype(present, "present", model)
+    if not isinstance(which, str) or which not in ("t1", "t2"):
+        raise ValueError(f"which must name the present modality, 't1' or 't2', got {_validate.describe(which)}")
+    _validate.positive_int(batch_size, "batch_size")
     model.eval()
     zeros = torch.zeros_like(present)
     inputs = torch.cat([present, zeros] if which == "t1" else [zeros, present], dim=1)

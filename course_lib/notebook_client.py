@@ -28,7 +28,12 @@ POLL_SLICE_S = 0.5
 
 def wait_in_slices(get_msg, slice_s: float = POLL_SLICE_S):
     """Wrap a channel's ``async get_msg(timeout)`` so that it waits in slices of ``slice_s``
-    seconds, each begun by a non-waiting look; it still raises ``Empty`` at the timeout."""
+    seconds, each begun by a non-waiting look; it still raises ``Empty`` at the timeout.
+    Raises TypeError for a ``get_msg`` that is not callable, ValueError for ``slice_s`` ≤ 0."""
+    if not callable(get_msg):
+        raise TypeError(f"get_msg must be a channel's async get_msg(timeout) (a callable), got {type(get_msg).__name__}")
+    if isinstance(slice_s, bool) or not isinstance(slice_s, (int, float)) or not 0 < slice_s < float("inf"):
+        raise ValueError(f"slice_s must be a finite number of seconds > 0, got {slice_s!r}")
 
     async def get_msg_in_slices(timeout: float | None = None):
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -3,6 +3,9 @@
 Every function returns the matplotlib ``Figure`` and never calls ``plt.show()``: the notebook
 cell ends with ``plt.show()`` itself. Empty input raises ``ValueError`` instead of drawing a
 blank plot, and so does a NaN in a loss curve (which matplotlib would silently leave out).
+What is passed on to matplotlib (colour maps, colours, ranges, sizes, opacity) is checked here
+first, so that a wrong value is a ``TypeError`` or ``ValueError`` naming the argument, not an
+error from deep inside matplotlib; non-finite images and points are refused too.
 """
 
 from __future__ import annotations
@@ -10,22 +13,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.colors import Colormap, is_color_like
 from matplotlib.figure import Figure
+
+from . import _validate
 
 __all__ = ["image_grid", "loss_curves", "scatter_2d", "density_contours"]
 
 
+# Contour levels: far above the 12 the lectures draw; more bands than that cannot be told apart.
+MAX_LEVELS = 1_000
+WHY_LEVELS = "a bound against typos: more contour bands cannot be told apart"
+
+
 def _to_numpy(a: Any, name: str) -> np.ndarray:
     if isinstance(a, torch.Tensor):
+        _validate.values(a, name)
         a = a.detach().cpu().float().numpy()
     try:
         return np.asarray(a, dtype=float)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a tensor, an array or a list of numbers, got {type(a).__name__}") from err
+
+
+def _cmap(cmap: Any, name: str = "cmap") -> Any:
+    """A colour map matplotlib knows: a registered name ("gray", "viridis", …) or a ``Colormap``."""
+    if isinstance(cmap, Colormap):
+        return cmap
+    if not isinstance(cmap, str):
+        raise TypeError(f"{name} must be a matplotlib colour map name such as 'gray' or 'viridis', "
+                        f"or a Colormap, got {_validate.describe(cmap)}")
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"{name} must be a colour map matplotlib knows (e.g. 'gray', 'viridis', 'coolwarm'; "
+                         f"see matplotlib.colormaps), got {cmap!r}")
+    return cmap
+
+
+def _optional_number(value: Any, name: str) -> float | None:
+    return None if value is None else _validate.number(value, name)
 
 
 def _as_batch(images: Any, name: str) -> np.ndarray:
@@ -37,6 +67,9 @@ def _as_batch(images: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have shape (N, 1, H, W) or (N, H, W), got {a.shape}")
     if len(a) == 0:
         raise ValueError(f"{name} is empty: nothing to plot")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite, got images containing NaN or ±inf, which imshow would "
+                         "silently leave blank")
     return a
 
 
@@ -65,7 +98,8 @@ def image_grid(
     batches, each of which becomes one row (e.g. inputs, reconstructions, targets). ``titles``
     has one entry per image (in reading order), ``row_titles`` one per row (shown on the left),
     ``col_titles`` one per column (shown on top). Pixel values are mapped with the fixed
-    range [vmin, vmax], so that grids from different models are comparable.
+    range [vmin, vmax], so that grids from different models are comparable. Raises ValueError for
+    images with NaN or ±inf, vmin ≥ vmax or an unknown colour map.
     """
     if isinstance(images, (list, tuple)):
         if nrow is not None:
@@ -86,6 +120,11 @@ def image_grid(
     _check_titles(titles, n_images, "titles", "image")
     if titles is not None and col_titles is not None:
         raise ValueError("give titles (one per image) or col_titles (one per column), not both")
+    _cmap(cmap)
+    vmin, vmax = _optional_number(vmin, "vmin"), _optional_number(vmax, "vmax")
+    if vmin is not None and vmax is not None and vmin >= vmax:
+        raise ValueError(f"vmin must be below vmax (the grey-value range), got vmin={vmin:g}, vmax={vmax:g}")
+    cell_size = _validate.number(cell_size, "cell_size", minimum=0, open_minimum=True, why="inches per image")
 
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * cell_size, n_rows * cell_size), squeeze=False)
     flat_titles = iter(titles or [])
@@ -177,7 +216,8 @@ def scatter_2d(
     """Scatter-plot N points in the plane, shape (N, 2): 2-D codes z, or samples of a toy density.
 
     Colour them either by integer ``labels`` (one colour per category, with a legend) or by
-    continuous ``values`` (mapped with ``cmap``, with a colour bar), not both.
+    continuous ``values`` (mapped with ``cmap``, with a colour bar), not both. Raises ValueError for
+    NaN or ±inf points, an unknown colour map, a size ``s`` ≤ 0 or an ``alpha`` outside [0, 1].
     """
     p = _to_numpy(points, "points")
     if p.ndim != 2 or p.shape[1] != 2:
@@ -196,6 +236,9 @@ def scatter_2d(
         raise ValueError("labels/values contain NaN or ±inf")
     if labels is not None and not np.array_equal(c, np.round(c)):
         raise ValueError("labels must be integer categories; use values= for continuous colours")
+    _cmap(cmap)
+    s = _validate.number(s, "s", minimum=0, open_minimum=True, why="the marker size in points²")
+    alpha = _validate.fraction(alpha, "alpha", why="the opacity of the points")
 
     fig, ax = _figure_and_axes(ax, (4.5, 4.0))
     if labels is not None:
@@ -226,7 +269,11 @@ def density_contours(
 
     ``filled`` draws shaded bands (one density alone); ``filled=False`` draws lines in
     ``colors``, to lay a learned density over the true one. ``label`` names the lines in a legend.
+    Raises ValueError for a negative or non-finite density, ``levels`` < 1 (< 2 for lines) or an
+    unknown colour.
     """
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, (tuple, list)):
+        raise TypeError(f"grid must be the triple (X1, X2, density) of equal 2-D shapes, got {_validate.describe(grid)}")
     if len(grid) != 3:
         raise ValueError("grid must be the triple (X1, X2, density) of equal 2-D shapes")
     x1, x2, density = (_to_numpy(a, name) for a, name in zip(grid, ("X1", "X2", "density")))
@@ -236,6 +283,14 @@ def density_contours(
         raise ValueError("density must be finite and non-negative everywhere on the grid")
     if density.max() <= 0:
         raise ValueError("density is 0 everywhere on the grid: nothing to draw (is the grid over the data?)")
+    levels = _validate.positive_int(levels, "levels", maximum=MAX_LEVELS, why=WHY_LEVELS)
+    if not isinstance(filled, bool):
+        raise TypeError(f"filled must be True or False, got {_validate.describe(filled)}")
+    if not filled and levels < 2:
+        raise ValueError(f"levels must be ≥ 2 for lines (filled=False draws the levels − 1 inner heights), got {levels}")
+    many = isinstance(colors, (list, tuple)) and len(colors) > 0 and all(is_color_like(c) for c in colors)
+    if colors is not None and not many and not is_color_like(colors):
+        raise ValueError(f"colors must be a matplotlib colour such as 'white', 'red' or '#1f77b4', or None, got {colors!r}")
     fig, ax = _figure_and_axes(ax, (4.5, 4.0))
     # Evenly spaced heights from 0 to the peak, so that bands and lines of two densities with
     # similar peaks are comparable. Lines skip 0: they would trace where the density underflows

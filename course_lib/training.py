@@ -11,6 +11,10 @@ both at once by :func:`backward_and_step`: a NaN or ±inf stops training with
 :class:`LossWatch` stops a loss that stays finite but explodes (:class:`TrainingDivergedError`),
 and :func:`modes_restored_on_error` puts train/eval modes back when training is interrupted
 (Ctrl-C) or fails.
+
+Every public function checks its arguments first (``TypeError`` for the wrong kind of object,
+``ValueError`` for a value out of range): the checks are type tests and, once per :func:`fit`, one
+pass over the data (finite, not empty), so the per-step guards cost what they did before.
 """
 
 from __future__ import annotations
@@ -70,8 +74,9 @@ def weight_average(module: nn.Module, decay: float) -> AveragedModel:
     torch.optim.swa_utils does the bookkeeping. Buffers are not averaged, so this is meant for
     networks without running statistics (instance norm, or none).
     """
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
-        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
+    _validate.module(module, "module", what="the network to average")
+    decay = _validate.number(decay, "decay", minimum=0, maximum=1, open_minimum=True, open_maximum=True,
+                             why="the weight of the running average")
     return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
@@ -81,6 +86,13 @@ class WeightAverages:
     training ends, so that the networks themselves carry the averaged weights."""
 
     def __init__(self, networks: list[nn.Module], decay: float | None) -> None:
+        if isinstance(networks, nn.Module) or not isinstance(networks, (list, tuple)):
+            raise TypeError(f"networks must be a list of torch.nn.Module, got {_validate.describe(networks)}")
+        for i, net in enumerate(networks):
+            _validate.module(net, f"networks[{i}]")
+        if decay is not None:
+            _validate.number(decay, "decay", minimum=0, maximum=1, open_minimum=True, open_maximum=True,
+                             why="the weight of the running average; None averages nothing")
         self.networks = networks
         self.averages = [] if decay is None else [weight_average(net, decay) for net in networks]
 
@@ -126,9 +138,34 @@ def _non_finite(name: str, value: float, where: str) -> NonFiniteLossError:
     )
 
 
+def _text(value: Any, name: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str (it labels the error message), got {_validate.describe(value)}")
+
+
+def _optimizer(value: Any) -> None:
+    if not isinstance(value, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {_validate.describe(value)}")
+
+
+def _scalar_loss(loss: Any, name: str) -> None:
+    """A loss tensor with one element that holds a value (type, size and device tests: no sync)."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss {name!r} must be a scalar tensor (a torch.Tensor with one element), "
+                        f"got {_validate.describe(loss)}")
+    if loss.numel() != 1:
+        raise ValueError(f"loss {name!r} must be a scalar tensor (one element), got {_validate.describe(loss)}")
+    _validate.values(loss, f"loss {name!r}")
+
+
 def check_loss(loss: torch.Tensor, name: str = "loss", where: str = "this step") -> float:
     """The loss as a float, or :class:`NonFiniteLossError` if it is NaN or ±inf. Call it before
-    ``loss.backward()``: the step is abandoned while the parameters are untouched."""
+    ``loss.backward()``: the step is abandoned while the parameters are untouched.
+
+    Raises TypeError for a loss that is not a tensor, ValueError for one of more than one element."""
+    _text(name, "name")
+    _scalar_loss(loss, name)
+    _text(where, "where")
     value = float(loss.detach())
     if not math.isfinite(value):
         raise _non_finite(name, value, f"{where} (parameters left unchanged)")
@@ -143,6 +180,8 @@ def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> 
     finite the gradients are cleared, :class:`NonFiniteLossError` is raised and the parameters
     are exactly as before the step.
     """
+    _optimizer(optimizer)
+    _text(where, "where")
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if grads:
         largest = float(torch.nn.utils.get_total_norm(grads, norm_type=math.inf))
@@ -156,7 +195,18 @@ def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> 
 def backward_and_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, name: str = "loss",
                       where: str = "this step") -> float:
     """One guarded update from a scalar loss: :func:`check_loss`, ``loss.backward()``,
-    :func:`checked_step`. Returns the loss as a float."""
+    :func:`checked_step`. Returns the loss as a float.
+
+    Raises TypeError for a loss that is not a floating-point tensor, ValueError for one that does
+    not require a gradient (nothing to step)."""
+    _optimizer(optimizer)
+    _scalar_loss(loss, name)
+    if not loss.is_floating_point():
+        raise TypeError(f"loss {name!r} must be a floating-point scalar tensor (backward needs one), "
+                        f"got {_validate.describe(loss)}")
+    if not loss.requires_grad:
+        raise ValueError(f"loss {name!r} must require a gradient (be computed from the optimised parameters), "
+                         "got a tensor with requires_grad=False")
     value = check_loss(loss, name, where)
     loss.backward()
     checked_step(optimizer, where)
@@ -167,6 +217,7 @@ def backward_and_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, name
 def located(where: str) -> Iterator[None]:
     """Add where in training it happened (e.g. "epoch 2, step 40") to a
     :class:`NonFiniteLossError` raised inside the block."""
+    _text(where, "where")
     try:
         yield
     except NonFiniteLossError as error:
@@ -188,7 +239,8 @@ class LossWatch:
     """
 
     def __init__(self, factor: float = DIVERGENCE_FACTOR) -> None:
-        self.factor = factor
+        self.factor = _validate.number(factor, "factor", minimum=0, open_minimum=True,
+                                       why="how many times its smallest value a loss may grow")
         self.smallest: dict[str, float] = {}
 
     def check(self, losses: Mapping[str, Loss] | Loss, *, epoch: int, step: int) -> dict[str, float]:
@@ -211,6 +263,8 @@ def unchanged_on_nonfinite(*modules: nn.Module) -> Iterator[None]:
     already folded it into them; without this the parameters would be intact but every output in
     eval mode NaN. (The parameters themselves are protected by :func:`check_loss` and
     :func:`checked_step`.)"""
+    for i, module in enumerate(modules):
+        _validate.module(module, f"modules[{i}]")
     saved = [(buffer, buffer.clone()) for module in modules for buffer in module.buffers()]
     try:
         yield
@@ -226,6 +280,8 @@ def modes_restored_on_error(*modules: nn.Module) -> Iterator[None]:
     """If the block raises — an error, or Ctrl-C (KeyboardInterrupt) — put every submodule of
     ``modules`` back in the train/eval mode it had on entry, then re-raise. (A model left in
     train mode by an interrupted run gives different outputs: BatchNorm uses batch statistics.)"""
+    for i, module in enumerate(modules):
+        _validate.module(module, f"modules[{i}]")
     modes = [[m.training for m in module.modules()] for module in modules]
     try:
         yield
@@ -267,13 +323,35 @@ def adam_with_schedule(parameters: Iterable[nn.Parameter], lr: float, *,
     * a function f: lr_t = lr · f(t), for a schedule of the trainer's own.
 
     ``fused=True`` does the same update in one kernel per optimiser (faster for many small tensors).
+
+    Raises ValueError for no parameters, a learning rate ≤ 0 or betas outside [0, 1).
     """
+    if isinstance(parameters, (torch.Tensor, str, bytes)) or not isinstance(parameters, Iterable):
+        raise TypeError(f"parameters must be an iterable of parameters (e.g. model.parameters()) or of parameter "
+                        f"groups, got {_validate.describe(parameters)}")
+    parameters = list(parameters)  # torch.optim.Adam makes the same list; a generator is read once here
+    if not parameters:
+        raise ValueError("parameters must hold at least one parameter to optimise, got none")
+    for i, p in enumerate(parameters):
+        if not isinstance(p, (torch.Tensor, Mapping)):
+            raise TypeError(f"parameters[{i}] must be a parameter (a tensor) or a parameter group (a dict), "
+                            f"got {_validate.describe(p)}")
+    lr = _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the learning rate")
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (β₁, β₂) of numbers in [0, 1), got {_validate.describe(betas)}")
+    for i, beta in enumerate(betas):
+        _validate.number(beta, f"betas[{i}]", minimum=0, maximum=1, open_maximum=True,
+                         why="Adam's moving-average factors")
+    if fused is not None and not isinstance(fused, bool):
+        raise TypeError(f"fused must be True, False or None, got {_validate.describe(fused)}")
+    if schedule is not None and not callable(schedule):
+        _validate.choice(schedule, "schedule", ("one_cycle", "cosine"), why="or None, or a function of the step")
+        _validate.steps(total_steps, "total_steps")
     optimizer = torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused)
     if schedule is None:
         return optimizer, None
     if callable(schedule):
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    _validate.choice(schedule, "schedule", ("one_cycle", "cosine"), why="or None, or a function of the step")
     total_steps = _validate.positive_int(total_steps, "total_steps", why="the schedule's length")
     if schedule == "one_cycle":
         return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
@@ -300,6 +378,9 @@ def train_step(
       gradient is finite);
     - ``loss.item()`` — a Python float, so the graph can be freed and nothing keeps it alive.
     """
+    _validate.module(model, "model")
+    _optimizer(optimizer)
+    _validate.function(loss_fn, "loss_fn", what="a function (model, batch) → scalar loss")
     optimizer.zero_grad()
     with unchanged_on_nonfinite(model):
         loss = loss_fn(model, batch)
@@ -366,11 +447,20 @@ def fit(
     """
     if not callable(step):
         raise TypeError(f"step must be callable, got {type(step).__name__}")
-    _validate.positive_int(epochs, "epochs")
-    _validate.positive_int(batch_size, "batch_size")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int, got {seed!r}")
+    _validate.epochs(epochs)
+    _validate.positive_int(batch_size, "batch_size", maximum=_validate.MAX_SAMPLES, why=_validate.WHY_SAMPLES)
+    _validate.seed(seed)
     tensors = _as_tensors(data)
+    if tensors is not None:
+        for i, t in enumerate(tensors):
+            label = "data" if isinstance(data, torch.Tensor) else f"data[{i}]"
+            _validate.values(t, label)
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise ValueError(f"{label} must be finite (training on NaN or ±inf makes every weight NaN), "
+                                 f"got {_validate.describe(t)} containing NaN or ±inf")
+    if callback is not None:
+        _validate.function(callback, "callback", what="None or a function (epoch, history) → stop?")
+    _text(desc, "desc")
     device = None if device is None else _validate.device(device)
     generator = torch.Generator().manual_seed(seed)
     history: History = {}
@@ -385,7 +475,7 @@ def fit(
                 if isinstance(data, torch.Tensor):
                     batch = batch[0]  # a single tensor gives a tensor batch, not a 1-tuple
                 if device is not None:
-                    batch = to_device(batch, device)
+                    batch = _to_device(batch, device)
                 global_step += 1
                 with located(f"epoch {epoch}, step {global_step}"):  # a NaN met inside the step
                     returned = step(batch)
@@ -410,18 +500,32 @@ def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, bat
     """``fn`` applied to ``x`` in chunks of ``batch_size`` rows, without gradients, concatenated.
 
     Each chunk is moved to ``device`` first (a model's device, say; None: left where it is) and
-    each result back to ``x``'s device, so the output lives where the input did."""
-    _validate.positive_int(batch_size, "batch_size")
+    each result back to ``x``'s device, so the output lives where the input did.
+
+    Raises ValueError for an empty ``x`` (nothing to concatenate)."""
+    _validate.function(fn, "fn", what="a function of a chunk of rows")
+    _validate.tensor(x, "x", floating=False, what="tensor of rows")
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x must hold at least one row (a first dimension of 1 or more), got {_validate.describe(x)}")
+    _validate.positive_int(batch_size, "batch_size", maximum=_validate.MAX_SAMPLES, why=_validate.WHY_SAMPLES)
     device = x.device if device is None else _validate.device(device)
+    if device.type != "meta":  # a meta x can go to a meta model; elsewhere it has no values to copy
+        _validate.values(x, "x")
     return torch.cat([fn(chunk.to(device)).to(x.device) for chunk in x.split(batch_size)])
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
-    """A batch (a tensor, or a tuple/list/dict of them) with every tensor moved to ``device``."""
+    """A batch (a tensor, or a tuple/list/dict of them) with every tensor moved to ``device``.
+
+    Raises ValueError for a device this machine does not have."""
+    return _to_device(batch, _validate.device(device))
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
     if isinstance(batch, Mapping):
-        return {k: to_device(v, device) for k, v in batch.items()}
+        return {k: _to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(v, device) for v in batch)
+        return type(batch)(_to_device(v, device) for v in batch)
     return batch

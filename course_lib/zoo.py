@@ -30,6 +30,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in recipes.ALL}
 
 
 def _recipe(name: str) -> Recipe:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a checkpoint (a str, a key of zoo.RECIPES), "
+                        f"got {_validate.describe(name)}")
     if name not in RECIPES:
         raise ValueError(f"unknown checkpoint {name!r}; known: {sorted(RECIPES)}")
     return RECIPES[name]
@@ -56,8 +59,12 @@ def fit_fresh(name: str, progress: bool = True, seed: int | None = None,
     ``seed`` replaces the recipe's own seed for the global generators (initialisation, noise),
     for benchmarks that ask whether a finding survives another training seed. On another device
     than the CPU the weights differ from the shipped ones (other kernels, other sums)."""
-    device = _validate.device(device)
     recipe = _recipe(name)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {_validate.describe(progress)}")
+    if seed is not None:
+        _validate.seed(seed)
+    device = _validate.device(device)
     seed_everything(recipe.seed if seed is None else seed)
     model = recipe.build()
     history = recipe.fit(model, progress, device)
@@ -66,6 +73,8 @@ def fit_fresh(name: str, progress: bool = True, seed: int | None = None,
 
 def train(name: str, progress: bool = True, device: str | torch.device = "cpu") -> tuple[Path, History]:
     """Train recipe ``name`` from scratch (seeded) on ``device`` and save its checkpoint with its sha256."""
+    _recipe(name)
+    device = _validate.device(device)
     model, history = fit_fresh(name, progress, device=device)
     path = checkpoint_path(name)
     save_checkpoint(model, path, overwrite=True)  # make checkpoints: replacing is what was asked

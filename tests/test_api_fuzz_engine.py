@@ -256,3 +256,16 @@ def test_registry_overrides_name_real_arguments_and_carry_reasons():
                     assert reason.strip(), f"{entry.name}: {pattern} has no reason"
         assert set(entry.roles.values()) <= set(engine.ROLES), entry.name
         assert inspect.signature(built.fn or entry.target)
+
+
+def test_the_report_lists_every_deliberate_exception_with_its_reason():
+    from tests.api_fuzz import __main__ as cli
+
+    entries = list(valid_calls.REGISTRY.entries.values())
+    items = cli.overrides(entries)
+    expected = sum(len(getattr(e, kind)) for e in entries for kind in cli.OVERRIDE_KINDS)
+    assert len(items) == expected and all(item["reason"].strip() for item in items)
+    rows = cli.override_rows(items)
+    for item in items:  # each override appears in the row of its kind and reason
+        assert any(row.startswith(f"| {item['kind']} | {item['reason']} |") and f"`{item['entry']}` `{item['pattern']}`"
+                   in row for row in rows), item

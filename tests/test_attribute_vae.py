@@ -349,3 +349,24 @@ def test_train_vae_similarity_errors(slices):
     with pytest.raises(ValueError, match="x must be"):  # the feature map reads 64 px slices only
         small = ConvVAE(4, size=32, width=8)
         train_vae(small, torch.rand(8, 1, 32, 32), epochs=1, batch_size=8, similarity=layer, progress=False)
+
+
+def test_train_vae_checks_the_attribute_and_similarity_arguments_before_training(slices):
+    """Issue 27: every argument is refused by name before the first step, the model left untouched."""
+    x, level = slices
+    model = _vae()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="attribute must hold values"):
+        train_vae(model, x, epochs=1, attribute=level.to("meta"), progress=False)
+    with pytest.raises(ValueError, match="delta must be a finite number > 0"):  # before training, not at a step
+        train_vae(model, x, epochs=1, attribute=level, delta=math.inf, progress=False)
+    with pytest.raises(TypeError, match="gamma must be a finite number"):
+        train_vae(model, x, epochs=1, attribute=level, gamma="10", progress=False)
+    with pytest.raises(ValueError, match="x_train must be finite"):
+        bad = x.clone()
+        bad[0, 0, 0, 0] = math.inf
+        train_vae(model, bad, epochs=1, attribute=level, progress=False)
+    with pytest.raises(TypeError, match="similarity_weight must be a finite number"):
+        train_vae(model, x, epochs=1, similarity=discriminator_layer(DCGANDiscriminator(width=4)),
+                  similarity_weight=None, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -281,3 +281,17 @@ def test_cli_as_module(course):
     assert check.returncode == 1 and "01_autoencoders.ipynb" in check.stdout and "make exercises" in check.stderr
     assert run().returncode == 0  # (each run imports torch: keep them few; main() covers the rest)
     assert stale_exercises(course / "solutions", course / "exercises") == []
+
+
+def test_notebook_functions_refuse_what_is_not_a_notebook():
+    """Issue 27: a TypeError naming the argument, before any cell is read."""
+    with pytest.raises(TypeError, match="nb must be an nbformat NotebookNode"):
+        count_blanks(None)
+    with pytest.raises(TypeError, match="name must be a str"):
+        count_blanks(new_notebook(cells=[]), name=None)
+    with pytest.raises(TypeError, match="solution_path must be a path"):
+        exercise_path(None, "exercises")
+    with pytest.raises(TypeError, match="exercises_dir must be a path"):
+        exercise_path("solutions/01_x.ipynb", 3)
+    with pytest.raises(ValueError, match="solution_path must name a notebook file"):
+        exercise_path("", "exercises")

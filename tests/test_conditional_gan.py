@@ -123,7 +123,7 @@ def test_conditional_dcgan_holds_both_players():
     (lambda: ConditionalDCGANDiscriminator(4, 4)(torch.rand(2, 1, 64, 64), torch.zeros(3, dtype=torch.long)),
      ValueError, "one label per sample"),
     (lambda: ConditionalDCGANDiscriminator(4, 4)(torch.rand(2, 1, 64, 64), torch.tensor([1, 9])), ValueError, "0…3"),
-    (lambda: ConditionalMLPGenerator(n_classes=0), ValueError, "n_classes must be an int ≥ 1"),
+    (lambda: ConditionalMLPGenerator(n_classes=0), ValueError, "n_classes must be an int from 1 to"),
     (lambda: ConditionalMLPGenerator(n_classes=2.5), TypeError, "n_classes"),
     (lambda: ConditionalMLPGenerator(latent_dim=0), ValueError, "latent_dim"),
     (lambda: ConditionalMLPDiscriminator(n_classes=-1), ValueError, "n_classes"),
@@ -463,3 +463,77 @@ def test_band_accuracy_runs_in_chunks():
 def test_band_accuracy_bad_input(make, images, bands, n_bands, error, match):
     with pytest.raises(error, match=match):
         band_accuracy(make(), images, bands, n_bands)
+
+
+# --- argument checks (issue 27): refused before any work, with the argument's name -------------
+
+def _with_nan(shape):
+    x = torch.rand(*shape)
+    x.view(-1)[0] = float("nan")
+    return x
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ConditionalMLPGenerator(hidden=0), ValueError, "hidden must be an int from 1"),
+    (lambda: ConditionalMLPGenerator(depth=10**9), ValueError, "depth must be .*a bound against typos"),
+    (lambda: ConditionalMLPDiscriminator(n_classes=10**9), ValueError, "n_classes must be .*one output per class"),
+    (lambda: ConditionalDCGANGenerator(latent_dim="3"), TypeError, "latent_dim must be an int"),
+    (lambda: ConditionalDCGANDiscriminator(width=None), TypeError, "width must be an int"),
+    (lambda: ConditionalMLPGenerator(2, 3, 8, 1)(torch.randn(2, 2, dtype=torch.float64), torch.tensor([0, 1])),
+     TypeError, r"\.to\(torch\.float32\)"),
+    (lambda: ConditionalMLPDiscriminator(3, 8, 1)(torch.randn(2, 2), torch.tensor([0, 1], device="meta")),
+     ValueError, "labels must hold values"),
+], ids=["hidden-0", "depth-huge", "classes-huge", "dcg-latent-str", "dcd-width-none", "float64", "meta-labels"])
+def test_networks_refuse_bad_sizes_dtypes_and_devices(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: given_labels(ConditionalMLPGenerator(2, 3, 8), torch.tensor([0, 3])), ValueError, "0…2"),
+    (lambda: given_labels(ConditionalMLPGenerator(2, 3, 8), torch.tensor([-1, 0])), ValueError, "0…2"),
+    (lambda: conditional_discriminator_loss(None, torch.randn(2, 2), torch.randn(2, 2), torch.tensor([0, 1])),
+     TypeError, "discriminator must be"),
+    (lambda: conditional_discriminator_loss(ConditionalMLPDiscriminator(3, 8), _with_nan((2, 2)), torch.randn(2, 2),
+                                            torch.tensor([0, 1])), ValueError, "real must be finite"),
+    (lambda: conditional_discriminator_loss(ConditionalMLPDiscriminator(3, 8), torch.randn(2, 2), [[0.0, 0.0]] * 2,
+                                            torch.tensor([0, 1])), TypeError, "fake must be"),
+    (lambda: conditional_mode_accuracy(_with_nan((2, 2)), torch.tensor([0, 1]), _square_modes(), 0.1),
+     ValueError, "samples must be finite"),
+    (lambda: conditional_mode_accuracy(torch.zeros(2, 2), torch.tensor([0, 1]), _square_modes().to("meta"), 0.1),
+     ValueError, "modes must hold values"),
+], ids=["given-too-big", "given-negative", "loss-no-d", "loss-nan", "loss-list", "accuracy-nan", "accuracy-meta"])
+def test_losses_and_measures_refuse_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(lr=0.0), ValueError, "lr must be a finite number > 0"),
+    (dict(seed=-1), ValueError, "seed must be an int from 0"),
+    (dict(batch_size=True), TypeError, "batch_size must be an int"),
+    (dict(r1_gamma=float("nan")), ValueError, "r1_gamma must be a finite number"),
+    (dict(hidden=10**9), ValueError, "hidden must be .*a bound against typos"),
+], ids=["lr-0", "seed-negative", "batch-bool", "r1-nan", "hidden-huge"])
+def test_toy_cgan_refuses_bad_training_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        train_toy_cgan(labelled_mixture_sampler(_square_modes(), 0.05), 4, steps=2, **kwargs)
+    with pytest.raises(TypeError, match="sampler must be"):
+        train_toy_cgan(None, 4, steps=2)
+
+
+def test_train_conditional_dcgan_refuses_bad_data_before_training():
+    generator, discriminator = ConditionalDCGANGenerator(4, 2, 2), ConditionalDCGANDiscriminator(2, 2)
+    before = [p.detach().clone() for p in generator.parameters()]
+    labels = torch.tensor([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="x_train must be finite"):  # not NonFiniteLossError mid-training
+        train_conditional_dcgan(generator, discriminator, _with_nan((4, 1, 64, 64)), labels, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        train_conditional_dcgan(generator, discriminator, torch.rand(4, 1, 64, 64), labels, epochs=1, lr=-1.0,
+                                progress=False)
+    with pytest.raises(ValueError, match="epochs must be .*a bound against typos"):
+        train_conditional_dcgan(generator, discriminator, torch.rand(4, 1, 64, 64), labels, epochs=10**9,
+                                progress=False)
+    with pytest.raises(TypeError, match="generator must be a ConditionalDCGANGenerator"):
+        train_conditional_dcgan(None, discriminator, torch.rand(4, 1, 64, 64), labels, epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))

@@ -78,3 +78,12 @@ def test_translation_test_data_levels():
     t1_m, t2_m, meta = recipes05.translation05_test_data(40, return_meta=True)
     assert torch.equal(t1, t1_m) and torch.equal(t2, t2_m)
     assert meta["band"].shape == (40,) and set(meta["band"].tolist()) == {0, 1, 2, 3}
+
+
+def test_checkpoint_names_and_seeds_of_the_wrong_kind_are_clear_errors():
+    with pytest.raises(TypeError, match="name must be the name of a checkpoint"):
+        zoo.checkpoint_path(None)
+    with pytest.raises(ValueError, match="non-negative int"):
+        seed_everything(2**64)
+    with pytest.raises(ValueError, match="non-negative int"):
+        seed_everything(True)

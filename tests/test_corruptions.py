@@ -93,3 +93,30 @@ def test_random_level_corruption_varies_the_level_between_batches():
 def test_corruptions_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call(_images())
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: masking_noise(torch.full((2, 1, 4, 4), math.nan), 0.3), ValueError, "x must be finite"),
+    (lambda: gaussian_noise(torch.ones(2, 3).masked_fill(torch.eye(2, 3) > 0, math.inf), 0.1), ValueError,
+     "x must be finite"),
+    (lambda: salt_and_pepper(torch.zeros(0, 1, 4, 4), 0.2), ValueError, "B ≥ 1"),
+    (lambda: masking_noise(torch.ones(2, 4, dtype=torch.long), 0.3), TypeError, "floating-point"),
+    (lambda: masking_noise(torch.rand(2, 4), 0.3, generator=0), TypeError, "generator must be a torch.Generator"),
+    (lambda: random_level_corruption("masking", 1.5), ValueError, r"max_level must be a finite number in \[0, 1\]"),
+    (lambda: random_level_corruption("gaussian", -0.1), ValueError, "max_level must be a finite number ≥ 0"),
+    (lambda: random_level_corruption("gaussian", "0.1"), TypeError, "max_level must be a finite number"),
+    (lambda: random_level_corruption("blur", 0.1), ValueError, "kind must be one of"),
+])
+def test_corruptions_refuse_bad_input_with_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_random_level_corruption_still_draws_once_from_the_global_state_when_built():
+    """The lecture's outputs depend on that draw: the checks must not remove it."""
+    torch.manual_seed(0)
+    random_level_corruption("gaussian", 0.1)
+    after_build = torch.rand(1)
+    torch.manual_seed(0)
+    torch.randn(1, 1)
+    assert torch.equal(torch.rand(1), after_build)

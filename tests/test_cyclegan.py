@@ -12,6 +12,8 @@ from course_lib.cyclegan import (
     lsgan_generator_loss, pix2pix_step, train_cyclegan, train_pix2pix, translate,
 )
 from course_lib.data import paired_brain_slices, unpaired_brain_slices
+from course_lib.layers import downsampling_convs, upsampling_convs
+from course_lib.recipes import translation as recipes05
 from course_lib.training import NonFiniteLossError, single_threaded
 
 
@@ -109,9 +111,10 @@ def test_generator_rejects_integer_images():
         ResnetGenerator(4, 1)(torch.zeros(2, 1, 64, 64, dtype=torch.uint8))
 
 
-@pytest.mark.parametrize("kwargs", [{"width": 0}, {"n_blocks": -1}, {"width": 2.5}])
-def test_generator_rejects_bad_sizes(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, error", [({"width": 0}, ValueError), ({"n_blocks": -1}, ValueError),
+                                           ({"width": 2.5}, TypeError)])
+def test_generator_rejects_bad_sizes(kwargs, error):
+    with pytest.raises(error):
         ResnetGenerator(**kwargs)
 
 
@@ -170,7 +173,7 @@ def test_train_cyclegan_gives_the_discriminators_their_own_learning_rate(monkeyp
     assert g_rates[:2] == (4e-4, 4e-4) and d_rates[:2] == (1e-4, 1e-4)  # held for half the epochs
     assert [g / d for g, d in zip(g_rates, d_rates)] == pytest.approx([4.0] * 4)  # then decayed together
     assert g_rates[3] < g_rates[2] < g_rates[1]
-    with pytest.raises(ValueError, match="d_lr must be positive"):
+    with pytest.raises(ValueError, match="d_lr must be a finite number > 0"):
         train_cyclegan(_tiny(), x, y, epochs=1, d_lr=0.0, progress=False)
 
 
@@ -203,20 +206,32 @@ def test_ema_decay_averages_the_generators_and_leaves_the_game_unchanged():
     train_pix2pix(paired_averaged, x, y, epochs=2, batch_size=8, ema_decay=0.5, progress=False)
     assert _same(paired_plain.D.parameters(), paired_averaged.D.parameters())
     assert not _same(paired_plain.G.parameters(), paired_averaged.G.parameters())
-    with pytest.raises(ValueError, match="decay must be a number in"):
+    with pytest.raises(ValueError, match=r"ema_decay must be a finite number in \(0, 1\)"):
         train_cyclegan(_tiny(), x, y, epochs=1, ema_decay=1.0, progress=False)
-    with pytest.raises(ValueError, match="decay must be a number in"):
+    with pytest.raises(ValueError, match=r"ema_decay must be a finite number in \(0, 1\)"):
         train_pix2pix(_tiny(Pix2Pix), x, y, epochs=1, ema_decay=0, progress=False)
 
 
-def test_train_cyclegan_rejects_unequal_sets_and_stops_on_nan():
+def test_train_cyclegan_rejects_unequal_sets_and_nan_data():
     x, y = unpaired_brain_slices(16, size=32, seed=0)
     with pytest.raises(ValueError, match="same number"):
         train_cyclegan(_tiny(), x, y[:8], epochs=1, progress=False)
     corrupted = x.clone()
-    corrupted[3] = float("nan")  # one broken slice: the guard must stop at the first non-finite loss
+    corrupted[3] = float("nan")  # one broken slice: refused before training starts
+    model = _tiny()
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match="x_train must be finite"):
+        train_cyclegan(model, corrupted, y, epochs=1, batch_size=16, progress=False)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_train_cyclegan_stops_on_a_nonfinite_loss_mid_training():
+    """Finite data, a model that diverges: the step's guard still stops it with NonFiniteLossError."""
+    x, y = unpaired_brain_slices(16, size=32, seed=0)
+    model = _tiny()
+    model.D_Y.register_forward_hook(lambda _m, _i, out: out * float("nan"))
     with pytest.raises(NonFiniteLossError, match="step 1"):
-        train_cyclegan(_tiny(), corrupted, y, epochs=1, batch_size=16, progress=False)
+        train_cyclegan(model, x, y, epochs=1, batch_size=16, progress=False)
 
 
 def test_pix2pix_learns_the_pairs_and_needs_them():
@@ -333,3 +348,172 @@ def test_skipping_changes_no_bit_of_the_update(lambdas):
             cyclegan_generator_step(a, opt_a, x, y, *lambdas)
             _all_terms_step(b, opt_b, x, y, *lambdas)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+# --- validation before any work (issue 27) -----------------------------------------------------
+
+_nan_images = torch.rand(2, 1, 32, 32).index_put_((torch.tensor([0]),), torch.tensor(float("nan")))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: lsgan_generator_loss(torch.tensor([[float("nan")]])), ValueError, "fake_scores must be finite"),
+    (lambda: lsgan_discriminator_loss([1.0], torch.zeros(1, 1)), TypeError, "real_scores must be"),
+    (lambda: lsgan_discriminator_loss(torch.zeros(2, 1).to("meta"), torch.zeros(2, 1)), ValueError,
+     "fake_scores must be on meta like real_scores"),
+    (lambda: cycle_consistency_loss(torch.zeros(0, 1, 4, 4), torch.zeros(0, 1, 4, 4), torch.zeros(1, 1, 4, 4),
+                                    torch.zeros(1, 1, 4, 4)), ValueError, "x must hold at least one sample"),
+    (lambda: identity_loss(torch.zeros(1, 1, 4, 4), torch.full((1, 1, 4, 4), float("inf")), torch.zeros(1, 1, 4, 4),
+                           torch.zeros(1, 1, 4, 4)), ValueError, "f_of_x must be finite"),
+    (lambda: cycle_consistency_loss(*[torch.zeros(1, 1, 4, 4, dtype=torch.long)] * 4), TypeError, "floating-point"),
+])
+def test_losses_refuse_bad_inputs(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda: ResnetGenerator(width=10**9), ValueError, "width must be an int from 1 to 1,000,000"),
+    (lambda: ResnetGenerator(width=4, downsamplings=10**9), ValueError, "downsamplings must be an int"),
+    (lambda: ResnetGenerator(width=4, downsamplings=30), ValueError, "downsamplings must leave the widest layer"),
+    (lambda: ResnetGenerator(width=True), TypeError, "width must be an int"),
+    (lambda: PatchDiscriminator(1, 2.5), TypeError, "width must be an int"),
+    (lambda: PatchDiscriminator(0, 4), ValueError, "in_channels must be an int"),
+    (lambda: CycleGAN(width=4, n_blocks=1, d_width=10**9), ValueError, "d_width must be"),
+    (lambda: CycleGAN(width=4, n_blocks=10**9), ValueError, "n_blocks must be an int from 0 to 1,000"),
+    (lambda: CycleGAN(width=100_000, n_blocks=1000, downsamplings=0), ValueError, "would need"),
+    (lambda: Pix2Pix(width=4, n_blocks="3"), TypeError, "n_blocks must be an int"),
+    (lambda: ImagePool(size=2.5), TypeError, "size must be an int"),
+    (lambda: ImagePool(2, generator=0), TypeError, "generator must be a torch.Generator"),
+])
+def test_constructors_refuse_bad_sizes(make, error, words):
+    with pytest.raises(error, match=words):
+        make()
+
+
+def test_forwards_check_dtype_device_and_emptiness_but_not_nan():
+    g, d = ResnetGenerator(4, 1, 1), PatchDiscriminator(1, 4)
+    for net in (g, d):
+        with pytest.raises(TypeError, match="convert it with"):
+            net(torch.rand(1, 1, 32, 32, dtype=torch.float64))
+        with pytest.raises(ValueError, match="where the generator's parameters are|where the discriminator's"):
+            net(torch.rand(1, 1, 32, 32, device="meta"))
+        with pytest.raises(ValueError, match="at least one sample"):
+            net(torch.rand(0, 1, 32, 32))
+        assert net(_nan_images).isnan().any()  # NaN in, NaN out: legitimate in a forward pass
+    with pytest.raises(ValueError, match="multiple of 8"):
+        ResnetGenerator(4, 1, 3)(torch.rand(1, 1, 36, 36))
+
+
+def test_image_pool_refuses_fakes_unlike_those_it_holds():
+    pool = ImagePool(2, torch.Generator().manual_seed(0))
+    pool.query(torch.rand(2, 1, 4, 4))
+    with pytest.raises(ValueError, match="fakes must be images like those the pool holds"):
+        pool.query(torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="at least one sample"):
+        pool.query(torch.rand(0, 1, 4, 4))
+    with pytest.raises(TypeError, match="floating-point"):
+        pool.query(torch.ones(2, 1, 4, 4, dtype=torch.long))
+
+
+def test_steps_refuse_bad_arguments_before_any_update():
+    model = _tiny()
+    g_opt, d_opt = torch.optim.Adam(model.generator_parameters()), torch.optim.Adam(model.discriminator_parameters())
+    x = torch.rand(2, 1, 32, 32)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match="x must be finite"):
+        cyclegan_generator_step(model, g_opt, _nan_images, x)
+    with pytest.raises(TypeError, match="g_optimizer must be a torch.optim.Optimizer"):
+        cyclegan_generator_step(model, None, x, x)
+    with pytest.raises(ValueError, match="lambda_cyc must be a finite number ≥ 0"):
+        cyclegan_generator_step(model, g_opt, x, x, lambda_cyc=-1.0)
+    with pytest.raises(TypeError, match="model must be a CycleGAN"):
+        cyclegan_generator_step(_tiny(Pix2Pix), g_opt, x, x)
+    with pytest.raises(TypeError, match="x must be float32 like the CycleGAN's parameters"):
+        cyclegan_generator_step(model, g_opt, x.double(), x)
+    with pytest.raises(ValueError, match="fake_y must be finite"):
+        cyclegan_discriminator_step(model, d_opt, x, x, x, _nan_images)
+    with pytest.raises(ValueError, match="fake_x must be slices of the size of x"):
+        cyclegan_discriminator_step(model, d_opt, x, x, torch.rand(2, 1, 64, 64), x)
+    p2p = _tiny(Pix2Pix)
+    opts = [torch.optim.Adam(p2p.G.parameters()), torch.optim.Adam(p2p.D.parameters())]
+    with pytest.raises(ValueError, match="lambda_l1 must be a finite number ≥ 0"):
+        pix2pix_step(p2p, *opts, x, x, lambda_l1=float("nan"))
+    with pytest.raises(ValueError, match="y must be finite"):
+        pix2pix_step(p2p, *opts, x, _nan_images)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"epochs": 10**9}, ValueError, "epochs must be an int from 1 to 100,000"),
+    ({"epochs": True}, TypeError, "epochs must be an int"),
+    ({"batch_size": 0}, ValueError, "batch_size must be an int ≥ 1"),
+    ({"lr": float("inf")}, ValueError, "lr must be a finite number > 0"),
+    ({"seed": -1}, ValueError, "seed must be an int"),
+    ({"device": "no_such_device"}, ValueError, "device must be a device name"),
+    ({"lambda_l1": -1.0}, ValueError, "lambda_l1 must be a finite number ≥ 0"),
+])
+def test_train_pix2pix_refuses_bad_settings(kwargs, error, words):
+    x = torch.rand(2, 1, 32, 32)
+    with pytest.raises(error, match=words):
+        train_pix2pix(_tiny(Pix2Pix), x, x, **{"epochs": 1, "progress": False, **kwargs})
+
+
+def test_train_cyclegan_refuses_bad_settings():
+    x = torch.rand(2, 1, 32, 32)
+    with pytest.raises(ValueError, match="pool_size must be an int"):
+        train_cyclegan(_tiny(), x, x, epochs=1, pool_size=-1, progress=False)
+    with pytest.raises(TypeError, match="x_train must be float32"):
+        train_cyclegan(_tiny(), x.double(), x.double(), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="y_train must hold values"):
+        train_cyclegan(_tiny(), x, x.to("meta"), epochs=1, progress=False)
+    with pytest.raises(TypeError, match="model must be a CycleGAN"):
+        train_cyclegan(ResnetGenerator(4, 1), x, x, epochs=1, progress=False)
+
+
+def test_baselines_refuse_bad_inputs():
+    x = torch.rand(2, 1, 32, 32)
+    with pytest.raises(ValueError, match="reference must be finite"):
+        histogram_match(x, _nan_images)
+    with pytest.raises(ValueError, match="images must be finite"):
+        translate(ResnetGenerator(4, 1), _nan_images)
+    with pytest.raises(ValueError, match="batch_size must be an int ≥ 1"):
+        translate(ResnetGenerator(4, 1), x, batch_size=0)
+    with pytest.raises(TypeError, match="generator must be a torch.nn.Module"):
+        translate(lambda t: t, x)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: downsampling_convs([]), ValueError, "at least two positive ints"),
+    (lambda: downsampling_convs(None), TypeError, "channels must be a sequence"),
+    (lambda: downsampling_convs((1, 2.5)), TypeError, r"channels\[1\] must be an int"),
+    (lambda: downsampling_convs((1, -1)), ValueError, r"channels\[1\] must be an int"),
+    (lambda: downsampling_convs((1, 10**9)), ValueError, r"channels\[1\] must be an int from 1 to 1,000,000"),
+    (lambda: downsampling_convs((1, 10**6, 10**6)), ValueError, "would need"),
+    (lambda: downsampling_convs((1, 4), activation=None), TypeError, "activation must be"),
+    (lambda: upsampling_convs((4, 1), output=None), TypeError, "output must be a torch.nn.Module"),
+])
+def test_shared_conv_stacks_refuse_bad_channels(call, error, words):
+    """course_lib.layers (the convolution stacks the translators' neighbours share)."""
+    with pytest.raises(error, match=words):
+        call()
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: recipes05.translation05_test_data(0), ValueError, "n must be an int from 1"),
+    (lambda: recipes05.translation05_test_data(10**9), ValueError, "n must be an int from 1"),
+    (lambda: recipes05.translation05_test_data(2, return_meta="yes"), TypeError, "return_meta must be a bool"),
+    (lambda: recipes05.lesion05_test_data(2.5), TypeError, "n must be an int"),
+])
+def test_translation_test_data_refuses_bad_counts(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_translate_on_the_meta_device_needs_both_model_and_images_there():
+    """A meta generator with meta slices is a shape-only pass (legitimate); mixing is refused."""
+    meta_g = ResnetGenerator(4, 1).to("meta")
+    assert translate(meta_g, torch.rand(3, 1, 32, 32).to("meta")).device.type == "meta"
+    with pytest.raises(ValueError, match="images must be a meta tensor like the generator's parameters"):
+        translate(meta_g, torch.rand(3, 1, 32, 32))
+    with pytest.raises(ValueError, match="images must hold values"):
+        translate(ResnetGenerator(4, 1), torch.rand(3, 1, 32, 32).to("meta"))

@@ -132,9 +132,9 @@ def test_t2_like_contrast_orders_tissues_like_t2():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(n=0), "n must be an int ≥ 1"),
-        (dict(n=-3), "n must be an int ≥ 1"),
-        (dict(n=2.5), "n must be an int ≥ 1"),
+        (dict(n=0), "n must be an int from 1 to"),
+        (dict(n=-3), "n must be an int from 1 to"),
+        (dict(n=2.5), "n must be an int from 1 to"),
         (dict(n=2, size=48), "size must be one of"),
         (dict(n=2, contrast="flair"), "contrast must be one of"),
         (dict(n=2, split="validation"), "split must be one of"),
@@ -343,3 +343,19 @@ def test_t2_white_matter_marks_white_matter_and_its_lesions():
         t2_white_matter(t2_clean[:, 0])
     with pytest.raises(ValueError, match="odd"):
         t2_white_matter(t2_clean, size=4)
+
+
+def test_toy_mixtures_refuse_bad_counts_and_seeds():
+    for call, error, words in [
+        (lambda: ring_gaussians(8, k=2.5), TypeError, "k must be an int from 1 to 100,000"),
+        (lambda: ring_gaussians(8, k=0), ValueError, "k must be an int from 1 to 100,000"),
+        (lambda: grid_gaussians(8, side=10**9), ValueError, "side must be an int from 1 to 316"),
+        (lambda: banana(10**9), ValueError, "n must be an int from 1 to 100,000,000"),
+        (lambda: banana(8, seed=-1), ValueError, "seed must be an int from 0"),
+        (lambda: ring_gaussians(8, std=float("nan")), ValueError, "std must be a finite number > 0"),
+        (lambda: brain_slices(10**9), ValueError, "n must be an int from 1 to 100,000,000"),
+        (lambda: brain_slices(10**7), ValueError, "n is too large: 10,000,000 slices of 64 × 64 px would need"),
+        (lambda: load_medmnist_npz(None, "train"), TypeError, "path must be a path"),
+    ]:
+        with pytest.raises(error, match=words):
+            call()

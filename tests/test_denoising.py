@@ -1,5 +1,7 @@
 """Lecture 02's fully convolutional autoencoder and the measures of denoising."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -69,13 +71,40 @@ def test_a_full_resolution_stage_can_represent_the_identity_exactly():
 
 @pytest.mark.parametrize("call, match", [
     (lambda: FullyConvolutionalAutoencoder((1,)), "at least two positive ints"),
-    (lambda: FullyConvolutionalAutoencoder((1, 0)), r"channels\[1\] must be an int ≥ 1, got 0"),
+    (lambda: FullyConvolutionalAutoencoder((1, 0)), r"channels\[1\] must be an int from 1 to 1,000,000 .*, got 0"),
     (lambda: FullyConvolutionalAutoencoder((1, 4), stride=3), r"stride must be one of \(1, 2\)"),
     (lambda: FullyConvolutionalAutoencoder((1, 4, 8)).encode(torch.rand(2, 1, 10, 10)), "divisible by 4"),
     (lambda: FullyConvolutionalAutoencoder((1, 4, 8)).encode(torch.rand(2, 3, 8, 8)), r"\(B, 1, H, W\)"),
-    (lambda: FullyConvolutionalAutoencoder((1, 4, 8)).encode(torch.rand(2, 1, 8, 8), depth=3), "between 0 and 2"),
+    (lambda: FullyConvolutionalAutoencoder((1, 4, 8)).encode(torch.rand(2, 1, 8, 8), depth=3), "depth must be an int from 0 to 2"),
     (lambda: FullyConvolutionalAutoencoder((1, 4, 8)).decode(torch.rand(2, 4, 2, 2)), r"codes \(B, 8, h, w\)"),
 ])
 def test_stacked_autoencoder_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: FullyConvolutionalAutoencoder((1, 4), stride=True), TypeError, "stride must be an int"),
+    (lambda: FullyConvolutionalAutoencoder((1, 10**9)), ValueError, r"channels\[1\] must be an int from 1 to"),
+    (lambda: FullyConvolutionalAutoencoder((1, 4, 8))(torch.rand(2, 1, 8, 8).long()), TypeError, "floating-point"),
+    (lambda: FullyConvolutionalAutoencoder((1, 4, 8))(torch.rand(0, 1, 8, 8)), ValueError, "at least one sample"),
+    (lambda: FullyConvolutionalAutoencoder((1, 4, 8))(torch.rand(2, 1, 8, 8).double()), TypeError,
+     r"x must be float32 like the stack's parameters"),
+    (lambda: FullyConvolutionalAutoencoder((1, 4, 8))([[0.0]]), TypeError, "a torch.Tensor"),
+    (lambda: noise_gain(nn.Identity(), _images().masked_fill(_images() > 0.5, math.nan), _images(seed=1)),
+     ValueError, "x must be finite"),
+    (lambda: noise_gain(nn.Identity(), _images(), _images(seed=1)[:, 0]), ValueError, "same shape"),
+    (lambda: noise_gain(lambda x: x, _images(), _images(seed=1)), TypeError, "model must be a torch.nn.Module"),
+    (lambda: evaluate_denoising(nn.Identity(), _images((2, 1, 16, 16)), "gaussian", [0.1, -0.2]), ValueError,
+     r"levels\[1\] must be a finite number ≥ 0"),
+    (lambda: evaluate_denoising(nn.Identity(), _images((2, 1, 16, 16)), "masking", [1.5]), ValueError,
+     r"levels\[0\] must be a finite number in \[0, 1\]"),
+    (lambda: evaluate_denoising(nn.Identity(), _images((2, 1, 16, 16)), "gaussian", []), ValueError,
+     "at least one corruption level"),
+    (lambda: evaluate_denoising(nn.Identity(), _images((2, 1, 8, 8)), "gaussian", [0.1]), ValueError, "11×11"),
+    (lambda: evaluate_denoising(nn.Identity(), _images((2, 1, 16, 16)), "gaussian", [0.1], seed=-1), ValueError,
+     "seed must be an int from 0"),
+])
+def test_denoising_refuses_bad_input_with_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
         call()

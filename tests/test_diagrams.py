@@ -256,3 +256,23 @@ def test_made_rejects_what_it_cannot_draw():
         made_masks_diagram(4, 2)
     with pytest.raises(ValueError):
         made_hidden_degrees(3, 1)
+
+
+def test_made_helpers_refuse_bad_counts_and_degrees():
+    """Issue 27: counts of the wrong kind or size, and degrees that are not ints ≥ 1, are refused."""
+    with pytest.raises(TypeError, match="dim must be an int"):
+        made_hidden_degrees(2.5, 4)
+    with pytest.raises(TypeError, match="n_hidden must be an int"):
+        made_hidden_degrees(3, True)
+    with pytest.raises(ValueError, match="n_hidden must be an int from 1 to 1,000,000"):
+        made_hidden_degrees(3, 10**9)
+    with pytest.raises(ValueError, match="degrees_in must hold 1 to"):
+        made_connections([], [1, 2])
+    with pytest.raises(ValueError, match=r"degrees_hidden\[0\] must be an int ≥ 1"):
+        made_connections([1, 2], [-1, 1])
+    with pytest.raises(TypeError, match=r"degrees_in\[0\] must be an int"):
+        made_connections([2.5, 1], [1])
+    with pytest.raises(TypeError, match="degrees_in must be a list of degrees"):
+        made_connections(None, [1])
+    with pytest.raises(TypeError, match="dim must be an int"):
+        made_masks_diagram(dim="3")

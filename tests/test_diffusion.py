@@ -19,9 +19,12 @@ from course_lib.diffusion import (
     ddim_step,
     ddpm_step,
     epsilon_loss,
+    epsilon_to_score,
     guided_epsilon,
     linear_schedule,
     mixture_score,
+    model_score,
+    noise_embedding,
     probability_flow_log_prob,
     q_sample,
     reconstruct,
@@ -603,3 +606,199 @@ def test_probability_flow_log_prob_rejects_images_and_wrong_points():
         probability_flow_log_prob(points, torch.randn(3, 1, 2))
     with pytest.raises(TypeError, match="x must"):
         probability_flow_log_prob(points, torch.zeros(3, 2, dtype=torch.long))
+
+
+# --- the validation layer (issue 27): bad input is refused before any work, naming the argument ----
+
+def _toy() -> DiffusionModel:
+    return DiffusionModel(ToyDenoiser(hidden=8, depth=1), cosine_schedule(10), (2,))
+
+
+def _nan_at_first(x: torch.Tensor) -> torch.Tensor:
+    x = x.clone()
+    x.view(-1)[0] = math.nan
+    return x
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: q_sample(torch.randn(3, 2), torch.tensor([1, 2, 3]), None, torch.randn(3, 2)), TypeError,
+     "schedule must be a NoiseSchedule"),
+    (lambda: q_sample(torch.randn(3, 2), torch.tensor([1, 2, 3]), cosine_schedule(10), _nan_at_first(torch.randn(3, 2))),
+     ValueError, "noise must be finite"),
+    (lambda: q_sample(torch.randn(3, 2), torch.tensor([1, 2, 3]), cosine_schedule(10), torch.ones(3, 2, dtype=torch.long)),
+     TypeError, "noise must be a floating-point"),
+    (lambda: epsilon_loss(torch.randn(3, 2), _nan_at_first(torch.randn(3, 2))), ValueError, "eps must be finite"),
+    (lambda: epsilon_loss(torch.randn(3, 2, device="meta"), torch.randn(3, 2, device="meta")), ValueError,
+     "eps_pred must hold values"),
+    (lambda: epsilon_to_score(torch.randn(3, 2), torch.tensor([0.1, 0.0, 0.5])), ValueError, "sigma must be > 0"),
+    (lambda: epsilon_to_score(torch.randn(3, 2), torch.tensor([0.1, 0.5])), ValueError, "sigma must be"),
+    (lambda: epsilon_to_score(torch.randn(3), torch.tensor([0.1, 0.2, 0.5])), ValueError, "eps_pred must"),
+    (lambda: ddpm_step(torch.randn(3, 2), _nan_at_first(torch.randn(3, 2)), 5, 3, cosine_schedule(10),
+                       torch.randn(3, 2)), ValueError, "eps_pred must be finite"),
+    (lambda: ddpm_step(torch.randn(3, 2), torch.randn(3, 2), 5, 3, cosine_schedule(10), torch.randn(3, 2).numpy()),
+     TypeError, "noise must"),
+    (lambda: ddim_step(torch.ones(3, 2, dtype=torch.long), torch.randn(3, 2), 5, 0, cosine_schedule(10)), TypeError,
+     "x_t must be a floating-point"),
+    (lambda: ddim_step(torch.randn(3, 2), torch.randn(3, 2), 5, 0, None), TypeError, "schedule must"),
+    (lambda: guided_epsilon(torch.randn(3, 2), torch.randn(3, 2) * math.inf, 1.0), ValueError,
+     "eps_uncond must be finite"),
+    (lambda: guided_epsilon(torch.randn(3, 2).tolist(), torch.randn(3, 2), 1.0), TypeError, "eps_cond must"),
+    (lambda: mixture_score(torch.randn(0, 2), torch.randn(3, 2), 0.1), ValueError, "x must hold at least one"),
+    (lambda: mixture_score(torch.randn(4, 2), torch.randn(3, 2), 0.1, alpha=-1.0), ValueError, "alpha must"),
+    (lambda: mixture_score(torch.randn(4, 2), torch.randn(3, 2), 0.1, sigma=math.inf), ValueError, "sigma must"),
+])
+def test_functions_refuse_bad_tensors_and_numbers(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_noise_embedding_refuses_bad_levels_and_dims():
+    assert noise_embedding(torch.tensor([-3.0, 0.0, 4.0]), 8).shape == (3, 8)
+    with pytest.raises(ValueError, match="log_snr must be finite"):
+        noise_embedding(torch.tensor([math.inf, 0.0]), 8)  # λ_0 = +∞ at t = 0 has no features
+    with pytest.raises(TypeError, match="log_snr must be a floating-point"):
+        noise_embedding(torch.tensor([1, 2]), 8)
+    with pytest.raises(ValueError, match="dim must be an int"):
+        noise_embedding(torch.tensor([1.0]), 0)
+    with pytest.raises(ValueError, match="dim must be even"):
+        noise_embedding(torch.tensor([1.0]), 7)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: ToyDenoiser(hidden=0), ValueError, "hidden must be an int"),
+    (lambda: ToyDenoiser(depth=10**9), ValueError, "depth must be an int from 0 to 1,000"),
+    (lambda: ToyDenoiser(depth=True), TypeError, "depth must"),
+    (lambda: ToyDenoiser(fourier=10**9), ValueError, "fourier must"),
+    (lambda: ToyDenoiser(embed=7), ValueError, "embed must be even"),
+    (lambda: ToyDenoiser(hidden=1_000_000, depth=3), ValueError, "hidden is too large"),
+    (lambda: UNet(()), ValueError, "len\\(channels\\) must"),
+    (lambda: UNet((8, 12)), ValueError, "channels\\[1\\] must be a multiple of 8"),
+    (lambda: UNet((8, 8), n_classes=-1), ValueError, "n_classes must"),
+    (lambda: UNet((8, 8), embed=0), ValueError, "embed must"),
+    (lambda: DiffusionModel(None, cosine_schedule(10), (2,)), TypeError, "network must be a torch.nn.Module"),
+    (lambda: DiffusionModel(ToyDenoiser(hidden=8, depth=1), cosine_schedule(10), ()), ValueError, "data_shape must"),
+    (lambda: DiffusionModel(ToyDenoiser(hidden=8, depth=1), cosine_schedule(10), (2.5,)), TypeError,
+     "data_shape\\[0\\] must"),
+])
+def test_networks_refuse_bad_sizes(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_slice_diffusion_refuses_bad_sizes():
+    from course_lib.diffusion import SliceDiffusion
+
+    with pytest.raises(ValueError, match="size must"):
+        SliceDiffusion((8, 8), size=0)
+    with pytest.raises(ValueError, match="n_samples must"):
+        SliceDiffusion((8, 8), n_samples=-1)
+    with pytest.raises(ValueError, match="n_samples is too large"):
+        SliceDiffusion((8, 8), n_samples=10**8, size=10**6)
+    with pytest.raises(ValueError, match="guidance_weights\\[0\\] must"):
+        SliceDiffusion((8, 8), guidance_weights=(math.nan,))
+    with pytest.raises(TypeError, match="schedule must"):
+        SliceDiffusion((8, 8), schedule="cosine")
+
+
+def test_forward_passes_check_shapes_devices_and_labels_but_let_nan_through():
+    net = ToyDenoiser(2, 8, 1, 4, 2)
+    x = torch.randn(3, 2)
+    x[0, 0] = math.nan
+    assert torch.isnan(net(x, torch.zeros(3))).any()  # NaN in, NaN out: no finiteness check in a forward
+    with pytest.raises(ValueError, match="x_t must"):
+        net(torch.randn(3, 3), torch.zeros(3))
+    with pytest.raises(TypeError, match="x_t must be float32"):
+        net(torch.randn(3, 2, dtype=torch.float64), torch.zeros(3))
+    with pytest.raises(ValueError, match="log_snr must"):
+        net(torch.randn(3, 2), torch.zeros(2))
+    with pytest.raises(ValueError, match="x_t must be on cpu"):
+        net(torch.randn(3, 2, device="meta"), torch.zeros(3))
+    unet = UNet((8, 8), n_classes=2, embed=4)
+    images = torch.randn(2, 1, 8, 8)
+    assert unet(images, torch.zeros(2), torch.tensor([0, 2])).shape == images.shape  # 2 = ∅
+    with pytest.raises(ValueError, match="y must hold class labels from 0 to 2"):
+        unet(images, torch.zeros(2), torch.tensor([0, 3]))
+    with pytest.raises(TypeError, match="y must be a 1-D int64"):
+        unet(images, torch.zeros(2), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="y must be None for an unconditional UNet"):
+        UNet((8, 8), embed=4)(images, torch.zeros(2), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="x_t must"):
+        unet(torch.randn(2, 8, 8), torch.zeros(2))
+
+
+def test_training_refuses_bad_settings_and_bad_data_before_a_step():
+    from course_lib.diffusion import train_diffusion
+
+    model = _toy()
+    draw = lambda n, g: (torch.randn(n, 2, generator=g), None)  # noqa: E731
+    for kwargs, error, match in [({"lr": 0.0}, ValueError, "lr must"), ({"seed": -1}, ValueError, "seed must"),
+                                 ({"ema_decay": 1.0}, ValueError, "ema_decay must"),
+                                 ({"steps": 10**9}, ValueError, "steps must"),
+                                 ({"batch_size": True}, TypeError, "batch_size must")]:
+        with pytest.raises(error, match=match):
+            train_diffusion(model, draw, **{"steps": 2, "batch_size": 8, **kwargs})
+    with pytest.raises(TypeError, match="model must be a DiffusionModel"):
+        train_diffusion(ToyDenoiser(), draw, steps=2)
+    with pytest.raises(TypeError, match="draw must be a function"):
+        train_diffusion(model, None, steps=2)
+    with pytest.raises(ValueError, match="draw\\(batch_size, generator\\) returned must be finite"):
+        train_diffusion(model, lambda n, g: (_nan_at_first(torch.randn(n, 2)), None), steps=2, batch_size=8)
+    with pytest.raises(ValueError, match="draw\\(batch_size, generator\\) returned must be"):
+        train_diffusion(model, lambda n, g: (torch.randn(n, 3), None), steps=2, batch_size=8)
+    with pytest.raises(TypeError, match="sampler must be"):
+        train_toy_diffusion(None, cosine_schedule(10), steps=2)
+    with pytest.raises(TypeError, match="schedule must be a NoiseSchedule"):
+        train_toy_diffusion(draw, "cosine", steps=2)
+
+
+def test_sampling_and_scores_refuse_bad_input():
+    model = _toy()
+    with pytest.raises(TypeError, match="model must be a DiffusionModel"):
+        sample(None, 3, n_steps=2)
+    with pytest.raises(ValueError, match="labels must be None for an unconditional"):
+        sample(DiffusionModel(UNet((8, 8), embed=4), cosine_schedule(10), (1, 8, 8)), 2, n_steps=2,
+               labels=torch.tensor([0, 1]))
+    unet_model = DiffusionModel(UNet((8, 8), n_classes=2, embed=4), cosine_schedule(10), (1, 8, 8))
+    with pytest.raises(ValueError, match="labels must hold class labels from 0 to 2"):
+        sample(unet_model, 2, n_steps=2, labels=torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="clip\\[0\\] must"):
+        sample(model, 3, n_steps=2, clip=(math.nan, 1.0))
+    with pytest.raises(TypeError, match="clip must"):
+        sample(model, 3, n_steps=2, clip=())
+    with pytest.raises(ValueError, match="batch_size must"):
+        sample(model, 3, n_steps=2, batch_size=0)
+    with pytest.raises(TypeError, match="generator must"):
+        sample(model, 3, n_steps=2, generator=0)
+    with pytest.raises(TypeError, match="schedule must"):
+        sampling_steps(None, 3)
+    with pytest.raises(ValueError, match="t must be an int from 1"):
+        model_score(model, torch.randn(3, 2), 0)  # σ_0 = 0: no score
+    with pytest.raises(ValueError, match="x must be finite"):
+        model_score(model, _nan_at_first(torch.randn(3, 2)), 2)
+    with pytest.raises(TypeError, match="x must be float32"):
+        model_score(model, torch.randn(3, 2, dtype=torch.float64), 2)
+    with pytest.raises(ValueError, match="n must"):
+        score_error(model, MODES, 0.1, 2, n=0)
+    with pytest.raises(ValueError, match="modes must hold at least one"):
+        score_error(model, torch.zeros(0, 2), 0.1, 2)
+    with pytest.raises(ValueError, match="x must be finite"):
+        anomaly_map(model, _nan_at_first(torch.randn(2, 2)), 4, n_steps=2)
+    with pytest.raises(ValueError, match="labels must hold class labels"):
+        reconstruct(unet_model, torch.rand(2, 1, 8, 8), 4, n_steps=2, labels=torch.tensor([-1, 0]))
+    with pytest.raises(ValueError, match="rtol must"):
+        probability_flow_log_prob(model, torch.randn(3, 2), rtol=0.0)
+
+
+def test_slice_resampling_refuses_bad_images():
+    from course_lib.recipes.diffusion import to_32px, to_64px
+
+    assert to_32px(torch.rand(2, 1, 8, 8)).shape == (2, 1, 4, 4)
+    assert to_64px(torch.rand(2, 1, 4, 3)).shape == (2, 1, 8, 6)
+    with pytest.raises(ValueError, match="even height and width"):
+        to_32px(torch.rand(2, 1, 8, 7))
+    with pytest.raises(ValueError, match="x must be finite"):
+        to_64px(_nan_at_first(torch.rand(2, 1, 4, 4)))
+    with pytest.raises(ValueError, match="x must hold at least one"):
+        to_32px(torch.rand(0, 1, 8, 8))
+    with pytest.raises(TypeError, match="x must"):
+        to_32px(torch.rand(2, 1, 8, 8).numpy())

@@ -8,9 +8,9 @@ import torch
 from course_lib.data import brain_slices, paired_brain_slices
 from course_lib.evaluation import (
     box_smooth, excess_area, rank_correlation,
-    SliceFeatureNet, frechet_distance, lesion_signal, level_coverage, level_histogram, mode_coverage,
+    SliceFeatureNet, frechet_distance, lesion_signal, level_bins, level_coverage, level_histogram, mode_coverage,
     nearest_neighbour_mse, nearest_neighbour_ssim, nearest_neighbours, pixel_auroc, precision_recall, slice_features,
-    translation_scores,
+    train_feature_net, translation_scores,
 )
 
 
@@ -401,3 +401,90 @@ def test_excess_area_counts_only_inside_the_region():
         excess_area(images, reference, 0.2, region=region.float())
     with pytest.raises(ValueError, match="region"):
         excess_area(images, reference, 0.2, region=region[:, :, :8])
+
+
+# Issue 27: NaN samples, empty sets, meta tensors and bad counts are refused before any work starts.
+
+def test_mode_coverage_refuses_nonfinite_samples_instead_of_counting_misses():
+    samples, modes = torch.randn(20, 2), torch.randn(3, 2)
+    bad = samples.clone()
+    bad[4, 0] = float("nan")
+    with pytest.raises(ValueError, match="samples must be finite"):
+        mode_coverage(bad, modes, 0.1)
+    with pytest.raises(ValueError, match="modes must be finite"):
+        mode_coverage(samples, modes.clone().fill_(float("inf")), 0.1)
+    with pytest.raises(ValueError, match="at least one sample"):
+        mode_coverage(samples[:0], modes, 0.1)
+    with pytest.raises(TypeError, match="modes must be a floating-point"):
+        mode_coverage(samples, modes.long(), 0.1)
+    with pytest.raises(TypeError, match="std must be a finite number"):
+        mode_coverage(samples, modes, "0.1")
+    with pytest.raises(ValueError, match="std must be a finite number > 0"):
+        mode_coverage(samples, modes, float("inf"))
+    with pytest.raises(ValueError, match="must hold values"):
+        mode_coverage(samples.to("meta"), modes, 0.1)
+
+
+def test_set_measures_refuse_nonfinite_and_empty_sets():
+    images, reference = torch.rand(3, 1, 16, 16), torch.rand(5, 1, 16, 16)
+    bad = reference.clone()
+    bad[2, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="reference must be finite"):
+        nearest_neighbours(images, bad)
+    with pytest.raises(ValueError, match="reference must be finite"):
+        nearest_neighbour_ssim(images, bad)
+    with pytest.raises(ValueError, match="reference must be finite"):
+        nearest_neighbour_mse(images, bad)
+    with pytest.raises(ValueError, match="images must hold at least one sample"):
+        nearest_neighbour_mse(images[:0], reference)
+    with pytest.raises(ValueError, match="must hold values"):
+        frechet_distance(torch.randn(10, 3).to("meta"), torch.randn(10, 3))
+    with pytest.raises(TypeError, match="k must be a positive int"):
+        precision_recall(torch.randn(8, 3), torch.randn(8, 3), k="3")
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[:, :, 2:5, 2:5] = 1.0
+    mask[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="lesion_mask must be finite"):
+        lesion_signal(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8), mask)
+    with pytest.raises(ValueError, match="lesion_mask must be finite"):
+        pixel_auroc(torch.rand(2, 1, 8, 8), mask)
+    with pytest.raises(ValueError, match="maps must be finite"):
+        box_smooth(torch.full((1, 1, 8, 8), float("inf")))
+    with pytest.raises(ValueError, match="outputs must be finite"):
+        translation_scores(torch.full((1, 1, 16, 16), float("nan")), torch.rand(1, 1, 16, 16))
+
+
+def test_feature_network_and_its_users_check_their_arguments():
+    with pytest.raises(ValueError, match="n_levels must be an int from 2"):
+        SliceFeatureNet(width=2, n_levels=0)
+    with pytest.raises(TypeError, match="width must be an int"):
+        SliceFeatureNet(width=None)
+    with pytest.raises(ValueError, match="width is too large"):
+        SliceFeatureNet(width=10**6)
+    model = SliceFeatureNet(width=2, n_levels=4)
+    x = torch.rand(3, 1, 64, 64)
+    with pytest.raises(TypeError, match="convert it with"):
+        slice_features(model, x.double())
+    with pytest.raises(ValueError, match="x must be finite"):
+        level_histogram(model, x.clone().fill_(float("nan")))
+    with pytest.raises(ValueError, match="at least one sample"):
+        model(x[:0])
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        slice_features(None, x)
+    with pytest.raises(TypeError, match="level must be a floating-point"):
+        level_bins(torch.tensor([0, 1]), 4)
+    with pytest.raises(ValueError, match="level must be finite"):
+        level_bins(torch.tensor([0.5, float("nan")]), 4)
+    with pytest.raises(ValueError, match="n_levels must be an int from 1"):
+        level_bins(torch.tensor([0.5]), 0)
+    before = [p.detach().clone() for p in model.parameters()]
+    level = torch.tensor([0.1, 0.5, 0.9])
+    with pytest.raises(ValueError, match="x must be finite"):
+        train_feature_net(model, x.clone().fill_(float("nan")), level, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="level must hold one relative level per slice"):
+        train_feature_net(model, x, level[:2], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="epochs must be an int from 1 to 100,000"):
+        train_feature_net(model, x, level, epochs=10**9, progress=False)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        train_feature_net(model, x, level, epochs=1, lr=0.0, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -14,6 +14,7 @@ from course_lib.flows import (
     AffineCoupling,
     Flow,
     MAFLayer,
+    MaskedLinear,
     Reverse,
     autograd_log_det,
     change_of_variables_log_prob,
@@ -249,7 +250,7 @@ def test_other_bad_arguments():
         made_masks(1, [4])
     with pytest.raises(ValueError, match="hidden_sizes"):
         made_masks(5, [3])
-    with pytest.raises(ValueError, match="n must be an int ≥ 1"):
+    with pytest.raises(ValueError, match="n must be an int from 1"):
         realnvp().sample(0)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         train_flow(maf(), torch.zeros(10, 3), epochs=1)
@@ -260,3 +261,109 @@ def test_flow_of_any_layers():
     x = torch.randn(4, 2)
     assert torch.equal(flow(x)[0], x) and torch.allclose(flow.log_prob(x), standard_normal_log_prob(x))
     assert flow.sample(3, generator=torch.Generator().manual_seed(0)).shape == (3, 2)
+
+
+# Issue 27: every argument is checked before any work starts.
+
+def test_layer_and_flow_constructors_refuse_bad_sizes():
+    with pytest.raises(ValueError, match="depth must be an int from 0 to 1,000"):
+        AffineCoupling([1.0, 0.0], hidden=8, depth=10**9)
+    with pytest.raises(TypeError, match="hidden must be an int"):
+        AffineCoupling([1.0, 0.0], hidden=True)
+    with pytest.raises(ValueError, match="hidden is too large"):
+        AffineCoupling([1.0, 0.0], hidden=10**6)
+    with pytest.raises(TypeError, match="mask must be a 1-D 0/1 vector"):
+        AffineCoupling(None)
+    for bound in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="scale_bound must be a finite number > 0"):
+            realnvp(scale_bound=bound)
+    with pytest.raises(TypeError, match="scale_bound"):
+        MADE(3, (4, 4), scale_bound="3")
+    with pytest.raises(ValueError, match="n_couplings must be an int from 1"):
+        realnvp(n_couplings=0)
+    with pytest.raises(ValueError, match="a bound against typos"):
+        maf(n_layers=10**9)
+    with pytest.raises(TypeError, match="dim must be an int ≥ 2"):
+        realnvp(dim=2.5)
+    with pytest.raises(TypeError, match="hidden_sizes must be"):
+        made_masks(3, None)
+    with pytest.raises(TypeError, match="hidden_sizes must be"):
+        MAFLayer(3, (4, 2.5))
+    with pytest.raises(ValueError, match="0s and 1s"):
+        MaskedLinear(torch.tensor([[0.5, 1.0]]))
+    with pytest.raises(TypeError, match="layers must be a sequence of flow layers"):
+        Flow(None, dim=2)
+    with pytest.raises(TypeError, match=r"layers\[0\] must be a flow layer"):
+        Flow([nn.Linear(2, 2)], dim=2)
+    with pytest.raises(ValueError, match="dim must be an int from 1"):
+        Flow([Reverse()], dim=0)
+
+
+def test_layers_check_their_input():
+    coupling = AffineCoupling([1.0, 0.0], hidden=8)
+    u = torch.randn(4, 2)
+    with pytest.raises(TypeError, match="convert it with"):
+        coupling(u.double())
+    with pytest.raises(TypeError, match="floating-point"):
+        coupling.inverse(u.long())
+    with pytest.raises(ValueError, match="at least one sample"):
+        MAFLayer(2, (4, 4))(u[:0])
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        MADE(3, (4, 4))(u)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        Reverse()(u.tolist())
+    with pytest.raises(ValueError, match="must be on cpu"):
+        coupling(u.to("meta"))
+    with pytest.raises(ValueError, match="u must be on cpu, where the flow's parameters are"):
+        realnvp(2, 1, 8)(u.to("meta"))
+    # NaN in a layer's forward is not refused: NaN in, NaN out like every torch layer.
+    assert torch.isnan(coupling(torch.full((1, 2), float("nan")))[0]).all()
+
+
+def test_train_flow_refuses_bad_data_and_settings_before_training():
+    flow = realnvp(2, 2, 8)
+    before = [p.detach().clone() for p in flow.parameters()]
+    data = banana(64, seed=0)
+    bad = data.clone()
+    bad[5, 1] = float("nan")
+    with pytest.raises(ValueError, match="data must be finite"):
+        train_flow(flow, bad, epochs=1, progress=False)
+    with pytest.raises(TypeError, match="data must be float32"):
+        train_flow(flow, data.double(), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="epochs must be an int from 1 to 100,000"):
+        train_flow(flow, data, epochs=10**9, progress=False)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        train_flow(flow, data, epochs=1, lr=float("inf"), progress=False)
+    with pytest.raises(ValueError, match="seed must be an int from 0"):
+        train_flow(flow, data, epochs=1, seed=-1, progress=False)
+    with pytest.raises(TypeError, match="flow must be a torch.nn.Module"):
+        train_flow(None, data, epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, flow.parameters()))
+
+
+def test_estimators_and_grids_check_their_arguments():
+    x = banana(8, seed=0)
+    with pytest.raises(ValueError, match="at least 2 points"):
+        kl_to_truth(toy_log_prob, x[:1])
+    with pytest.raises(ValueError, match="x must hold values"):
+        kl_to_truth(toy_log_prob, x.to("meta"))
+    with pytest.raises(TypeError, match="log_q must be"):
+        kl_to_truth(None, x)
+    with pytest.raises(ValueError, match="log_q must return one log-density per point"):
+        kl_to_truth(lambda x: torch.zeros(3), x)
+    with pytest.raises(ValueError, match="log_det_inverse must return one value per point"):
+        change_of_variables_log_prob(x, toy_map_inverse, lambda x: torch.zeros(()))
+    with pytest.raises(TypeError, match="fn must be"):
+        autograd_log_det(None, x)
+    with pytest.raises(ValueError, match="at least one sample"):
+        standard_normal_log_prob(x[:0])
+    with pytest.raises(ValueError, match="n must be an int from 1 to 10,000"):
+        density_grid(toy_log_prob, n=10**9)
+    with pytest.raises(ValueError, match="xlim must be a pair"):
+        density_grid(toy_log_prob, xlim=())
+    with pytest.raises(ValueError, match="low < high"):
+        density_grid(toy_log_prob, ylim=(2.0, -2.0))
+    with pytest.raises(ValueError, match=r"xlim\[1\] must be a finite number"):
+        density_grid(toy_log_prob, xlim=(0.0, float("nan")))
+    with pytest.raises(ValueError, match="n must be an int from 1"):
+        realnvp(2, 1, 8).sample(0)

@@ -91,3 +91,33 @@ def test_bad_input_is_named():
         optimal_discriminator_logit(torch.tensor([float("nan")]), torch.zeros(1))
     with pytest.raises(ValueError, match="log_q_on_p"):
         jensen_shannon_divergence(torch.zeros(3), torch.zeros(2), torch.zeros(2), torch.zeros(2))
+
+
+def test_refusals_of_the_validation_layer():
+    """Issue 27: empty or meta input, NaN and +inf log-densities, and 0/0 ratios are refused by name."""
+    modes = RING.float()
+    with pytest.raises(ValueError, match="x must hold at least one sample"):
+        mixture_log_density(torch.zeros(0, 2), modes, 0.1)
+    with pytest.raises(ValueError, match="x must hold values"):
+        mixture_log_density(torch.zeros(3, 2, device="meta"), modes, 0.1)
+    with pytest.raises(ValueError, match="weights must hold values"):
+        mixture_log_density(torch.zeros(3, 2), modes, 0.1, torch.full((8,), 1 / 8, device="meta"))
+    with pytest.raises(ValueError, match="x must be finite"):
+        mixture_log_density(torch.tensor([[math.nan, 0.0]]), modes, 0.1)
+    inf = math.inf
+    with pytest.raises(ValueError, match=r"log_p_g must be log-densities \(finite or −inf\)"):
+        optimal_discriminator_logit(torch.zeros(2), torch.tensor([0.0, inf]))
+    with pytest.raises(ValueError, match="must not both be −inf"):
+        optimal_discriminator_logit(torch.tensor([0.0, -inf]), torch.tensor([0.0, -inf]))
+    assert optimal_discriminator_logit(torch.tensor([0.0, -inf]), torch.tensor([-inf, 0.0])).tolist() == [inf, -inf]
+    with pytest.raises(ValueError, match="log_p_data must hold values"):
+        optimal_discriminator_logit(torch.zeros(2, device="meta"), torch.zeros(2))
+    with pytest.raises(ValueError, match=r"log_p_on_p must be finite \(a sample's own density is > 0"):
+        jensen_shannon_divergence(torch.tensor([-inf, 0.0]), torch.zeros(2), torch.zeros(2), torch.zeros(2))
+    with pytest.raises(ValueError, match="log_q_on_q must be"):
+        jensen_shannon_divergence(torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.tensor([inf, 0.0]))
+    with pytest.raises(ValueError, match="log_p_on_q must hold values"):
+        jensen_shannon_divergence(torch.zeros(2), torch.zeros(2), torch.zeros(2, device="meta"), torch.zeros(2))
+    # q = 0 at a sample of p is legitimate: that sample contributes log 2
+    jsd = jensen_shannon_divergence(torch.zeros(2), torch.full((2,), -inf), torch.full((2,), -inf), torch.zeros(2))
+    assert jsd.item() == pytest.approx(math.log(2))

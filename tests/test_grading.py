@@ -155,3 +155,12 @@ def test_the_half_submission_earns_the_checks_before_its_first_blank():
     other = nbformat.from_dict(release)
     other.cells[3].source = "## Exercise 2"
     assert grading_check.compare_release(release, other, "t") == ["t, cell 3: nbgrader's release differs from exercises/ (markdown cell)"]
+
+
+def test_grading_functions_refuse_what_is_not_a_notebook():
+    """Issue 27: a TypeError naming the argument, before any cell is read."""
+    for function in (graded_cells, point_totals, with_nbgrader_metadata):
+        with pytest.raises(TypeError, match="nb must be an nbformat NotebookNode"):
+            function(None)
+    with pytest.raises(TypeError, match="name must be a str"):
+        point_totals(new_notebook(cells=[]), name=1)

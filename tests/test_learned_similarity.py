@@ -246,3 +246,27 @@ def test_inception_score_errors():
 def test_inception_score_accepts_float64():
     assert inception_score(torch.eye(3, dtype=torch.float64)) == pytest.approx(3.0)
     assert math.isfinite(inception_score(torch.tensor([[1.0, 0.0, 0.0]])))
+
+
+def test_refusals_of_the_validation_layer():
+    """Issue 27: the loss and the scores refuse NaN, integer, empty and meta tensors by name."""
+    f = torch.randn(2, 4, 3, 3)
+    bad = f.clone()
+    bad[0, 0, 0, 0] = math.nan
+    with pytest.raises(ValueError, match="features_x_tilde must be finite"):
+        feature_reconstruction_loss(f, bad)
+    with pytest.raises(ValueError, match="features_x must be finite"):
+        feature_reconstruction_loss(bad, f)
+    with pytest.raises(TypeError, match="features_x_tilde must be a floating-point"):
+        feature_reconstruction_loss(f, f.long())
+    with pytest.raises(TypeError, match="features_x_tilde must be .*torch.Tensor"):
+        feature_reconstruction_loss(f, f.numpy())
+    with pytest.raises(ValueError, match="features_x_tilde must hold values"):
+        feature_reconstruction_loss(f, f.to("meta"))
+    with pytest.raises(ValueError, match="images must hold values"):
+        sharpness(torch.rand(2, 1, 8, 8, device="meta"))
+    with pytest.raises(ValueError, match="H, W ≥ 2"):
+        sharpness(torch.rand(2, 1, 8, 1))
+    assert sharpness(torch.rand(2, 1, 8, 7)) > 0  # any image size is fine
+    with pytest.raises(ValueError, match="probabilities must hold values"):
+        inception_score(torch.full((2, 2), 0.5, device="meta"))

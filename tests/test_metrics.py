@@ -125,3 +125,34 @@ def test_bad_arguments_raise_value_error():
         ssim(x, x, window_size=4)
     with pytest.raises(TypeError):
         mse(x.numpy(), x)
+
+
+# Issue 27: the metrics refuse what would give a meaningless score, before any work starts.
+
+@pytest.mark.parametrize("metric", [mse, psnr, ssim, ssim_map])
+def test_metrics_refuse_nonfinite_empty_and_meta_images(metric):
+    x = torch.rand(2, 1, 16, 16)
+    bad = x.clone()
+    bad[0, 0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="x must be finite"):
+        metric(bad, x)
+    with pytest.raises(ValueError, match="y must be finite"):
+        metric(x, bad.clone().fill_(float("inf")))
+    with pytest.raises(ValueError, match="at least one sample"):
+        metric(x[:0], x[:0])
+    with pytest.raises(ValueError, match="y must be on meta like x"):
+        metric(x.to("meta"), x)
+    assert metric(x.to("meta"), x.to("meta")).device.type == "meta"  # shapes only: the device path (test_device)
+
+
+def test_ssim_window_arguments_are_checked():
+    x = torch.rand(2, 1, 16, 16)
+    with pytest.raises(TypeError, match="window_size must be an int"):
+        ssim(x, x, window_size=2.5)
+    with pytest.raises(TypeError, match="window_size must be an int"):
+        ssim(x, x, window_size=True)
+    with pytest.raises(TypeError, match="sigma must be a finite number"):
+        ssim(x, x, sigma="1.5")
+    for sigma in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+            ssim_map(x, x, sigma=sigma)

@@ -44,3 +44,11 @@ def test_both_ways_of_starting_a_kernel_install_the_sliced_wait():
     # nbclient's synchronous start_new_kernel_client is bound to its own coroutine unless rebound.
     assert CourseNotebookClient.start_new_kernel_client is not CourseNotebookClient.__mro__[1].start_new_kernel_client
     assert "wait_in_slices" in CourseNotebookClient.async_start_new_kernel_client.__code__.co_names
+
+
+def test_wait_in_slices_refuses_bad_arguments():
+    with pytest.raises(TypeError, match="get_msg must be"):
+        wait_in_slices(None)
+    for slice_s in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="slice_s must be a finite number of seconds > 0"):
+            wait_in_slices(MissedWakeUp(arrives_after_calls=1).get_msg, slice_s=slice_s)

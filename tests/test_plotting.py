@@ -173,3 +173,56 @@ def test_density_contours_filled_and_lines():
 def test_density_contours_bad_input(grid, match):
     with pytest.raises(ValueError, match=match):
         density_contours(grid)
+
+
+# --- issue 27: what goes on to matplotlib is checked first ----------------------------------------
+
+def test_image_grid_refuses_non_finite_images_and_bad_drawing_arguments():
+    x = torch.rand(2, 1, 4, 4)
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="images must be finite"):
+        image_grid(bad)
+    with pytest.raises(ValueError, match="cmap must be a colour map matplotlib knows"):
+        image_grid(x, cmap="no_such_map")
+    with pytest.raises(TypeError, match="cmap must be a matplotlib colour map name"):
+        image_grid(x, cmap=None)
+    with pytest.raises(ValueError, match="vmin must be a finite number"):
+        image_grid(x, vmin=float("nan"))
+    with pytest.raises(TypeError, match="vmax must be a finite number"):
+        image_grid(x, vmax="1")
+    with pytest.raises(ValueError, match="vmin must be below vmax"):
+        image_grid(x, vmin=1.0, vmax=0.0)
+    with pytest.raises(ValueError, match="cell_size must be a finite number > 0"):
+        image_grid(x, cell_size=0)
+    with pytest.raises(ValueError, match="images must hold values"):
+        image_grid(x.to("meta"))
+    plt.close("all")
+
+
+def test_scatter_2d_refuses_bad_matplotlib_arguments():
+    p = torch.randn(5, 2)
+    for kwargs, error, words in [(dict(alpha=2.0), ValueError, r"alpha must be a finite number in \[0, 1\]"),
+                                 (dict(alpha="0.5"), TypeError, "alpha must be a finite number"),
+                                 (dict(s=0), ValueError, "s must be a finite number > 0"),
+                                 (dict(s=float("inf")), ValueError, "s must be a finite number > 0"),
+                                 (dict(values=torch.rand(5), cmap="no_such_map"), ValueError, "cmap must be")]:
+        with pytest.raises(error, match=words):
+            scatter_2d(p, **kwargs)
+    with pytest.raises(ValueError, match="points must hold values"):
+        scatter_2d(p.to("meta"))
+    plt.close("all")
+
+
+def test_density_contours_refuses_bad_levels_and_colours():
+    grid = density_grid(toy_log_prob, n=40)
+    for levels, error in ((0, ValueError), (2.5, TypeError), (True, TypeError), (10**9, ValueError)):
+        with pytest.raises(error, match="levels must be an int from 1 to 1,000"):
+            density_contours(grid, levels=levels)
+    with pytest.raises(ValueError, match="levels must be ≥ 2 for lines"):
+        density_contours(grid, levels=1, filled=False)
+    with pytest.raises(ValueError, match="colors must be a matplotlib colour"):
+        density_contours(grid, filled=False, colors="no_such_colour")
+    with pytest.raises(TypeError, match="grid must be the triple"):
+        density_contours(None)
+    plt.close("all")

@@ -1,9 +1,11 @@
 """Lecture 02's greedy layer-wise pretraining and few-label fine-tuning."""
 
 import copy
+import math
 
 import pytest
 import torch
+from torch import nn
 
 from course_lib.corruptions import masking_noise
 from course_lib.denoising import FullyConvolutionalAutoencoder
@@ -55,7 +57,7 @@ def test_classifier_shares_the_stack_and_learns_a_local_feature():
     assert classifier_accuracy(model, x[150:], y[150:]) > 0.9
     # Fewer labels than a batch: batches are drawn with replacement, training still runs.
     assert len(train_classifier(model, x[:5], y[:5], steps=3)) == 3
-    with pytest.raises(ValueError, match=r"images \(N, C, H, W\) and labels \(N,\)"):
+    with pytest.raises(ValueError, match=r"y must be a 1-D int64 tensor of class labels with 5 entries"):
         train_classifier(model, x[:5], y[:4], steps=1)
 
 
@@ -72,5 +74,57 @@ def test_label_efficiency_shapes_nested_subsets_and_bad_input():
         assert values.shape == (3, 2) and ((values >= 0) & (values <= 1)).all()
     assert all(torch.equal(v, before[k]) for k, v in stack.state_dict().items())  # the pretrained stack is copied
     assert result["pretrained"][-1].mean() > 0.6  # with all 30 labels the bright spot is learnt
-    with pytest.raises(ValueError, match="at least max\\(n_labels\\) = 50"):
+    with pytest.raises(ValueError, match=r"n_labels\[0\] must be an int from 1 to 30"):
         label_efficiency(stack, x[:30], y[:30], x[30:], y[30:], n_labels=(50,), seeds=(0,))
+
+
+def _classifier() -> StackClassifier:
+    torch.manual_seed(0)
+    return StackClassifier(FullyConvolutionalAutoencoder((1, 4, 8)))
+
+
+_X = torch.rand(4, 1, 8, 8)
+_Y = torch.tensor([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: stage_loss(FullyConvolutionalAutoencoder((1, 4, 8)), 1, torch.full((2, 4, 4, 4), math.nan)),
+     ValueError, "h must be finite"),
+    (lambda: stage_loss(FullyConvolutionalAutoencoder((1, 4, 8)), 1, torch.rand(2, 8, 4, 4)), ValueError,
+     r"h must be images \(B, 4, H, W\)"),
+    (lambda: stage_loss(FullyConvolutionalAutoencoder((1, 4, 8)), True, torch.rand(2, 1, 8, 8)), TypeError,
+     "level must be an int"),
+    (lambda: stage_loss(nn.Conv2d(1, 4, 3), 0, torch.rand(2, 1, 8, 8)), TypeError,
+     "stack must be a FullyConvolutionalAutoencoder"),
+    (lambda: pretrain_stage(FullyConvolutionalAutoencoder((1, 4, 8)), 0, _X.masked_fill(_X > 0.9, math.inf),
+                            epochs=1, progress=False), ValueError, "x must be finite"),
+    (lambda: pretrain_stage(FullyConvolutionalAutoencoder((1, 4, 8)), 0, _X, epochs=10**9, progress=False),
+     ValueError, "epochs must be an int from 1 to 100,000"),
+    (lambda: pretrain_stage(FullyConvolutionalAutoencoder((1, 4, 8)), 0, _X, epochs=1, seed=-1, progress=False),
+     ValueError, "seed must be an int from 0"),
+    (lambda: pretrain_stage(FullyConvolutionalAutoencoder((1, 4, 8)), 0, _X.long(), epochs=1, progress=False),
+     TypeError, "floating-point"),
+    (lambda: StackClassifier(FullyConvolutionalAutoencoder((1, 4)), n_classes=1), ValueError,
+     "n_classes must be an int from 2"),
+    (lambda: _classifier()(torch.rand(2, 1, 8, 7)), ValueError, "divisible by 4"),
+    (lambda: _classifier()(torch.rand(0, 1, 8, 8)), ValueError, "at least one sample"),
+    (lambda: train_classifier(_classifier(), _X, torch.tensor([0, 1, 2, 1]), steps=1), ValueError,
+     "y must hold class labels from 0 to 1"),
+    (lambda: train_classifier(_classifier(), _X, _Y.float(), steps=1), TypeError, "y must be a 1-D int64 tensor"),
+    (lambda: train_classifier(_classifier(), _X.masked_fill(_X > 0.9, math.nan), _Y, steps=1), ValueError,
+     "x must be finite"),
+    (lambda: train_classifier(_classifier(), _X, _Y, steps=10**9), ValueError, "steps must be an int from 1"),
+    (lambda: classifier_accuracy(_classifier(), _X.double(), _Y), TypeError, "x must be float32"),
+    (lambda: classifier_accuracy(_classifier(), _X, _Y, batch_size=0), ValueError, "batch_size must be an int"),
+    (lambda: label_efficiency(FullyConvolutionalAutoencoder((1, 4)), _X, _Y, _X, _Y + 1, n_labels=[2], seeds=[0]),
+     ValueError, "y_test must hold class labels from 0 to 1"),
+    (lambda: label_efficiency(FullyConvolutionalAutoencoder((1, 4)), _X, _Y, _X, _Y, n_labels=[], seeds=[0]),
+     ValueError, "n_labels must hold at least one int"),
+    (lambda: label_efficiency(FullyConvolutionalAutoencoder((1, 4)), _X, _Y, _X, _Y, n_labels=[2], seeds=[-1]),
+     ValueError, r"seeds\[0\] must be an int from 0"),
+    (lambda: label_efficiency(FullyConvolutionalAutoencoder((1, 4)), _X, _Y, _X, _Y, n_labels=[2], seeds=3),
+     TypeError, "seeds must be a sequence of ints"),
+])
+def test_stacked_refuses_bad_input_with_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

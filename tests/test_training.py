@@ -322,7 +322,8 @@ def test_weight_average_is_the_exponential_moving_average():
 
 @pytest.mark.parametrize("decay", [0, 1, 1.5, -0.1, True, "0.9", None])
 def test_weight_average_rejects_a_decay_outside_0_1(decay):
-    with pytest.raises(ValueError, match="decay must be a number in"):
+    # A decay of the wrong kind (a bool, a str, None) is a TypeError, one out of range a ValueError.
+    with pytest.raises((ValueError, TypeError), match=r"decay must be a finite number in \(0, 1\)"):
         weight_average(nn.Linear(1, 1), decay)
 
 
@@ -351,5 +352,83 @@ def test_adam_with_schedule_gives_each_schedule_its_rates():
     assert halved == [0.05] * 10
     with pytest.raises(ValueError, match="schedule must be one of"):
         adam_with_schedule([nn.Parameter(torch.zeros(1))], 0.1, schedule="linear", total_steps=5)
-    with pytest.raises(TypeError, match="total_steps must be an int ≥ 1"):
+    with pytest.raises(TypeError, match="total_steps must be an int from 1 to"):
         adam_with_schedule([nn.Parameter(torch.zeros(1))], 0.1, schedule="cosine")
+
+
+# ---------------------------------------------------------------------------- issue 27: argument checks
+
+def test_fit_refuses_non_finite_data_and_huge_counts_before_training():
+    calls = []
+    step = lambda b: calls.append(1) or 0.0  # noqa: E731
+    x = torch.zeros(4, 2)
+    x[1, 1] = float("nan")
+    with pytest.raises(ValueError, match="data must be finite"):
+        fit(step, x, epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"data\[1\] must be finite"):
+        fit(step, (torch.zeros(4, 2), torch.full((4,), float("inf"))), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="epochs must be an int from 1 to 100,000"):
+        fit(step, torch.zeros(4, 2), epochs=10**9, progress=False)
+    with pytest.raises(ValueError, match="batch_size must be an int from 1 to"):
+        fit(step, torch.zeros(4, 2), epochs=1, batch_size=10**9, progress=False)
+    with pytest.raises(ValueError, match="seed must be an int from 0"):
+        fit(step, torch.zeros(4, 2), epochs=1, seed=-1, progress=False)
+    with pytest.raises(ValueError, match="data must hold values"):
+        fit(step, torch.zeros(4, 2, device="meta"), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="device must be a device name"):
+        fit(step, torch.zeros(4, 2), epochs=1, device="no_such_device", progress=False)
+    assert calls == []  # nothing trained
+    # Integer data (labels) is not checked for finiteness and still trains.
+    assert fit(lambda b: 0.0, (torch.zeros(4, 2), torch.arange(4)), epochs=1, progress=False) == {"loss": [0.0]}
+
+
+def test_guards_refuse_what_is_not_a_loss_or_an_optimizer():
+    from course_lib.training import backward_and_step, check_loss, checked_step, modes_restored_on_error
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="loss 'loss' must be a scalar tensor"):
+        check_loss(0.5)
+    with pytest.raises(ValueError, match="loss 'loss' must be a scalar tensor"):
+        check_loss(torch.zeros(3))
+    with pytest.raises(ValueError, match="must hold values"):
+        check_loss(torch.zeros((), device="meta"))
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer"):
+        checked_step(None)
+    with pytest.raises(TypeError, match="must be a floating-point scalar tensor"):
+        backward_and_step(optimizer, torch.tensor(1))
+    with pytest.raises(ValueError, match="must require a gradient"):
+        backward_and_step(optimizer, torch.tensor(1.0))
+    with pytest.raises(TypeError, match="loss_fn must be a function"):
+        train_step(model, optimizer, torch.zeros(2, 2), None)
+    with pytest.raises(TypeError, match=r"modules\[0\] must be a torch.nn.Module"):
+        with modes_restored_on_error(None):
+            pass
+
+
+def test_optimiser_set_up_refuses_bad_rates_and_parameters():
+    from course_lib.training import LossWatch, WeightAverages, adam_with_schedule, map_batches, to_device
+    params = list(nn.Linear(2, 2).parameters())
+    with pytest.raises(ValueError, match="parameters must hold at least one parameter"):
+        adam_with_schedule([], 1e-3)
+    with pytest.raises(TypeError, match="parameters must be an iterable"):
+        adam_with_schedule(None, 1e-3)
+    for lr, error in ((0, ValueError), (-1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)):
+        with pytest.raises(error, match="lr must be a finite number > 0"):
+            adam_with_schedule(params, lr)
+    with pytest.raises(ValueError, match=r"betas\[0\] must be a finite number in \[0, 1\)"):
+        adam_with_schedule(params, 1e-3, betas=(float("nan"), 0.999))
+    with pytest.raises(ValueError, match="total_steps must be an int from 1 to 10,000,000"):
+        adam_with_schedule(params, 1e-3, schedule="cosine", total_steps=10**9)
+    # A generator of parameters (model.parameters()) is still read once and optimised.
+    optimizer, schedule = adam_with_schedule(nn.Linear(2, 2).parameters(), 1e-3)
+    assert schedule is None and len(optimizer.param_groups[0]["params"]) == 2
+    with pytest.raises(ValueError, match="factor must be a finite number > 0"):
+        LossWatch(factor=0)
+    with pytest.raises(TypeError, match="networks must be a list"):
+        WeightAverages(None, 0.9)
+    with pytest.raises(ValueError, match="device must be a device name"):
+        to_device(torch.zeros(2), "no_such_device")
+    with pytest.raises(ValueError, match="x must hold at least one row"):
+        map_batches(lambda t: t, torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="batch_size must be an int from 1 to"):
+        map_batches(lambda t: t, torch.zeros(3, 2), batch_size=10**9)

@@ -250,13 +250,13 @@ def test_gaussian_parameters_are_validated(mu, logvar, error, match):
 
 
 def test_other_bad_arguments():
-    with pytest.raises(ValueError, match="one shape"):
+    with pytest.raises(ValueError, match="same shape"):
         gaussian_nll(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match="sigma_x"):
         gaussian_nll(torch.zeros(2, 3), torch.zeros(2, 3), sigma_x=0.0)
     with pytest.raises(ValueError, match="beta"):
         negative_elbo(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2, 1), beta=-1.0)
-    with pytest.raises(ValueError, match="single codes"):
+    with pytest.raises(ValueError, match="single code"):
         interpolate(lambda z: z, torch.zeros(2, 3), torch.zeros(2, 3))
 
 
@@ -278,3 +278,220 @@ def test_short_training_lowers_the_negative_elbo():
     assert set(history) == {"loss", "reconstruction", "kl"}
     assert after["negative_elbo"] < before["negative_elbo"]
     assert math.isclose(after["negative_elbo"], after["reconstruction"] + after["kl"], rel_tol=1e-6)
+
+
+# --- the validation layer (issue 27): refused before any work, with the argument's name -------------
+
+NAN = float("nan")
+
+
+def _with_nan(t: torch.Tensor) -> torch.Tensor:
+    t = t.clone()
+    t.view(-1)[0] = NAN
+    return t
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: gaussian_nll(_with_nan(torch.rand(2, 4)), torch.rand(2, 4)), ValueError, "x_hat must be finite"),
+    (lambda: gaussian_nll(torch.rand(2, 4), torch.rand(2, 4).long()), TypeError, "x must be a floating-point"),
+    (lambda: gaussian_nll(torch.rand(0, 4), torch.rand(0, 4)), ValueError, "x_hat must be .* B ≥ 1"),
+    (lambda: gaussian_nll(torch.rand(2, 4).tolist(), torch.rand(2, 4)), TypeError, "x_hat must be .*torch.Tensor"),
+    (lambda: gaussian_nll(torch.rand(2, 4, device="meta"), torch.rand(2, 4)), ValueError, "x must be on meta like x_hat"),
+    (lambda: gaussian_nll(torch.rand(2, 4), torch.rand(2, 4), sigma_x="0.1"), TypeError, "sigma_x must be a finite"),
+    (lambda: gaussian_nll(torch.rand(2, 4), torch.rand(2, 4), sigma_x=math.inf), ValueError, "sigma_x must be"),
+    (lambda: negative_elbo(torch.rand(2, 4), torch.rand(2, 4), torch.zeros(3, 2), torch.zeros(3, 2)), ValueError,
+     r"mu must hold one row per image \(2\), got 3"),
+    (lambda: negative_elbo(torch.rand(2, 4), torch.rand(2, 4), torch.zeros(2, 2), torch.zeros(2, 2), beta=None),
+     TypeError, "beta must be a finite number"),
+    (lambda: negative_elbo(torch.rand(2, 4), torch.rand(2, 4), torch.zeros(2, 2), torch.zeros(2, 2), beta=math.inf),
+     ValueError, "beta must be"),
+    (lambda: kl_to_standard_normal(torch.zeros(2, 2, device="meta"), torch.zeros(2, 2)), ValueError,
+     "logvar must be on meta like mu"),
+    (lambda: reparametrize(torch.zeros(2, 2), torch.zeros(2, 2), generator=0), TypeError, "generator must be"),
+], ids=["nll-nan", "nll-int", "nll-empty", "nll-list", "nll-meta", "nll-sigma-str", "nll-sigma-inf", "elbo-rows",
+        "elbo-beta-none", "elbo-beta-inf", "kl-meta", "reparametrize-generator"])
+def test_losses_refuse_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_reparametrize_keeps_meta_tensors_for_a_meta_model():
+    z = reparametrize(torch.zeros(2, 3, device="meta"), torch.zeros(2, 3, device="meta"))
+    assert z.device.type == "meta" and z.shape == (2, 3)
+    with pytest.raises(ValueError, match="logvar must be on meta"):
+        reparametrize(torch.zeros(2, 3, device="meta"), torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"latent_dim": True}, TypeError, "latent_dim must be an int"),
+    ({"latent_dim": 10**9}, ValueError, "latent_dim must be an int from 1 to 1,000,000 .*typos"),
+    ({"size": 48}, ValueError, r"size must be one of \(32, 64\)"),
+    ({"size": 32.0}, TypeError, "size must be an int"),
+    ({"width": 1}, ValueError, "width must be an int from 2"),
+    ({"width": 100_000}, ValueError, "too large"),
+    ({"n_classes": True}, TypeError, "n_classes must be an int"),
+    ({"n_classes": -1}, ValueError, "n_classes must be an int from 0"),
+], ids=["latent-bool", "latent-huge", "size", "size-float", "width-1", "width-memory", "classes-bool", "classes-neg"])
+def test_conv_vae_constructor_refuses_bad_sizes(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ConvVAE(**{"latent_dim": 3, "size": 32, "width": 4, **kwargs})
+
+
+def test_conv_vae_forward_refuses_what_it_cannot_take():
+    cvae = ConvVAE(3, size=32, width=4, n_classes=2)
+    x, y = torch.rand(2, 1, 32, 32), torch.tensor([0, 1])
+    with pytest.raises(TypeError, match=r"x must be float32 like the model's parameters.*\.to\(torch.float32\)"):
+        cvae(x.double(), y)
+    with pytest.raises(TypeError, match="x must be .*torch.Tensor"):
+        cvae(x.numpy(), y)
+    with pytest.raises(ValueError, match="x must hold at least one sample"):
+        cvae(x[:0], y[:0])
+    with pytest.raises(ValueError, match="labels must be on cpu, where the model's parameters are"):
+        cvae(x, y.to("meta"))
+    with pytest.raises(ValueError, match="labels must be an integer tensor of class labels of shape"):
+        cvae(x, y[0])
+    with pytest.raises(TypeError, match="labels must be an integer tensor"):
+        cvae(x, y.bool())
+    with pytest.raises(TypeError, match="generator must be"):
+        cvae(x, y, generator=3)
+    with pytest.raises(ValueError, match=r"z must be .*\(B, 3\)"):
+        cvae.decode(torch.randn(2, 4), y)
+    assert torch.isnan(cvae.encode(_with_nan(x), y)[0]).any()  # encode lets NaN through, like any torch layer
+    with pytest.raises(ValueError, match="mu and logvar must be finite"):  # ... the sampling step does not
+        cvae(_with_nan(x), y)
+
+
+def test_train_vae_refuses_bad_data_before_training():
+    model = ConvVAE(3, size=32, width=4, n_classes=2)
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = torch.rand(4, 1, 32, 32), torch.tensor([0, 1, 0, 1])
+    cases = [
+        (dict(x_train=_with_nan(x)), ValueError, "x_train must be finite"),
+        (dict(x_train=x.double()), TypeError, r"x_train must be float32 like the model's parameters"),
+        (dict(x_train=x[:0], labels=y[:0]), ValueError, "x_train must hold at least one sample"),
+        (dict(x_train=torch.rand(4, 1, 64, 64)), ValueError, r"x_train must be .*\(B, 1, 32, 32\)"),
+        (dict(labels=None), ValueError, "labels must be given"),
+        (dict(labels=y.tolist()), TypeError, "labels must be an integer tensor"),
+        (dict(labels=torch.tensor([0, 1, 2, 1])), ValueError, "labels must be in 0…1"),
+        (dict(epochs=10**9), ValueError, "epochs must be an int from 1 to 100,000 .*typos"),
+        (dict(epochs=True), TypeError, "epochs must be an int"),
+        (dict(batch_size=0), ValueError, "batch_size must be an int ≥ 1"),
+        (dict(lr=0.0), ValueError, "lr must be a finite number > 0"),
+        (dict(sigma_x=math.inf), ValueError, "sigma_x must be"),
+        (dict(seed=-1), ValueError, "seed must be an int from 0"),
+        (dict(device="no_such_device"), ValueError, "device must be"),
+    ]
+    for change, error, match in cases:
+        kwargs = {**dict(x_train=x, labels=y, epochs=1, batch_size=2, progress=False), **change}
+        with pytest.raises(error, match=match):
+            train_vae(model, kwargs.pop("x_train"), kwargs.pop("labels"), **kwargs)
+    with pytest.raises(TypeError, match="model must be a ConvVAE"):
+        train_vae(None, x, y, epochs=1)
+    with pytest.raises(ValueError, match="labels must be None: this VAE is not conditional"):
+        train_vae(ConvVAE(3, size=32, width=4), x, y, epochs=1)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # nothing trained
+
+
+def test_evaluate_elbo_and_sample_prior_refuse_bad_input():
+    cvae = ConvVAE(3, size=32, width=4, n_classes=2)
+    x, y = torch.rand(3, 1, 32, 32), torch.tensor([0, 1, 1])
+    with pytest.raises(ValueError, match="x must hold at least one sample"):
+        evaluate_elbo(cvae, x[:0], y[:0])
+    with pytest.raises(ValueError, match="x must be finite"):
+        evaluate_elbo(cvae, _with_nan(x), y)
+    with pytest.raises(ValueError, match="seed must be"):
+        evaluate_elbo(cvae, x, y, seed=-1)
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        evaluate_elbo(cvae, x, y, batch_size=True)
+    with pytest.raises(TypeError, match="model must be a ConvVAE"):
+        evaluate_elbo(None, x, y)
+    with pytest.raises(ValueError, match="n must be an int from 1"):
+        sample_prior(cvae, 0, y[:0])
+    with pytest.raises(ValueError, match="n must be an int from 1 to 100,000,000"):
+        sample_prior(cvae, 10**9, y)
+    with pytest.raises(TypeError, match="n must be an int"):
+        sample_prior(cvae, True, y[:1])
+    with pytest.raises(ValueError, match=r"labels must hold one label per sample \(2\), got 3"):
+        sample_prior(cvae, 2, y)
+    with pytest.raises(TypeError, match="labels must be an integer tensor"):
+        sample_prior(cvae, 3, y.numpy())
+
+
+def test_interpolate_refuses_bad_input():
+    vae = ConvVAE(3, size=32, width=4).eval()
+    z0, z1 = torch.randn(3), torch.randn(3)
+    with pytest.raises(TypeError, match="decode must be a decoder"):
+        interpolate(None, z0, z1)
+    with pytest.raises(TypeError, match="z0 must be a floating-point single code"):
+        interpolate(vae.decode, z0.long(), z1)
+    with pytest.raises(ValueError, match="z1 must be finite"):
+        interpolate(vae.decode, z0, _with_nan(z1))
+    with pytest.raises(ValueError, match="z0 and z1 must have the same shape"):
+        interpolate(vae.decode, z0, z1[:2])
+    with pytest.raises(ValueError, match="steps must be an int from 2"):
+        interpolate(vae.decode, z0, z1, steps=1)
+    with pytest.raises(ValueError, match="steps must be an int from 2 to 100,000,000"):
+        interpolate(vae.decode, z0, z1, steps=10**9)
+    with pytest.raises(TypeError, match="z must be float32 like the model's parameters"):  # the decoder's own check
+        interpolate(vae.decode, z0.double(), z1.double())
+
+
+def test_gradient_estimators_refuse_bad_input():
+    mu, sigma, eps = torch.zeros(2), torch.ones(2), torch.randn(5, 2)
+    f = _square(0.0)
+    for estimator in (pathwise_gradients, score_function_gradients):
+        with pytest.raises(TypeError, match="f must be a function"):
+            estimator(None, mu, sigma, eps)
+        with pytest.raises(ValueError, match="mu must be finite"):
+            estimator(f, _with_nan(mu), sigma, eps)
+        with pytest.raises(ValueError, match="mu and sigma must have the same shape"):
+            estimator(f, mu, sigma[:1], eps)
+        with pytest.raises(ValueError, match=r"eps must be .*last dimensions are mu's shape \(2,\)"):
+            estimator(f, mu, sigma, eps[:, :1])
+        with pytest.raises(ValueError, match="eps must hold at least one draw"):
+            estimator(f, mu, sigma, eps[:0])
+        with pytest.raises(TypeError, match="eps must be a floating-point"):
+            estimator(f, mu, sigma, eps.long())
+        with pytest.raises(ValueError, match="sigma must be"):
+            estimator(f, mu, -sigma, eps)
+        with pytest.raises(ValueError, match="eps must hold values"):
+            estimator(f, mu, sigma, eps.to("meta"))
+    with pytest.raises(ValueError, match=r"sigma must be > 0 \(the score divides by σ²\)"):
+        score_function_gradients(f, mu, torch.zeros(2), eps)
+    assert pathwise_gradients(f, mu, torch.zeros(2), eps).shape == (5, 2)  # σ = 0: f′(μ) for every ε
+
+
+def test_exact_variances_and_encoder_table_refuse_bad_input():
+    with pytest.raises(TypeError, match="a must be a number"):
+        exact_estimator_variances(None)
+    with pytest.raises(TypeError, match="a must be a floating-point"):
+        exact_estimator_variances(torch.tensor([True, False]))
+    with pytest.raises(ValueError, match="a must be finite"):
+        exact_estimator_variances([0.0, NAN])
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+        exact_estimator_variances(1.0, sigma=0)
+    assert exact_estimator_variances([0.0, 1.0])[1].tolist() == [15.0, 30.0]  # a list is still fine
+    vae, x = ConvVAE(3, size=32, width=4), torch.rand(2, 1, 32, 32)
+    with pytest.raises(ValueError, match="model must be an unconditional VAE"):
+        encoder_gradient_variances(ConvVAE(3, size=32, width=4, n_classes=2), x)
+    with pytest.raises(ValueError, match="n_samples must be an int from 2 to 100,000,000"):
+        encoder_gradient_variances(vae, x, n_samples=10**9)
+    with pytest.raises(ValueError, match="x must be finite"):
+        encoder_gradient_variances(vae, _with_nan(x), n_samples=4)
+    with pytest.raises(TypeError, match="x must be float32 like the model's parameters"):
+        encoder_gradient_variances(vae, x.double(), n_samples=4)
+    with pytest.raises(ValueError, match="seed must be"):
+        encoder_gradient_variances(vae, x, n_samples=4, seed=-1)
+
+
+def test_one_hot_refuses_bad_labels():
+    assert one_hot(torch.tensor([1, 0], dtype=torch.int32), 2).tolist() == [[0.0, 1.0], [1.0, 0.0]]  # any int dtype
+    with pytest.raises(ValueError, match="labels must hold at least one label"):
+        one_hot(torch.zeros(0, dtype=torch.long), 3)
+    with pytest.raises(TypeError, match="labels must be an integer tensor"):
+        one_hot(torch.tensor([True, False]), 3)
+    with pytest.raises(ValueError, match="n_classes must be an int from 1 to 100,000"):
+        one_hot(torch.tensor([0, 1]), 10**9)
+    with pytest.raises(TypeError, match="n_classes must be an int"):
+        one_hot(torch.tensor([0, 1]), 2.5)
+    assert one_hot(torch.tensor([0, 1], device="meta"), 2).shape == (2, 2)  # shapes only: legitimate

@@ -143,3 +143,69 @@ def test_latent_traversal_sliders_drive_the_decode():
     assert not np.allclose(decode_latent(model.decode, traverse_latent(torch.zeros(4), [2], [1.5])),
                            decode_latent(model.decode, torch.zeros(4)))
     plt.close("all")
+
+
+# --- issue 27: bad arguments are refused before any widget is built -------------------------------
+# ipywidgets.interactive swallows an error of its first draw, so these must raise at the call.
+
+def test_widget_builders_refuse_bad_arguments_eagerly(model):
+    codes = torch.randn(6, 2)
+    with pytest.raises(TypeError, match="decoder must be a decoder"):
+        latent_explorer(None, codes)
+    with pytest.raises(ValueError, match="codes must be finite"):
+        latent_explorer(model.decode, torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="codes must hold at least one sample"):
+        latent_explorer(model.decode, torch.zeros(0, 2))
+    with pytest.raises(TypeError, match=r"values must be a floating-point tensor"):
+        latent_explorer(model.decode, codes, values=[0.1] * 6)
+    with pytest.raises(ValueError, match=r"values must be .* of shape \(6,\)"):
+        latent_explorer(model.decode, codes, values=torch.rand(5))
+    for steps, error in ((0, ValueError), (True, TypeError), (10**9, ValueError)):
+        with pytest.raises(error, match="steps must be an int from 1 to 10,000"):
+            latent_explorer(model.decode, codes, steps=steps)
+    z0 = torch.zeros(2)
+    with pytest.raises(ValueError, match="dims must name at least one latent dimension"):
+        latent_traversal(model.decode, z0, [])
+    with pytest.raises(TypeError, match=r"dims\[0\] must be an int"):
+        latent_traversal(model.decode, z0, [0.5])
+    with pytest.raises(ValueError, match="outside the latent space"):
+        latent_traversal(model.decode, z0, [-1])
+    with pytest.raises(ValueError, match="span must be a finite number > 0"):
+        latent_traversal(model.decode, z0, [0], span=float("nan"))
+    with pytest.raises(ValueError, match="z0 must be finite"):
+        latent_traversal(model.decode, torch.tensor([float("inf"), 0.0]), [0])
+    with pytest.raises(TypeError, match="z0 must be a floating-point latent point"):
+        latent_traversal(model.decode, torch.zeros(2, dtype=torch.long), [0])
+
+
+def test_latent_functions_refuse_non_finite_or_empty_points(model):
+    with pytest.raises(ValueError, match="z must be a 1-D latent point"):
+        decode_latent(model.decode, [])
+    with pytest.raises(ValueError, match="values must be finite"):
+        traverse_latent(torch.zeros(3), [0], [float("nan")])
+    with pytest.raises(ValueError, match="z0 must be a non-empty, finite latent point"):
+        traverse_latent(torch.tensor([float("nan"), 0.0]), [0], [1.0])
+    with pytest.raises(TypeError, match="z0 must be a latent point"):
+        traverse_latent(None, [0], [1.0])
+    with pytest.raises(ValueError, match="z must be finite"):
+        latent_explorer_figure(model.decode, [0.0, float("inf")], torch.randn(4, 2))
+    with pytest.raises(TypeError, match="codes must be a floating-point"):
+        latent_explorer_figure(model.decode, [0.0, 0.0], torch.zeros(4, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="codes must hold values"):
+        latent_explorer_figure(model.decode, [0.0, 0.0], torch.zeros(4, 2, device="meta"))
+
+
+def test_flow_widgets_refuse_bad_counts_and_seeds(flow):
+    stages = flow.stages(torch.randn(10, 2))
+    with pytest.raises(TypeError, match="step must be an int"):
+        flow_stage_figure(stages, True, ["a"] * 4)
+    with pytest.raises(ValueError, match=r"stages\[1\] must be finite"):
+        flow_stage_figure([stages[0], torch.full((10, 2), float("nan"))], 0, ["a"])
+    with pytest.raises(ValueError, match="n must be an int from 1 to 1,000,000"):
+        flow_stepper(flow, n=0)
+    with pytest.raises(ValueError, match="n must be an int from 1 to 1,000,000"):
+        flow_stepper(flow, n=10**9)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        flow_stepper(flow, n=10, seed=-1)
+    with pytest.raises(TypeError, match="flow must be a torch.nn.Module"):
+        flow_stepper(None)

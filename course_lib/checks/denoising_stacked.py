@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from course_lib.checks._framework import (
-    _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
+    CheckFailed, _expect_callable, _expect_tensor, _fail, _passed, _seeded, _student_code,
 )
 from course_lib.checks.autoencoders import _params, _same  # a stage's parameters, compared as check_train_step does
 from course_lib.denoising import FullyConvolutionalAutoencoder
@@ -476,7 +476,14 @@ def check_pretrain_stage(fn: Callable[..., object]) -> None:
             with torch.no_grad():
                 h = reference.encode(x, depth=level)
                 loss_before = stage_loss(reference, level, h).item()
-            stack, probe, losses = _run_probed(name, fn, level, masking, x, epochs=_EPOCHS, lr=_LR, seed=level)
+            try:
+                stack, probe, losses = _run_probed(name, fn, level, masking, x, epochs=_EPOCHS, lr=_LR, seed=level)
+            except CheckFailed as failure:
+                # The library's losses refuse NaN: training that diverged inside the student's loop
+                # ends there. A wrong optimiser or learning rate is the likely cause: name it if so.
+                if isinstance(failure.__cause__, ValueError) and "must be finite" in str(failure.__cause__):
+                    _check_one_adam_step(name, fn, x)
+                raise
             at = f"With level={level}: "
             if not torch.equal(x, x_before):
                 _fail(name, at + "your function changed the images x in place; leave them as they are.")

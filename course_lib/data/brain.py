@@ -93,10 +93,12 @@ def level_ids(split: str) -> np.ndarray:
 
 
 def _check_args(n, size, split, seed) -> None:
-    _validate.positive_int(n, "n", why="the number of slices")
+    _validate.samples(n, "n")
     _validate.choice(size, "size", SIZES)
+    # The largest allocation: the float64 sampling coordinates (2, n, size, size) of the warp.
+    _validate.memory(2 * 8 * n * size * size, "n", f"{n:,} slices of {size} × {size} px")
     _validate.choice(split, "split", SPLITS)
-    _validate.integer(seed, "seed", minimum=0)
+    _validate.seed(seed)
 
 
 def _smooth_field(rng: np.random.Generator, n: int, channels: int, coarse: int, size: int, std: float) -> np.ndarray:

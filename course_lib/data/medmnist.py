@@ -8,6 +8,7 @@ labels (N, 1) for multi-class or (N, L) for multi-label sets.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def load_medmnist_npz(path: str | Path, split: str) -> tuple[torch.Tensor, torch
     multi-label ones. A missing file, a file that is not an ``.npz``, a missing key or
     inconsistent arrays raise ``ValueError`` saying what was expected.
     """
-    if split not in SPLITS:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a path (a str or os.PathLike) to a MedMNIST .npz file, got {type(path).__name__}")
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     path = Path(path)
     if not path.is_file():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import _validate
 from ..autoencoders import train_autoencoder
 from ..corruptions import masking_noise, random_level_corruption
 from ..data import brain_slices, paired_brain_slices
@@ -40,7 +41,9 @@ def sae02_unlabelled_data():
 
 def sae02_labelled_data(split: str = "train"):
     """(images, lesion labels) for the few-label experiment: a pool of 2,000 training slices
-    (seed 3) to draw the labelled sets from, or 1,000 held-out test slices (seed 4)."""
+    (seed 3) to draw the labelled sets from, or 1,000 held-out test slices (seed 4). Raises
+    ValueError for any other ``split`` (there is no labelled validation set)."""
+    _validate.choice(split, "split", ("train", "test"), why="the labelled pool or the held-out test slices")
     n, seed = (2000, 3) if split == "train" else (1000, 4)
     x, meta = brain_slices(n, size=SAE02_SIZE, split=split, seed=seed, lesion_prob=0.5, return_meta=True)
     return x, meta["lesion"]

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import _validate
 from ..data import LEVEL_BANDS, brain_slices
 from ..diffusion import (DiffusionModel, NoiseSchedule, SliceDiffusion, cosine_schedule, linear_schedule, sample,
                          toy_diffusion, train_diffusion, train_toy_diffusion)
@@ -117,13 +118,26 @@ SLICES07_GUIDANCE, SLICES07_PER_BAND, SLICES07_GUIDED_STEPS = (0.0, 0.5, 1.0, 2.
 LESION07_T_START, LESION07_STEPS, LESION07_DRAWS, LESION07_BOX = 300, 10, 4, 3
 
 
+def _images(x: object, name: str) -> torch.Tensor:
+    """A finite, non-empty floating batch of images (B, C, H, W) that holds values."""
+    x = _validate.tensor(x, name, shape=("B", "C", "H", "W"), finite=True, nonempty=True, what="batch of images")
+    return _validate.values(x, name)
+
+
 def to_32px(x: torch.Tensor) -> torch.Tensor:
-    """64 px slices → 32 px by averaging 2 × 2 blocks (the resolution the slice diffusion model works at)."""
+    """64 px slices → 32 px by averaging 2 × 2 blocks (the resolution the slice diffusion model works at).
+
+    Raises ValueError for an odd height or width (the last row or column would be dropped)."""
+    x = _images(x, "x")
+    if x.shape[-2] % 2 or x.shape[-1] % 2:
+        raise ValueError(f"x must have an even height and width (2 × 2 blocks are averaged), "
+                         f"got {_validate.describe(x)}")
     return F.avg_pool2d(x, 2)
 
 
 def to_64px(x: torch.Tensor) -> torch.Tensor:
-    """32 px slices → 64 px by bilinear interpolation, for the 64 px feature network."""
+    """32 px slices → 64 px by bilinear interpolation, for the 64 px feature network (any H × W doubles)."""
+    x = _images(x, "x")
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 

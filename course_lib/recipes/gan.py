@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import _validate
 from ..conditional_gan import ConditionalDCGAN, labelled_mixture_sampler, train_conditional_dcgan, train_toy_cgan
 from ..data import LEVEL_BANDS, brain_slices, grid_gaussians, ring_gaussians
 from ..evaluation import SliceFeatureNet, train_feature_net
@@ -33,8 +34,7 @@ TOY_STD = {"ring": 0.01, "grid": 0.05}
 
 def toy_modes(name: str):
     """The mode centres of the VEEGAN/PacGAN toys: the 8-Gaussian ring or the 25-Gaussian grid."""
-    if name not in TOY_STD:
-        raise ValueError(f"unknown toy {name!r}; expected 'ring' or 'grid'")
+    _validate.choice(name, "name", tuple(TOY_STD), why="the toy's name")
     return (ring_gaussians(1) if name == "ring" else grid_gaussians(1)).modes
 
 

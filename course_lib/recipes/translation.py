@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .. import _validate
 from ..cyclegan import CycleGAN, Pix2Pix, train_cyclegan, train_pix2pix
 from ..data import paired_brain_slices, unpaired_brain_slices
 from ..training import History, single_threaded
@@ -52,9 +53,21 @@ def pix2pix05_train_data():
     return paired_brain_slices(TRANSLATION05_N_TRAIN, size=64, seed=0)
 
 
+def _check_n(n: int, name: str, renders: int) -> int:
+    """A number of 64 px test slices: a count within ``_validate.MAX_SAMPLES`` whose ``renders`` float
+    images per slice fit in memory."""
+    n = _validate.samples(n, name)
+    _validate.memory(renders * n * 64 * 64 * 4, name, f"{renders} float32 images of 64 × 64 px per slice")
+    return n
+
+
 def translation05_test_data(n: int = 500, return_meta: bool = False):
     """(T1, T2): ``n`` held-out registered pairs (64 px, seed 5), the ground truth of the evaluation;
-    with ``return_meta`` also the slices' levels (``paired_brain_slices``' meta: level, band, z_mm)."""
+    with ``return_meta`` also the slices' levels (``paired_brain_slices``' meta: level, band, z_mm).
+    Raises ValueError for an ``n`` whose slices would not fit in memory."""
+    _check_n(n, "n", renders=2)
+    if not isinstance(return_meta, bool):
+        raise TypeError(f"return_meta must be a bool, got {_validate.describe(return_meta)}")
     return paired_brain_slices(n, size=64, split="test", seed=5, return_meta=return_meta)
 
 
@@ -62,6 +75,7 @@ def lesion05_test_data(n: int = 200):
     """The lesion test: held-out pairs (seed 6) in which every slice that can have a lesion has one —
     ((t1, t2, lesion_mask), (t1, t2) of the same slices rendered without lesions). Slices without
     room for a lesion (no white matter) are dropped."""
+    _check_n(n, "n", renders=5)  # t1, t2 and the lesion mask with lesions, t1 and t2 without
     t1, t2, meta = paired_brain_slices(n, size=64, split="test", seed=6, lesion_prob=1.0, return_meta=True)
     t1_clean, t2_clean = paired_brain_slices(n, size=64, split="test", seed=6)
     keep = meta["lesion"] == 1

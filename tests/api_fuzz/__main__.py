@@ -96,6 +96,31 @@ def catalogue() -> list[str]:
     return rows
 
 
+OVERRIDE_KINDS = {
+    "accept": "a mutation that is refused by default is legitimate here",
+    "nonfinite_ok": "NaN/inf in the result is legitimate here",
+    "skip": "the mutation is not run",
+    "errors": "an exception type other than TypeError/ValueError is the documented answer",
+    "refuse": "a mutation that is legitimate by default must be refused here",
+}
+
+
+def overrides(entries: list[engine.Entry]) -> list[dict]:
+    """Every judgement an entry overrides, with its written reason: the deliberate exceptions."""
+    return [{"kind": kind, "entry": entry.name, "pattern": pattern, "reason": reason}
+            for entry in entries for kind in OVERRIDE_KINDS
+            for pattern, reason in getattr(entry, kind).items()]
+
+
+def override_rows(items: list[dict]) -> list[str]:
+    """One row per (kind, reason): the entries and patterns it covers."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for item in items:
+        grouped.setdefault((item["kind"], item["reason"]), []).append(f"`{item['entry']}` `{item['pattern']}`")
+    return [f"| {kind} | {reason} | {', '.join(where)} |"
+            for (kind, reason), where in sorted(grouped.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1]))]
+
+
 def markdown(report: dict) -> str:
     """The BEFORE/AFTER report: outcomes, totals, exclusions, the worst callables, the runtime."""
     meta, summary = report["meta"], summarise(report["cases"])
@@ -126,6 +151,9 @@ def markdown(report: dict) -> str:
             "unless an entry says otherwise (its `accept` / `refuse`, each with a reason, are in the JSON per case). "
             "`none` is legitimate where the parameter is Optional. Only arguments the valid call passes are mutated.",
             "", "| role | mutations |", "|---|---|", *catalogue()]
+    out += ["", "## Deliberate exceptions (overridden judgements, each with its reason)", "",
+            "Kinds: " + "; ".join(f"`{k}`: {v}" for k, v in OVERRIDE_KINDS.items()) + ".", "",
+            "| kind | reason | entries and patterns |", "|---|---|---|", *override_rows(report.get("overrides", []))]
     out += ["", "## Registry errors (valid calls that failed; not library outcomes)", ""]
     out += [f"- `{e['entry']}`: {e['error']} {e.get('where', '')}" for e in report["registry_errors"]] or ["None."]
     out += ["", "## Excluded public callables", "", "| callable | reason |", "|---|---|"]
@@ -172,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                  "n_fuzzed_public": len(fuzzed_public), "n_entries": len(entries), "n_cases": len(result.cases),
                  "outcomes": dict(Counter(c["outcome"] for c in result.cases))},
         "excluded": valid_calls.REGISTRY.excluded,
+        "overrides": overrides(entries),
         "registry_errors": registry_errors,
         "entries": result.entries,
         "cases": result.cases,

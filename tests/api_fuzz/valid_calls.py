@@ -315,7 +315,8 @@ def _():
     return call(latent_dim=4, n_classes=2, width=2)
 
 
-@add(conditional_gan.given_labels)
+@add(conditional_gan.given_labels, accept={"labels:shape:cut_last": "labels for a batch of any size B ≥ 1; the batch "
+                                                                   "size is checked when the network is called"})
 def _():
     return call(conditional_gan.ConditionalMLPGenerator(2, 3, 8, 1), labels(0, 1, 2))
 
@@ -519,7 +520,7 @@ def _():
     return call(2, size=32, split="train", seed=0, augment=True, lesion_prob=(0.0, 0.5), return_meta=True)
 
 
-@add(brain.t2_white_matter)
+@add(brain.t2_white_matter, accept={"t2:shape:cut_last": "a box filter works on any H × W: a non-square slice is legitimate"})
 def _():
     return call(images(2, 16), size=3)
 
@@ -564,7 +565,9 @@ def _():
     return call(denoising.FullyConvolutionalAutoencoder((1, 4), stride=1), x, x + 0.1 * torch.randn_like(x))
 
 
-@add(denoising.evaluate_denoising)
+@add(denoising.evaluate_denoising,
+     accept={"x:shape:cut_last": "images of any size H × W ≥ 11 × 11 (SSIM's window) are legitimate: PSNR and SSIM "
+                                 "are per image, and the model checks the size it needs"})
 def _():
     return call(denoising.FullyConvolutionalAutoencoder((1, 4), stride=1), images(2, 16), "gaussian", [0.1, 0.2],
                 seed=0)
@@ -600,7 +603,8 @@ def _():
 # =============================================================================================
 
 
-@add(diffusion.NoiseSchedule, refuse={"alpha_bar:dtype:float32": "documented: float32 loses 1 − ᾱ_1 ≈ 1e-6"})
+@add(diffusion.NoiseSchedule, refuse={"alpha_bar:dtype:float32": "documented: float32 loses 1 − ᾱ_1 ≈ 1e-6"},
+     accept={"alpha_bar:shape:cut_last": "a shorter decreasing ᾱ from 1 is a schedule with fewer steps (T = len − 1)"})
 def _():
     return call(torch.tensor([1.0, 0.9, 0.5, 0.1], dtype=torch.float64))
 
@@ -625,7 +629,8 @@ def _():
     return call(points(3), points(3))
 
 
-@add(diffusion.epsilon_to_score)
+@add(diffusion.epsilon_to_score,
+     accept={"eps_pred:shape:cut_last": "any per-sample shape (B, …) is legitimate: σ_t scales each sample"})
 def _():
     return call(points(3), torch.tensor([0.1, 0.5, 0.9]))
 
@@ -650,7 +655,7 @@ def _():
     return call(points(4), modes(), 0.1, alpha=0.9, sigma=0.3)
 
 
-@add(diffusion.noise_embedding)
+@add(diffusion.noise_embedding, accept={"log_snr:shape:cut_last": "a batch of any size B: (B,) → (B, dim)"})
 def _():
     return call(torch.tensor([-3.0, 0.0, 4.0]), 8)
 
@@ -670,7 +675,8 @@ def _():
     return call((8, 8), n_classes=2, embed=4)
 
 
-@add(diffusion.UNet, method="forward", accept=FORWARD_NAN, nonfinite_ok=FORWARD_NAN)
+@add(diffusion.UNet, method="forward", nonfinite_ok=FORWARD_NAN,
+     accept={**FORWARD_NAN, "x_t:shape:cut_last": "images of any H × W: the way up interpolates to each skip's size"})
 def _():
     return call(images(2, 8), torch.tensor([-1.0, 1.0]), labels(0, 1)).using(diffusion.UNet((8, 8), 2, 4).forward)
 
@@ -789,7 +795,7 @@ def _():
     return call(feature_net(), images(3, 64), batch_size=2)
 
 
-@add(evaluation.level_bins)
+@add(evaluation.level_bins, accept={"level:shape:cut_last": "any number N of levels (N,) is legitimate"})
 def _():
     return call(torch.tensor([0.1, 0.5, 0.99]), 4)
 
@@ -867,7 +873,7 @@ def _():
     return call(images(), images(), 0.1, size=3, region=torch.rand(2, 1, 8, 8) > 0.3)
 
 
-@add(evaluation.box_smooth)
+@add(evaluation.box_smooth, accept={"maps:shape:cut_last": "maps of any size H × W are legitimate (the box must fit)"})
 def _():
     return call(images(), size=3)
 
@@ -944,7 +950,7 @@ def _():
     return call(3, [4, 4])
 
 
-@add(flows.MaskedLinear)
+@add(flows.MaskedLinear, accept={"mask:shape:cut_last": "any (out, in) 0/1 mask makes a layer of that shape"})
 def _():
     return call(flows.made_masks(3, [4])[0])
 
@@ -979,7 +985,8 @@ def _():
     return call()
 
 
-@add(flows.Reverse, method="forward", accept=FORWARD_NAN, nonfinite_ok=FORWARD_NAN)
+@add(flows.Reverse, method="forward", accept={**FORWARD_NAN, "u:shape:cut_last": "a permutation takes points of any dimension D"},
+     nonfinite_ok=FORWARD_NAN)
 def _():
     return call(points(2, 3)).using(flows.Reverse().forward)
 
@@ -1030,7 +1037,7 @@ def _():
     return call(torch.randn(4), torch.randn(4))
 
 
-@add(gan.generator_loss)
+@add(gan.generator_loss, accept={"fake_logits:shape:cut_last": "a batch of any size B ≥ 1 of logits is legitimate"})
 def _():
     return call(torch.randn(4), kind="minimax")
 
@@ -1050,7 +1057,8 @@ def _():
     return call(2)
 
 
-@add(gan.mixture_sampler)
+@add(gan.mixture_sampler, accept={"modes:shape:cut_last": "a mixture of Gaussians in any dimension d ≥ 1 is "
+                                                        "legitimate (the toys use d = 2)"})
 def _():
     return call(modes(), 0.1)
 
@@ -1159,7 +1167,9 @@ def _():
     return call(torch.randn(4), torch.randn(4))
 
 
-@add(gan_theory.jensen_shannon_divergence, accept={"*:value:-inf": LOG_DENSITY})
+# log p at p's own samples (and log q at q's) is > −inf; only the other density may be 0 there.
+@add(gan_theory.jensen_shannon_divergence,
+     accept={"log_q_on_p:value:-inf": LOG_DENSITY, "log_p_on_q:value:-inf": LOG_DENSITY})
 def _():
     return call(torch.randn(5), torch.randn(5), torch.randn(5), torch.randn(5))
 
@@ -1224,7 +1234,8 @@ def _():
     return call(torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8))
 
 
-@add(learned_similarity.sharpness)
+@add(learned_similarity.sharpness,
+     accept={"images:shape:cut_last": "images of any height and width ≥ 2 are legitimate (one pixel less is still an image)"})
 def _():
     return call(images())
 
@@ -1275,7 +1286,9 @@ def _():
                 batch_size=2, seed=0, progress=False, device="cpu")
 
 
-@add(multimodal.predict_missing)
+@add(multimodal.predict_missing,
+     accept={"present:shape:cut_last": "a fully convolutional stride-1 model takes any H × W (here 8 × 7); "
+                                       "predict_missing documents (B, 1, H, W) and leaves the sizes to the model"})
 def _():
     return call(denoising.FullyConvolutionalAutoencoder((2, 4), stride=1), images(2), "t1", batch_size=2)
 
@@ -1288,7 +1301,8 @@ _PLOTTED = {"*:type:*": TO_NUMPY, "*:dtype:*": TO_NUMPY}
 
 
 @add(plotting.image_grid, roles={"vmin": "real", "vmax": "real"},
-     accept={**_PLOTTED, "images:shape:drop_dim": "(N, H, W) is documented"})
+     accept={**_PLOTTED, "images:shape:drop_dim": "(N, H, W) is documented",
+             "images:shape:cut_last": "a non-square image (H ≠ W) is drawn as it is by imshow"})
 def _():
     return call(images(3), nrow=2, titles=["a", "b", "c"], cmap="gray", vmin=0.0, vmax=1.0, cell_size=1.0,
                 suptitle="s")
@@ -1363,7 +1377,7 @@ def _():
     return call(images(2, 8))
 
 
-@add(r_diffusion.to_64px)
+@add(r_diffusion.to_64px, accept={"x:shape:cut_last": "bilinear upsampling doubles any H × W"})
 def _():
     return call(images(2, 4))
 
@@ -1424,8 +1438,7 @@ def _():
     return call(stacked.StackClassifier(_stack()), images(3), labels(0, 1, 0), batch_size=2)
 
 
-@add(stacked.label_efficiency, roles={"seeds": "int_seq"},
-     accept={"seeds:seq:elem=-1": "torch.manual_seed accepts a negative seed"})
+@add(stacked.label_efficiency, roles={"seeds": "int_seq"})
 def _():
     return call(denoising.FullyConvolutionalAutoencoder((1, 4), stride=2), images(6), labels(0, 1, 0, 1, 0, 1),
                 images(3), labels(0, 1, 0), n_labels=[2, 4], seeds=[0], steps=1, lr=3e-3, device="cpu")
@@ -1586,7 +1599,7 @@ def _():
     return call(torch.randn(5), torch.rand(5), delta=1.0)
 
 
-@add(vae.one_hot)
+@add(vae.one_hot, accept={"labels:shape:cut_last": "any number B ≥ 1 of labels (B,) is legitimate: one row per label"})
 def _():
     return call(labels(0, 2, 1), 3)
 
