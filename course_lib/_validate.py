@@ -45,7 +45,9 @@ WHY_CLASSES = "a bound against typos: one output per class"
 def describe(value: Any) -> str:
     """What came, in a few words: a tensor's dtype and shape, or a value's repr and type."""
     if isinstance(value, torch.Tensor):
-        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+        dtype = str(value.dtype).removeprefix("torch.")
+        article = "an" if dtype.startswith("int") else "a"
+        return f"{article} {dtype} tensor of shape {tuple(value.shape)}"
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -294,6 +296,17 @@ def same_device(tensors: Sequence[torch.Tensor], names: Sequence[str], *, where:
     return target
 
 
+def dtype_like(value: torch.Tensor, name: str, model: nn.Module, model_name: str = "the model") -> torch.Tensor:
+    """A floating tensor in a model's parameters' dtype, wherever it lives: a trainer's data, whose
+    minibatches are moved to the model's device one by one but not converted. Parameters only:
+    buffers may legitimately differ (a diffusion model's float64 noise schedule)."""
+    first = next(model.parameters(), None)
+    if first is not None and value.is_floating_point() and first.is_floating_point() and value.dtype != first.dtype:
+        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s "
+                        f"parameters, got {describe(value)} (convert it with .to({first.dtype}))")
+    return value
+
+
 def for_module(value: torch.Tensor, name: str, model: nn.Module, *, model_name: str = "the model") -> torch.Tensor:
     """A floating tensor a model can take: on the model's device, in its parameters' dtype."""
     first = next(itertools.chain(model.parameters(), model.buffers()), None)
@@ -302,9 +315,14 @@ def for_module(value: torch.Tensor, name: str, model: nn.Module, *, model_name: 
     if value.device != first.device:
         raise ValueError(f"{name} must be on {first.device}, where {model_name}'s parameters are, "
                          f"got a tensor on {value.device}")
-    if value.is_floating_point() and first.is_floating_point() and value.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s "
-                        f"parameters, got {describe(value)} (convert it with .to({first.dtype}))")
+    return dtype_like(value, name, model, model_name)
+
+
+def optimizer(value: Any, name: str = "optimizer", *, what: str = "") -> torch.optim.Optimizer:
+    """A ``torch.optim.Optimizer``; ``what`` says whose ("the generator's")."""
+    if not isinstance(value, torch.optim.Optimizer):
+        reason = f" ({what})" if what else ""
+        raise TypeError(f"{name} must be a torch.optim.Optimizer{reason}, got {describe(value)}")
     return value
 
 

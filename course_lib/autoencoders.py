@@ -12,7 +12,6 @@ the loss, PCA, the trainers and the batch evaluators, free of NaN and ±inf (rai
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,19 +62,6 @@ def _squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """reconstruction_loss without the checks: for the training loops, whose data were checked once
     up front and whose guards (``check_loss``) catch a loss that turns NaN mid-training."""
     return (x - x_hat).pow(2).flatten(1).sum(dim=1).mean()
-
-
-def _parameter_dtype(model: nn.Module) -> torch.dtype | None:
-    first = next(itertools.chain(model.parameters(), model.buffers()), None)
-    return first.dtype if first is not None and first.is_floating_point() else None
-
-
-def _dtype_like(x: torch.Tensor, name: str, model: nn.Module, model_name: str = "the model") -> None:
-    """x in the dtype of ``model``'s parameters (not its device: batches are moved there one by one)."""
-    dtype = _parameter_dtype(model)
-    if dtype is not None and x.dtype != dtype:
-        raise TypeError(f"{name} must be {str(dtype).removeprefix('torch.')} like {model_name}'s parameters, "
-                        f"got {_validate.describe(x)} (convert it with .to({dtype}))")
 
 
 def _batch_size(value: object) -> int:
@@ -358,7 +344,7 @@ def train_autoencoder(
     _validate.module(model, "model", what="the autoencoder to train")
     x_train = _validate.values(_validate.batch(x_train, "x_train", what="batch of training images", finite=True),
                                "x_train")
-    _dtype_like(x_train, "x_train", model)
+    _validate.dtype_like(x_train, "x_train", model)
     epochs = _validate.epochs(epochs)
     _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the peak learning rate")
     batch_size = _batch_size(batch_size)
@@ -388,7 +374,7 @@ def _batch_of_images(x: object, model: nn.Module) -> torch.Tensor:
     x = _validate.batch(x, "x", what="batch of images", finite=True)
     if _validate.device_of(model).type != "meta":  # a meta model takes meta images: a shape-only pass
         _validate.values(x, "x")
-    _dtype_like(x, "x", model)
+    _validate.dtype_like(x, "x", model)
     return x
 
 

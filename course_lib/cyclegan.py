@@ -73,15 +73,6 @@ def _check_translator_input(x: torch.Tensor, name: str, channels: int = 1, *, mu
         _validate.tensor(x, name, finite=True, what="batch of slices")
 
 
-def _check_dtype(x: torch.Tensor, name: str, model: nn.Module, model_name: str) -> None:
-    """``x`` in ``model``'s floating dtype (a trainer's data, which may stay on another device than
-    the model: each minibatch is moved to the model's device, but not converted)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s parameters, "
-                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
-
-
 def _check_meta_pair(x, name: str, model: nn.Module, model_name: str) -> bool:
     """Whether ``x`` and ``model`` are both on the ``meta`` device (a shape-only forward pass, which is
     legitimate); one on ``meta`` and the other not is refused, since values cannot cross to or from it."""
@@ -102,11 +93,6 @@ def _check_scores(name: str, scores: torch.Tensor) -> None:
 def _check_images(name: str, images: torch.Tensor) -> None:
     """Images an L1 term compares: a non-empty, finite float tensor (any shape: the checks use 8 px slices)."""
     _validate.tensor(images, name, nonempty=True, finite=True, what="batch of images")
-
-
-def _check_optimizer(value, name: str) -> None:
-    if not isinstance(value, torch.optim.Optimizer):
-        raise TypeError(f"{name} must be a torch.optim.Optimizer, got {_validate.describe(value)}")
 
 
 def _check_weight(value, name: str) -> float:
@@ -367,7 +353,7 @@ def cyclegan_generator_step(model: CycleGAN, g_optimizer: torch.optim.Optimizer,
     weight 0 is not computed (two generator passes each). Raises ValueError for non-finite slices.
     """
     _validate.module(model, "model", CycleGAN)
-    _check_optimizer(g_optimizer, "g_optimizer")
+    _validate.optimizer(g_optimizer, "g_optimizer")
     _check_translator_input(x, "x", data=True)
     _validate.for_module(x, "x", model, model_name="the CycleGAN")
     _check_translator_input(y, "y", data=True)
@@ -404,7 +390,7 @@ def cyclegan_discriminator_step(model: CycleGAN, d_optimizer: torch.optim.Optimi
     The fakes must come detached (from :func:`cyclegan_generator_step`), so G and F do not move.
     Raises ValueError for non-finite slices, and for fakes of another size than the real slices."""
     _validate.module(model, "model", CycleGAN)
-    _check_optimizer(d_optimizer, "d_optimizer")
+    _validate.optimizer(d_optimizer, "d_optimizer")
     for name, value in (("x", x), ("y", y), ("fake_x", fake_x), ("fake_y", fake_y)):
         _check_translator_input(value, name, data=True)
         _validate.for_module(value, name, model, model_name="the CycleGAN")
@@ -486,7 +472,7 @@ def _check_training_data(model: nn.Module, x_train: torch.Tensor, y_train: torch
     """A trainer's two sets of slices: checked once, before training (finite, in the model's dtype)."""
     for name, value in (("x_train", x_train), ("y_train", y_train)):
         _check_translator_input(value, name, multiple=max(4, 2**model.G.downsamplings), data=True)
-        _check_dtype(value, name, model, model_name)
+        _validate.dtype_like(value, name, model, model_name)
 
 
 def _train_translator(model: nn.Module, step: Callable, data: tuple[torch.Tensor, torch.Tensor],
@@ -578,8 +564,8 @@ def pix2pix_step(model: Pix2Pix, g_optimizer: torch.optim.Optimizer, d_optimizer
     Raises ValueError for non-finite slices.
     """
     _validate.module(model, "model", Pix2Pix)
-    _check_optimizer(g_optimizer, "g_optimizer")
-    _check_optimizer(d_optimizer, "d_optimizer")
+    _validate.optimizer(g_optimizer, "g_optimizer")
+    _validate.optimizer(d_optimizer, "d_optimizer")
     _check_translator_input(x, "x", data=True)
     _validate.for_module(x, "x", model, model_name="the pix2pix model")
     _check_translator_input(y, "y", data=True)
@@ -673,7 +659,7 @@ def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250)
     shapes_only = _check_meta_pair(images, "images", generator, "the generator")
     _check_translator_input(images, "images", multiple=max(4, 2**getattr(generator, "downsamplings", 2)),
                             data=not shapes_only)
-    _check_dtype(images, "images", generator, "the generator")
+    _validate.dtype_like(images, "images", generator, "the generator")
     _validate.positive_int(batch_size, "batch_size")
     was_training = generator.training
     generator.eval()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import _validate
-from .autoencoders import _dtype_like, _reconstruct_all
+from .autoencoders import _reconstruct_all
 from .corruptions import CORRUPTIONS, _level, corrupt
 from .metrics import psnr, ssim
 
@@ -91,7 +91,7 @@ class FullyConvolutionalAutoencoder(nn.Module):
             _validate.for_module(x, name, self, model_name="the stack")
         else:
             _validate.values(x, name)
-            _dtype_like(x, name, self, model_name="the stack")
+            _validate.dtype_like(x, name, self, model_name="the stack")
 
     def encode(self, x: torch.Tensor, depth: int | None = None) -> torch.Tensor:
         """h_depth: x through the first ``depth`` encoder stages (all of them by default)."""
@@ -132,8 +132,8 @@ def noise_gain(model: nn.Module, x: torch.Tensor, x_tilde: torch.Tensor) -> torc
     _validate.values(_validate.batch(x_tilde, "x_tilde", what="batch of images", finite=True), "x_tilde")
     _validate.same_shape(x_tilde, x, ("x_tilde", "x"), "x_tilde[i] is a corrupted x[i]")
     _validate.same_device([x, x_tilde], ["x", "x_tilde"])
-    _dtype_like(x, "x", model)
-    _dtype_like(x_tilde, "x_tilde", model)
+    _validate.dtype_like(x, "x", model)
+    _validate.dtype_like(x_tilde, "x_tilde", model)
     change_in = (x_tilde - x).flatten(1).norm(dim=1)
     if (change_in == 0).any():
         raise ValueError(f"x_tilde must differ from x in every image (the gain divides by ‖x̃ − x‖), got "
@@ -156,7 +156,7 @@ def evaluate_denoising(model: nn.Module, x: torch.Tensor, kind: str, levels: Seq
                                       nonempty=True), "x")
     if min(x.shape[-2:]) < 11:
         raise ValueError(f"x must be images of at least 11×11 px (SSIM's window), got {_validate.describe(x)}")
-    _dtype_like(x, "x", model)
+    _validate.dtype_like(x, "x", model)
     _validate.choice(kind, "kind", tuple(CORRUPTIONS))
     if isinstance(levels, (str, bytes)) or not isinstance(levels, Sequence):
         raise TypeError(f"levels must be a sequence of corruption levels, got {_validate.describe(levels)}")

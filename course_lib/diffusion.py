@@ -192,17 +192,8 @@ def _check_data(x: object, name: str, model: DiffusionModel, *, what: str = "bat
     dtype of the model's parameters (the model moves it to its device itself)."""
     x = _validate.tensor(x, name, shape=("B", *model.data_shape), finite=True, nonempty=True, what=what)
     _validate.values(x, name)
-    _check_dtype(x, name, model)
+    _validate.dtype_like(x, name, model)
     return x
-
-
-def _check_dtype(x: torch.Tensor, name: str, model: nn.Module) -> None:
-    """``x`` in the floating dtype of ``model``'s parameters (float64 data into a float32 network: convert it)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
-        dtype = str(first.dtype).removeprefix("torch.")
-        raise TypeError(f"{name} must be {dtype} like the model's parameters, got {_validate.describe(x)} "
-                        f"(convert it with .to({first.dtype}))")
 
 
 def _check_labels(labels: object, name: str, model: DiffusionModel, length: int) -> torch.Tensor | None:
@@ -908,7 +899,7 @@ def score_error(model: DiffusionModel, modes: torch.Tensor, std: float, t: int, 
     modes = _validate.tensor(modes, "modes", shape=("K", model.data_shape[0]), finite=True, nonempty=True,
                              what="tensor of mode centres")
     _validate.values(modes, "modes")
-    _check_dtype(modes, "modes", model)
+    _validate.dtype_like(modes, "modes", model)
     std = _validate.number(std, "std", minimum=0, why="the modes' standard deviation")
     schedule = model.schedule
     t = schedule.check_step(t).item()

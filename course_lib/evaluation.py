@@ -82,14 +82,6 @@ def _check_net(model: object, name: str = "model") -> nn.Module:
     return model
 
 
-def _check_dtype(x: torch.Tensor, name: str, model: nn.Module) -> None:
-    """x in the model's floating dtype (its device may differ: batches are moved to the model's)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
-                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
-
-
 # =============================================================================================
 # The feature network: what "semantically similar" means for brain slices
 # =============================================================================================
@@ -126,7 +118,7 @@ def slice_features(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 25
     model's device and returned on x's."""
     _check_net(model)
     x = _check_data(x, "x", SLICES_64, "batch of slices", meta_ok=_validate.device_of(model).type == "meta")
-    _check_dtype(x, "x", model)
+    _validate.dtype_like(x, "x", model)
     batch_size = _validate.positive_int(batch_size, "batch_size")
     model.eval()
     return map_batches(model.features, x, batch_size, _validate.device_of(model))
@@ -150,7 +142,7 @@ def train_feature_net(model: SliceFeatureNet, x: torch.Tensor, level: torch.Tens
     """
     _check_net(model)
     x = _check_data(x, "x", SLICES_64, "batch of slices")
-    _check_dtype(x, "x", model)
+    _validate.dtype_like(x, "x", model)
     _validate.tensor(level, "level", ndim=1, finite=True, what="tensor of relative levels (N,)")
     _validate.values(level, "level")
     if len(level) != len(x):
@@ -360,7 +352,7 @@ def level_histogram(model: SliceFeatureNet, x: torch.Tensor, batch_size: int = 2
     """The share of slices the feature network places in each of its axial-level bins, (n_levels,)."""
     _check_net(model)
     x = _check_data(x, "x", SLICES_64, "batch of slices")
-    _check_dtype(x, "x", model)
+    _validate.dtype_like(x, "x", model)
     batch_size = _validate.positive_int(batch_size, "batch_size")
     model.eval()
     predicted = map_batches(lambda chunk: model(chunk).argmax(dim=1), x, batch_size, _validate.device_of(model))
@@ -379,7 +371,7 @@ def band_accuracy(level_net: nn.Module, images: torch.Tensor, bands: torch.Tenso
     if not isinstance(n_levels, int) or n_levels % n_bands:
         raise ValueError(f"level_net must classify a multiple of {n_bands} level bins, got n_levels={n_levels!r}")
     _check_data(images, "images", SLICES_64, "batch of slices")
-    _check_dtype(images, "images", level_net)
+    _validate.dtype_like(images, "images", level_net)
     _validate.tensor(bands, "bands", ndim=1, what="integer tensor of class labels (B,)", floating=False)
     _validate.values(bands, "bands")
     if len(bands) != len(images):
@@ -413,7 +405,7 @@ def level_coverage(model: SliceFeatureNet, samples: torch.Tensor, reference: tor
     _check_net(model)
     for name, t in (("samples", samples), ("reference", reference)):
         _check_data(t, name)
-        _check_dtype(t, name, model)
+        _validate.dtype_like(t, name, model)
     _validate.number(min_share, "min_share", minimum=0, maximum=1, open_minimum=True)
     p, r = level_histogram(model, samples), level_histogram(model, reference)
     missing = [b for b in range(len(r)) if r[b] > 0 and p[b] < min_share * r[b]]

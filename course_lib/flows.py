@@ -514,7 +514,7 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
         raise TypeError(f"flow must be a flow with an int dim and a log_prob method (e.g. realnvp()), "
                         f"got {_validate.describe(flow)}")
     data = _check_points(data, flow.dim, "data", holds_values=True)
-    _check_dtype(data, "data", flow)
+    _validate.dtype_like(data, "data", flow)
     epochs = _validate.epochs(epochs)
     batch_size = _validate.positive_int(batch_size, "batch_size")
     lr = _validate.number(lr, "lr", minimum=0, open_minimum=True, why="the learning rate")
@@ -538,14 +538,6 @@ def train_flow(flow: Flow, data: torch.Tensor, *, epochs: int, batch_size: int =
                       desc=f"training {flow.name}", device=device)
     flow.eval()
     return history
-
-
-def _check_dtype(x: torch.Tensor, name: str, model: nn.Module) -> None:
-    """x in the model's floating dtype (its device may differ: training moves each batch)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
-                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
 
 
 class KLEstimate(NamedTuple):

@@ -93,19 +93,11 @@ def _snapshot_steps(value, name: str = "snapshot_steps") -> tuple[int, ...]:
     return tuple(value)
 
 
-def _like_model(x: torch.Tensor, name: str, model: nn.Module, model_name: str) -> None:
-    """``x`` in the dtype of ``model``'s parameters (its device may differ: the trainers move batches)."""
-    first = next(model.parameters(), None)
-    if first is not None and first.is_floating_point() and x.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like {model_name}'s parameters, "
-                        f"got {_validate.describe(x)} (convert it with .to({first.dtype}))")
-
-
 def _data(x, name: str, shape, what: str, model: nn.Module, model_name: str) -> torch.Tensor:
     """Training data: a non-empty, finite floating tensor of ``shape`` with values, in the model's dtype."""
     _validate.tensor(x, name, shape=shape, nonempty=True, what=what)
     _validate.values(x, name)
-    _like_model(x, name, model, model_name)
+    _validate.dtype_like(x, name, model, model_name)
     return _validate.tensor(x, name, finite=True, what=what, why="training data")
 
 
@@ -296,8 +288,7 @@ def gan_training_step(generator: nn.Module, discriminator: nn.Module, g_optimize
 
 
 def _optimizer(value, name: str, whose: str) -> None:
-    if not isinstance(value, torch.optim.Optimizer):
-        raise TypeError(f"{name} must be a torch.optim.Optimizer ({whose} optimiser), got {_validate.describe(value)}")
+    _validate.optimizer(value, name, what=f"{whose} optimiser")
 
 
 def _gan_round(generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,

@@ -51,14 +51,6 @@ def _check_pairs(t1: torch.Tensor, t2: torch.Tensor, name1: str, name2: str) -> 
     _validate.same_device([t1, t2], [name1, name2])
 
 
-def _check_dtype(value: torch.Tensor, name: str, model: nn.Module) -> None:
-    """``value`` in the model's floating dtype (it may stay on another device: batches are moved, not converted)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.is_floating_point() and value.dtype != first.dtype:
-        raise TypeError(f"{name} must be {str(first.dtype).removeprefix('torch.')} like the model's parameters, "
-                        f"got {_validate.describe(value)} (convert it with .to({first.dtype}))")
-
-
 def _modality_dropout(t1: torch.Tensor, t2: torch.Tensor, generator: torch.Generator | None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`modality_dropout` on checked pairs (the trainer checks its data once, up front)."""
@@ -87,8 +79,8 @@ def train_multimodal_autoencoder(model: nn.Module, t1: torch.Tensor, t2: torch.T
     """
     _validate.module(model, "model", what="a two-channel autoencoder")
     _check_pairs(t1, t2, "t1", "t2")
-    _check_dtype(t1, "t1", model)
-    _check_dtype(t2, "t2", model)
+    _validate.dtype_like(t1, "t1", model)
+    _validate.dtype_like(t2, "t2", model)
     epochs = _validate.epochs(epochs)
     lr = _validate.number(lr, "lr", minimum=0, open_minimum=True)
     batch_size = _validate.positive_int(batch_size, "batch_size")
@@ -129,7 +121,7 @@ def predict_missing(model: nn.Module, present: torch.Tensor, which: str, batch_s
     else:
         _check_images(present, "present")
         _validate.values(present, "present")  # a model with values cannot take a meta tensor
-    _check_dtype(present, "present", model)
+    _validate.dtype_like(present, "present", model)
     if not isinstance(which, str) or which not in ("t1", "t2"):
         raise ValueError(f"which must name the present modality, 't1' or 't2', got {_validate.describe(which)}")
     _validate.positive_int(batch_size, "batch_size")

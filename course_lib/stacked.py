@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .autoencoders import _batch_size, _dtype_like, _squared_error
+from .autoencoders import _batch_size, _squared_error
 from .denoising import FullyConvolutionalAutoencoder, _check_stack_images
 from . import _validate
 from .training import (History, LossWatch, fit, located, map_batches, modes_restored_on_error, single_threaded,
@@ -123,7 +123,7 @@ class StackClassifier(nn.Module):
             _validate.for_module(x, name, self, model_name="the classifier")
         else:
             _validate.values(x, name)
-            _dtype_like(x, name, self, model_name="the classifier")
+            _validate.dtype_like(x, name, self, model_name="the classifier")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_images(x, "x", on_device=True)
@@ -173,7 +173,7 @@ def _check_classified(model: object, x: object, y: object) -> None:
     else:
         _validate.values(_validate.tensor(x, "x", shape=("N", "C", "H", "W"), what="batch of images",
                                           nonempty=True, finite=True), "x")
-        _dtype_like(x, "x", model, model_name="the classifier")
+        _validate.dtype_like(x, "x", model, model_name="the classifier")
         n_classes = None
     _validate.labels(y, "y", n_classes=n_classes, length=len(x))
     _validate.same_device([x, y], ["x", "y"])

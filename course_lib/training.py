@@ -143,11 +143,6 @@ def _text(value: Any, name: str) -> None:
         raise TypeError(f"{name} must be a str (it labels the error message), got {_validate.describe(value)}")
 
 
-def _optimizer(value: Any) -> None:
-    if not isinstance(value, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {_validate.describe(value)}")
-
-
 def _scalar_loss(loss: Any, name: str) -> None:
     """A loss tensor with one element that holds a value (type, size and device tests: no sync)."""
     if not isinstance(loss, torch.Tensor):
@@ -180,7 +175,7 @@ def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> 
     finite the gradients are cleared, :class:`NonFiniteLossError` is raised and the parameters
     are exactly as before the step.
     """
-    _optimizer(optimizer)
+    _validate.optimizer(optimizer)
     _text(where, "where")
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if grads:
@@ -199,7 +194,7 @@ def backward_and_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, name
 
     Raises TypeError for a loss that is not a floating-point tensor, ValueError for one that does
     not require a gradient (nothing to step)."""
-    _optimizer(optimizer)
+    _validate.optimizer(optimizer)
     _scalar_loss(loss, name)
     if not loss.is_floating_point():
         raise TypeError(f"loss {name!r} must be a floating-point scalar tensor (backward needs one), "
@@ -379,7 +374,7 @@ def train_step(
     - ``loss.item()`` — a Python float, so the graph can be freed and nothing keeps it alive.
     """
     _validate.module(model, "model")
-    _optimizer(optimizer)
+    _validate.optimizer(optimizer)
     _validate.function(loss_fn, "loss_fn", what="a function (model, batch) → scalar loss")
     optimizer.zero_grad()
     with unchanged_on_nonfinite(model):

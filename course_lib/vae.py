@@ -103,11 +103,6 @@ def _integer_labels(labels, name: str, *, length: int | None = None, n_classes: 
     return labels
 
 
-def _model_dtype(model: nn.Module) -> torch.dtype | None:
-    first = next(iter(model.parameters()), None)
-    return None if first is None else first.dtype
-
-
 def _check_images(model: "ConvVAE", x, name: str, *, on_model: bool) -> torch.Tensor:
     """A non-empty, finite batch of the model's images (B, 1, size, size) in its parameters' dtype;
     ``on_model``: also on its device (else the caller moves each batch there)."""
@@ -115,9 +110,8 @@ def _check_images(model: "ConvVAE", x, name: str, *, on_model: bool) -> torch.Te
     _validate.values(x, name)
     if on_model:
         _validate.for_module(x, name, model)
-    elif x.dtype != _model_dtype(model):
-        raise TypeError(f"{name} must be {str(_model_dtype(model)).removeprefix('torch.')} like the model's "
-                        f"parameters, got {_validate.describe(x)} (convert it with .to({_model_dtype(model)}))")
+    else:
+        _validate.dtype_like(x, name, model)
     return _validate.tensor(x, name, finite=True, what="batch of images")
 
 

@@ -19,7 +19,7 @@ def test_tensor_refuses_wrong_kind_dtype_shape_emptiness_and_nan():
     assert _validate.tensor(x, "x", shape=("B", 3)) is x
     with pytest.raises(TypeError, match=r"x must be a floating-point tensor .*got \[1, 2\] \(list\)"):
         _validate.tensor([1, 2], "x")
-    with pytest.raises(TypeError, match="got a int64 tensor"):
+    with pytest.raises(TypeError, match="got an int64 tensor"):
         _validate.tensor(torch.zeros(2, dtype=torch.long), "x")
     with pytest.raises(ValueError, match=r"of shape \(B, 4\)"):
         _validate.tensor(x, "x", shape=("B", 4))
@@ -114,3 +114,17 @@ def test_devices_and_model_inputs():
         _validate.for_module(x.double(), "x", model)
     with pytest.raises(ValueError, match="x must be on cpu, where the encoder's parameters are"):
         _validate.for_module(x.to("meta"), "x", model, model_name="the encoder")
+
+
+def test_dtype_like_looks_at_parameters_not_buffers_and_optimizer():
+    model = nn.Linear(2, 2)
+    model.register_buffer("schedule", torch.zeros(3, dtype=torch.float64))  # e.g. a float64 noise schedule
+    x = torch.zeros(4, 2)
+    assert _validate.dtype_like(x, "x", model) is x
+    with pytest.raises(TypeError, match="x must be float32 like the critic's parameters"):
+        _validate.dtype_like(x.double(), "x", model, "the critic")
+    assert _validate.dtype_like(x.double(), "x", nn.ReLU()) is not None  # no parameters: any dtype
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert _validate.optimizer(opt) is opt
+    with pytest.raises(TypeError, match=r"g_optimizer must be a torch.optim.Optimizer \(the generator's\), got None"):
+        _validate.optimizer(None, "g_optimizer", what="the generator's")
