@@ -241,6 +241,14 @@ def module(value: Any, name: str, kind: type | tuple[type, ...] = nn.Module, *, 
     return value
 
 
+def text(value: Any, name: str, *, why: str = "") -> str:
+    """A str (a label, a title, a name); ``why`` says what it is for."""
+    if not isinstance(value, str):
+        reason = f" ({why})" if why else ""
+        raise TypeError(f"{name} must be a str{reason}, got {describe(value)}")
+    return value
+
+
 def function(value: Any, name: str, *, what: str = "a function") -> Callable:
     """A callable; ``what`` says what it is called with and returns ("a function of a batch → logits")."""
     if not callable(value):
@@ -294,6 +302,19 @@ def same_device(tensors: Sequence[torch.Tensor], names: Sequence[str], *, where:
             place = f"on {target} ({where_name})" if where_name else f"on {target} like {names[0]}"
             raise ValueError(f"{name} must be {place}, got a tensor on {value.device}")
     return target
+
+
+def shapes_only(value: Any, name: str, model: nn.Module, model_name: str = "the model") -> bool:
+    """Whether ``value`` and ``model`` are both on the ``meta`` device: a shape-only pass, which is
+    legitimate. A meta model with a real tensor is refused (values cannot cross to or from ``meta``);
+    a meta tensor with a real model is left to the caller's value checks."""
+    if not isinstance(value, torch.Tensor):
+        return False
+    model_meta, value_meta = device_of(model).type == "meta", value.device.type == "meta"
+    if model_meta and not value_meta:
+        raise ValueError(f"{name} must be a meta tensor like {model_name}'s parameters (shapes without values), "
+                         f"got a tensor on {value.device}")
+    return model_meta and value_meta
 
 
 def dtype_like(value: torch.Tensor, name: str, model: nn.Module, model_name: str = "the model") -> torch.Tensor:

@@ -140,8 +140,7 @@ def _check_notebook(nb: Any, name: Any) -> None:
     if not isinstance(nb, NotebookNode) or "cells" not in nb:
         raise TypeError(f"nb must be an nbformat NotebookNode (a notebook with cells, e.g. from nbformat.read), "
                         f"got {_validate.describe(nb)}")
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str (the notebook's label in error messages), got {_validate.describe(name)}")
+    _validate.text(name, "name", why="the notebook's label in error messages")
 
 
 def count_blanks(nb: NotebookNode, name: str = "notebook") -> int:

@@ -73,18 +73,6 @@ def _check_translator_input(x: torch.Tensor, name: str, channels: int = 1, *, mu
         _validate.tensor(x, name, finite=True, what="batch of slices")
 
 
-def _check_meta_pair(x, name: str, model: nn.Module, model_name: str) -> bool:
-    """Whether ``x`` and ``model`` are both on the ``meta`` device (a shape-only forward pass, which is
-    legitimate); one on ``meta`` and the other not is refused, since values cannot cross to or from it."""
-    if not isinstance(x, torch.Tensor):
-        return False
-    model_meta, x_meta = _validate.device_of(model).type == "meta", x.device.type == "meta"
-    if model_meta and not x_meta:
-        raise ValueError(f"{name} must be a meta tensor like {model_name}'s parameters (shapes without values), "
-                         f"got a tensor on {x.device}")
-    return model_meta and x_meta
-
-
 def _check_scores(name: str, scores: torch.Tensor) -> None:
     _validate.tensor(scores, name, nonempty=True, finite=True,
                      what="tensor of discriminator scores, one or more per sample")
@@ -656,7 +644,7 @@ def translate(generator: nn.Module, images: torch.Tensor, batch_size: int = 250)
     the generator's device; the translations are returned on ``images``' device. Raises ValueError
     for non-finite images."""
     _validate.module(generator, "generator", what="a trained generator, e.g. a CycleGAN's G")
-    shapes_only = _check_meta_pair(images, "images", generator, "the generator")
+    shapes_only = _validate.shapes_only(images, "images", generator, "the generator")
     _check_translator_input(images, "images", multiple=max(4, 2**getattr(generator, "downsamplings", 2)),
                             data=not shapes_only)
     _validate.dtype_like(images, "images", generator, "the generator")

@@ -419,8 +419,7 @@ class Flow(nn.Module):
                 raise TypeError(f"layers[{i}] must be a flow layer (an nn.Module with forward and inverse), "
                                 f"got {_validate.describe(layer)}")
         dim = _validate.width(dim, "dim")
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {_validate.describe(name)}")
+        _validate.text(name, "name")
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.dim, self.name = dim, name

@@ -111,11 +111,7 @@ def predict_missing(model: nn.Module, present: torch.Tensor, which: str, batch_s
     computed on the model's device and returned on ``present``'s. Raises ValueError for an empty
     batch or non-finite images."""
     _validate.module(model, "model", what="a two-channel autoencoder")
-    if isinstance(present, torch.Tensor) and _validate.device_of(model).type == "meta":
-        # A model on the meta device: a shape-only pass, legitimate with meta input and only with it.
-        if present.device.type != "meta":
-            raise ValueError(f"present must be a meta tensor like the model's parameters (shapes without values), "
-                             f"got a tensor on {present.device}")
+    if _validate.shapes_only(present, "present", model):
         _validate.tensor(present, "present", shape=("B", 1, "H", "W"), what="batch of single-channel images",
                          nonempty=True)
     else:

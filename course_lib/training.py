@@ -138,11 +138,6 @@ def _non_finite(name: str, value: float, where: str) -> NonFiniteLossError:
     )
 
 
-def _text(value: Any, name: str) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str (it labels the error message), got {_validate.describe(value)}")
-
-
 def _scalar_loss(loss: Any, name: str) -> None:
     """A loss tensor with one element that holds a value (type, size and device tests: no sync)."""
     if not isinstance(loss, torch.Tensor):
@@ -158,9 +153,9 @@ def check_loss(loss: torch.Tensor, name: str = "loss", where: str = "this step")
     ``loss.backward()``: the step is abandoned while the parameters are untouched.
 
     Raises TypeError for a loss that is not a tensor, ValueError for one of more than one element."""
-    _text(name, "name")
+    _validate.text(name, "name", why="it labels the error message")
     _scalar_loss(loss, name)
-    _text(where, "where")
+    _validate.text(where, "where", why="it labels the error message")
     value = float(loss.detach())
     if not math.isfinite(value):
         raise _non_finite(name, value, f"{where} (parameters left unchanged)")
@@ -176,7 +171,7 @@ def checked_step(optimizer: torch.optim.Optimizer, where: str = "this step") -> 
     are exactly as before the step.
     """
     _validate.optimizer(optimizer)
-    _text(where, "where")
+    _validate.text(where, "where", why="it labels the error message")
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if grads:
         largest = float(torch.nn.utils.get_total_norm(grads, norm_type=math.inf))
@@ -212,7 +207,7 @@ def backward_and_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, name
 def located(where: str) -> Iterator[None]:
     """Add where in training it happened (e.g. "epoch 2, step 40") to a
     :class:`NonFiniteLossError` raised inside the block."""
-    _text(where, "where")
+    _validate.text(where, "where", why="it labels the error message")
     try:
         yield
     except NonFiniteLossError as error:
@@ -455,7 +450,7 @@ def fit(
                                  f"got {_validate.describe(t)} containing NaN or ±inf")
     if callback is not None:
         _validate.function(callback, "callback", what="None or a function (epoch, history) → stop?")
-    _text(desc, "desc")
+    _validate.text(desc, "desc", why="it labels the progress bar")
     device = None if device is None else _validate.device(device)
     generator = torch.Generator().manual_seed(seed)
     history: History = {}

@@ -44,12 +44,6 @@ def _decoder(value, name: str = "decoder"):
     return _validate.function(value, name, what="a decoder: a function of latent codes (1, d) → images (1, 1, H, W)")
 
 
-def _text(value, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {_validate.describe(value)}")
-    return value
-
-
 def _latent_point(z, name: str, length: int | None = None, why: str = "") -> np.ndarray:
     """A single latent point: a non-empty 1-D sequence, array or tensor of finite real numbers, as float32."""
     if isinstance(z, torch.Tensor):
@@ -122,8 +116,8 @@ def latent_explorer_figure(decoder: nn.Module, z: Sequence[float], codes: torch.
     _latent_point(z, "z", length=2, why="the explorer shows a 2D latent space")
     codes = _codes(codes)
     values = _colour_values(values, len(codes))
-    _text(value_label, "value_label")
-    _text(codes_title, "codes_title")
+    _validate.text(value_label, "value_label")
+    _validate.text(codes_title, "codes_title")
     fig, (ax_z, ax_x) = plt.subplots(1, 2, figsize=(7.5, 3.4))
     if values is None:
         ax_z.scatter(codes[:, 0], codes[:, 1], s=6)
@@ -150,9 +144,9 @@ def latent_explorer(decoder: nn.Module, codes: torch.Tensor, values: torch.Tenso
                              why="the explorer shows a 2D latent space")
     codes = _codes(codes)
     values = _colour_values(values, len(codes))
-    _text(value_label, "value_label")
+    _validate.text(value_label, "value_label")
     steps = _validate.positive_int(steps, "steps", maximum=MAX_SLIDER_STEPS, why=WHY_SLIDER_STEPS)
-    _text(codes_title, "codes_title")
+    _validate.text(codes_title, "codes_title")
     import ipywidgets as widgets
 
     low, high = codes.min(dim=0).values.tolist(), codes.max(dim=0).values.tolist()
@@ -274,7 +268,7 @@ def flow_stage_figure(stages: Sequence[torch.Tensor], step: int, layer_names: Se
     if len(layer_names) != len(stages) - 1:
         raise ValueError(f"need one name per layer: {len(stages) - 1} layers, got {len(layer_names)} names")
     for i, name in enumerate(layer_names):
-        _text(name, f"layer_names[{i}]")
+        _validate.text(name, f"layer_names[{i}]")
     if colour_by is not None:
         _validate.tensor(colour_by, "colour_by", shape=(len(stages[0]),), what="tensor of one value per point")
         _validate.values(colour_by, "colour_by")

@@ -128,3 +128,16 @@ def test_dtype_like_looks_at_parameters_not_buffers_and_optimizer():
     assert _validate.optimizer(opt) is opt
     with pytest.raises(TypeError, match=r"g_optimizer must be a torch.optim.Optimizer \(the generator's\), got None"):
         _validate.optimizer(None, "g_optimizer", what="the generator's")
+
+
+def test_text_and_shapes_only():
+    assert _validate.text("a", "title") == "a"
+    with pytest.raises(TypeError, match=r"title must be a str \(the figure's title\), got 3 \(int\)"):
+        _validate.text(3, "title", why="the figure's title")
+    model, meta_model = nn.Linear(2, 2), nn.Linear(2, 2).to("meta")
+    x = torch.zeros(1, 2)
+    assert not _validate.shapes_only(x, "x", model) and not _validate.shapes_only([1], "x", meta_model)
+    assert _validate.shapes_only(x.to("meta"), "x", meta_model)
+    assert not _validate.shapes_only(x.to("meta"), "x", model)  # left to the caller's value checks
+    with pytest.raises(ValueError, match="x must be a meta tensor like the net's parameters"):
+        _validate.shapes_only(x, "x", meta_model, "the net")

@@ -900,24 +900,9 @@ def _():
     return call(points(4, 3))
 
 
-@add(flows.toy_map)
-def _():
-    return call(points(4), sigma=1.5)
-
-
-@add(flows.toy_map_inverse)
-def _():
-    return call(points(4), sigma=1.5)
-
-
-@add(flows.toy_map_log_det_inverse)
-def _():
-    return call(points(4), sigma=1.5)
-
-
-@add(flows.toy_log_prob)
-def _():
-    return call(points(4), sigma=1.5)
+# The toy map's four functions take the same arguments: points (n, 2) and the map's σ.
+for _toy_function in (flows.toy_map, flows.toy_map_inverse, flows.toy_map_log_det_inverse, flows.toy_log_prob):
+    add(_toy_function)(lambda: call(points(4), sigma=1.5))
 
 
 @add(flows.toy_density_integral)
